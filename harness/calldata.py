@@ -1,0 +1,395 @@
+"""Canonical function signatures of the flow, selectors derived by keccak, strict codecs (spec §2).
+
+Each `Function` holds its canonical signature once; its selector is computed from it, and the
+values the docs quote are checked in tests, never retyped here. `decode` is strict: the selector
+must match and the arguments must re-encode to exactly the bytes given (no trailing bytes, no
+non-canonical offsets or padding).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_abi.exceptions import DecodingError, EncodingError
+from eth_utils import to_checksum_address
+
+from .errors import CalldataError, InputError
+from .primitives import ZERO_ADDRESS, keccak
+
+# Tuple aliases of spec §2.
+SIG5 = "(bytes,uint256,int256,uint256,bytes,(uint256,address,address))"  # SingleUpnlAndPriceSig
+SIG4 = "(bytes,uint256,int256,bytes,(uint256,address,address))"  # SingleUpnlSig
+PAIR_SIG = (
+    "(bytes,uint256,int256,int256,uint256,bytes,(uint256,address,address))"  # PairUpnlAndPrice
+)
+ACCOUNT = "(address,bool)"
+FLEX_FIELD = "(uint256,uint256,address)"
+REPLAY_HEADER = "(uint256,uint256,bytes32)"
+OP7 = f"(address,address,bytes,{ACCOUNT},{FLEX_FIELD}[],uint256,{REPLAY_HEADER})"
+OP5 = f"(address,address,bytes,{ACCOUNT},{REPLAY_HEADER})"
+DELEGATION_INFO = f"({ACCOUNT},address,bytes4[],uint256)"
+SUB_ACCOUNT_CREATION = "(string,bytes,address,uint8,bool)"
+TEMPLATE_OPERATION = "(uint256[],uint256[],uint256[])"
+
+
+@dataclass(frozen=True)
+class Function:
+    """One contract function: canonical name and typed, named inputs."""
+
+    name: str
+    inputs: tuple[tuple[str, str], ...]
+    outputs: tuple[str, ...] = ()
+    contract: str = ""
+
+    @cached_property
+    def signature(self) -> str:
+        return f"{self.name}({','.join(t for _, t in self.inputs)})"
+
+    @cached_property
+    def selector(self) -> bytes:
+        return keccak(self.signature.encode())[:4]
+
+    @cached_property
+    def input_types(self) -> list[str]:
+        return [t for _, t in self.inputs]
+
+    @cached_property
+    def arg_names(self) -> list[str]:
+        return [n for n, _ in self.inputs]
+
+    def encode(self, *args: Any) -> bytes:
+        """selector ‖ abi.encode(args); wrong types or ranges raise InputError (named)."""
+        if len(args) != len(self.inputs):
+            raise InputError(self.name, f"expected {len(self.inputs)} arguments, got {len(args)}")
+        try:
+            return self.selector + abi_encode(self.input_types, list(args))
+        except (EncodingError, TypeError, ValueError, OverflowError) as exc:
+            raise InputError(self.name, f"cannot ABI-encode arguments: {exc}") from None
+
+    def decode(self, call_data: bytes) -> dict[str, Any]:
+        """Arguments by name. CalldataError unless the bytes are exactly a canonical call."""
+        if len(call_data) < 4:
+            raise CalldataError(f"{self.name}: calldata shorter than the 4-byte selector")
+        if call_data[:4] != self.selector:
+            raise CalldataError(
+                f"{self.name}: selector 0x{call_data[:4].hex()} is not 0x{self.selector.hex()}"
+            )
+        values = _strict_decode(self.input_types, call_data[4:], self.name)
+        return dict(zip(self.arg_names, values, strict=True))
+
+    def decode_output(self, data: bytes) -> tuple[Any, ...]:
+        return tuple(_strict_decode(list(self.outputs), data, f"{self.name} output"))
+
+
+def _strict_decode(types: list[str], data: bytes, what: str) -> tuple[Any, ...]:
+    try:
+        values = abi_decode(types, data)
+    except (DecodingError, ValueError, OverflowError, TypeError) as exc:
+        raise CalldataError(f"{what}: arguments do not decode: {exc}") from None
+    if abi_encode(types, values) != bytes(data):
+        raise CalldataError(
+            f"{what}: arguments decode but are not canonically encoded "
+            "(trailing bytes, dirty padding or unusual offsets)"
+        )
+    return values
+
+
+def _fn(
+    contract: str, name: str, *inputs: tuple[str, str], outputs: tuple[str, ...] = ()
+) -> Function:
+    return Function(name, tuple(inputs), outputs, contract)
+
+
+# --- AccountLayer (§2a) -----------------------------------------------------------------------
+CREATE_SUB_ACCOUNTS = _fn(
+    "account_layer",
+    "createSubAccounts",
+    ("affiliate", "address"),
+    ("creations", f"{SUB_ACCOUNT_CREATION}[]"),
+    outputs=("address[]",),
+)
+GET_USER_SUB_ACCOUNTS_ADDRESSES = _fn(
+    "account_layer",
+    "getUserSubAccountsAddresses",
+    ("owner", "address"),
+    ("offset", "uint256"),
+    ("limit", "uint256"),
+    outputs=("address[]",),
+)
+DEPOSIT_FOR_ACCOUNT = _fn(
+    "account_layer", "depositForAccount", ("account", "address"), ("amount", "uint256")
+)
+ACCOUNT_LAYER_CALL = _fn(
+    "account_layer", "_call", ("account", "address"), ("calls", "bytes[]"), outputs=("bytes[]",)
+)
+ADD_MARGIN_TO_NEXT_VA = _fn(
+    "account_layer",
+    "addMarginToNextVA",
+    ("subAccount", "address"),
+    ("vaIsolationType", "uint8"),
+    ("symbolId", "uint256"),
+    ("amount", "uint256"),
+)
+PREDICT_NEXT_VIRTUAL_ACCOUNT_ADDRESS = _fn(
+    "account_layer",
+    "predictNextVirtualAccountAddress",
+    ("subAccount", "address"),
+    ("vaIsolationType", "uint8"),
+    ("symbolId", "uint256"),
+    outputs=("address",),
+)
+OWNER_OF = _fn("account_layer", "ownerOf", ("account", "address"), outputs=("address",))
+GET_VIRTUAL_ACCOUNT = _fn(
+    "account_layer",
+    "getVirtualAccount",
+    ("account", "address"),
+    outputs=("address", "address", "uint256", "bool", "bytes", "uint8"),
+)
+
+# --- Symmio core (§2b) ------------------------------------------------------------------------
+BIND_TO_PARTY_B = _fn("symmio_core", "bindToPartyB", ("partyB", "address"))
+GET_BIND_STATE = _fn(
+    "symmio_core",
+    "getBindState",
+    ("partyA", "address"),
+    outputs=("uint8", "address", "uint256"),
+)
+REQUEST_TO_UNBIND_FROM_PARTY_B = _fn("symmio_core", "requestToUnbindFromPartyB")
+COMPLETE_UNBIND_REQUEST = _fn("symmio_core", "completeUnbindRequest", ("partyA", "address"))
+CANCEL_UNBIND_REQUEST = _fn("symmio_core", "cancelUnbindRequest")
+SEND_QUOTE_WITH_AFFILIATE_AND_DATA = _fn(
+    "symmio_core",
+    "sendQuoteWithAffiliateAndData",
+    ("partyBsWhiteList", "address[]"),
+    ("symbolId", "uint256"),
+    ("positionType", "uint8"),
+    ("orderType", "uint8"),
+    ("price", "uint256"),
+    ("quantity", "uint256"),
+    ("cva", "uint256"),
+    ("lf", "uint256"),
+    ("partyAmm", "uint256"),
+    ("partyBmm", "uint256"),
+    ("deadline", "uint256"),
+    ("affiliate", "address"),
+    ("upnlSig", SIG5),
+    ("data", "bytes"),
+    outputs=("uint256",),
+)
+REQUEST_TO_CLOSE_POSITION = _fn(
+    "symmio_core",
+    "requestToClosePosition",
+    ("quoteId", "uint256"),
+    ("closePrice", "uint256"),
+    ("quantityToClose", "uint256"),
+    ("orderType", "uint8"),
+    ("deadline", "uint256"),
+)
+LOCK_QUOTE = _fn("symmio_core", "lockQuote", ("quoteId", "uint256"), ("upnlSig", SIG4))
+OPEN_POSITION = _fn(
+    "symmio_core",
+    "openPosition",
+    ("quoteId", "uint256"),
+    ("filledAmount", "uint256"),
+    ("openedPrice", "uint256"),
+    ("upnlSig", PAIR_SIG),
+)
+# Not deployed anywhere: its selector is only a delegation key the COH looks up (§6.2).
+REQUEST_TO_CLOSE_POSITION_WITH_UPNL_SIG = _fn(
+    "symmio_core",
+    "requestToClosePosition",
+    ("quoteId", "uint256"),
+    ("closePrice", "uint256"),
+    ("quantityToClose", "uint256"),
+    ("orderType", "uint8"),
+    ("deadline", "uint256"),
+    ("upnlSig", SIG4),
+)
+
+# --- InstantLayer (§2c) -----------------------------------------------------------------------
+GRANT_DELEGATION = _fn("instant_layer", "grantDelegation", ("info", DELEGATION_INFO))
+GRANT_BATCH_DELEGATION_BY_SIG = _fn(
+    "instant_layer",
+    "grantBatchDelegationBySig",
+    ("signedDelegation", f"({DELEGATION_INFO},{REPLAY_HEADER})"),
+    ("signature", "bytes"),
+)
+INITIATE_REVOKE_DELEGATION = _fn(
+    "instant_layer",
+    "initiateRevokeDelegation",
+    ("account", ACCOUNT),
+    ("delegatedSigner", "address"),
+    ("selectors", "bytes4[]"),
+)
+FINALIZE_REVOKE_DELEGATION = _fn(
+    "instant_layer",
+    "finalizeRevokeDelegation",
+    ("account", ACCOUNT),
+    ("delegatedSigner", "address"),
+    ("selectors", "bytes4[]"),
+)
+IS_DELEGATION_ACTIVE = _fn(
+    "instant_layer",
+    "isDelegationActive",
+    ("delegator", "address"),
+    ("delegate", "address"),
+    ("selector", "bytes4"),
+    outputs=("bool",),
+)
+EXECUTE_BATCH = _fn(
+    "instant_layer",
+    "executeBatch",
+    ("signedOps", f"{OP7}[]"),
+    ("signatures", "bytes[]"),
+    ("fills", "bytes[][]"),
+    ("flexFillerSignatures", "bytes[][]"),
+    outputs=("bytes[]",),
+)
+EXECUTE_TEMPLATE = _fn(
+    "instant_layer",
+    "executeTemplate",
+    ("templateId", "uint256"),
+    ("signedOps", f"{OP7}[]"),
+    ("signatures", "bytes[]"),
+    ("fills", "bytes[][]"),
+    ("flexFillerSignatures", "bytes[][]"),
+    outputs=("bytes[]",),
+)
+LEGACY_EXECUTE_BATCH = _fn(
+    "instant_layer", "executeBatch", ("signedOps", f"{OP5}[]"), ("signatures", "bytes[]")
+)
+
+# --- ERC20 ------------------------------------------------------------------------------------
+ERC20_APPROVE = _fn(
+    "erc20", "approve", ("spender", "address"), ("amount", "uint256"), outputs=("bool",)
+)
+ERC20_TRANSFER = _fn(
+    "erc20", "transfer", ("to", "address"), ("amount", "uint256"), outputs=("bool",)
+)
+ERC20_TRANSFER_FROM = _fn(
+    "erc20",
+    "transferFrom",
+    ("from", "address"),
+    ("to", "address"),
+    ("amount", "uint256"),
+    outputs=("bool",),
+)
+ERC20_ALLOWANCE = _fn(
+    "erc20", "allowance", ("owner", "address"), ("spender", "address"), outputs=("uint256",)
+)
+ERC20_BALANCE_OF = _fn("erc20", "balanceOf", ("account", "address"), outputs=("uint256",))
+ERC20_DECIMALS = _fn("erc20", "decimals", outputs=("uint8",))
+
+#: Every function this module knows, by selector (first 4 calldata bytes).
+FUNCTIONS: tuple[Function, ...] = tuple(
+    value for value in list(globals().values()) if isinstance(value, Function)
+)
+BY_SELECTOR: dict[bytes, Function] = {
+    f.selector: f for f in FUNCTIONS if f is not REQUEST_TO_CLOSE_POSITION_WITH_UPNL_SIG
+}
+
+# --- Delegation keys (§0.4, §6.2) -------------------------------------------------------------
+#: Opaque key the conditional-order handler looks up; matches no known signature.
+COH_REQUEST_TO_CLOSE_KEY = bytes.fromhex("eaa31b19")
+#: Selector of a requestToClosePosition overload that exists on no chain: a delegation key only.
+COH_CLOSE_WITH_UPNL_SIG_KEY = REQUEST_TO_CLOSE_POSITION_WITH_UPNL_SIG.selector
+#: Session marker services check with isDelegationActive; no function has it.
+SESSION_KEY_MARKER = bytes.fromhex("00000001")
+#: Valid in a delegation's selector list, never as the first 4 bytes of an operation's callData.
+DELEGATION_ONLY_KEYS: frozenset[bytes] = frozenset(
+    {COH_REQUEST_TO_CLOSE_KEY, COH_CLOSE_WITH_UPNL_SIG_KEY, SESSION_KEY_MARKER}
+)
+
+#: Step 4, session key: trading selectors + COH key + session marker.
+SESSION_KEY_SELECTORS: tuple[bytes, ...] = (
+    ADD_MARGIN_TO_NEXT_VA.selector,
+    SEND_QUOTE_WITH_AFFILIATE_AND_DATA.selector,
+    REQUEST_TO_CLOSE_POSITION.selector,
+    COH_REQUEST_TO_CLOSE_KEY,
+    SESSION_KEY_MARKER,
+)
+#: Step 5, TP/SL bot: the close-selector set the COH validates against + session marker.
+TPSL_BOT_SELECTORS: tuple[bytes, ...] = (
+    REQUEST_TO_CLOSE_POSITION.selector,
+    COH_REQUEST_TO_CLOSE_KEY,
+    COH_CLOSE_WITH_UPNL_SIG_KEY,
+    SESSION_KEY_MARKER,
+)
+
+# --- Enums (§2a, §2b) -------------------------------------------------------------------------
+SUB_ISO_POSITION, SUB_ISO_MARKET, SUB_ISO_MARKET_DIRECTION, SUB_ISO_CUSTOM = 0, 1, 2, 3
+VA_ISO_POSITION, VA_ISO_MARKET, VA_ISO_MARKET_LONG, VA_ISO_MARKET_SHORT = 0, 1, 2, 3
+POSITION_LONG, POSITION_SHORT = 0, 1
+ORDER_LIMIT, ORDER_MARKET = 0, 1
+BIND_NOT_BOUND, BIND_BOUND, BIND_PENDING_UNBIND = 0, 1, 2
+
+
+def va_isolation_type(sub_isolation_type: int, position_type: int) -> int:
+    """The VA isolation type addMarginToNextVA accepts for a sub-account's type (§2a table)."""
+    if sub_isolation_type == SUB_ISO_POSITION:
+        return VA_ISO_POSITION
+    if sub_isolation_type == SUB_ISO_MARKET:
+        return VA_ISO_MARKET
+    if sub_isolation_type == SUB_ISO_MARKET_DIRECTION:
+        return VA_ISO_MARKET_LONG if position_type == POSITION_LONG else VA_ISO_MARKET_SHORT
+    raise InputError(
+        "isolationType",
+        f"sub-account isolation type {sub_isolation_type} has no next-VA type "
+        "(CUSTOM sub-accounts supply their own VAs)",
+    )
+
+
+# --- Domain helpers -----------------------------------------------------------------------------
+
+#: The empty SingleUpnlAndPriceSig the solver replaces (§6 "Empty Muon sig").
+EMPTY_UPNL_SIG: tuple[Any, ...] = (b"", 0, 0, 0, b"", (0, ZERO_ADDRESS, ZERO_ADDRESS))
+EMPTY_UPNL_SIG_4: tuple[Any, ...] = (b"", 0, 0, b"", (0, ZERO_ADDRESS, ZERO_ADDRESS))
+EMPTY_PAIR_UPNL_SIG: tuple[Any, ...] = (b"", 0, 0, 0, 0, b"", (0, ZERO_ADDRESS, ZERO_ADDRESS))
+
+
+def is_empty_upnl_sig(sig: tuple[Any, ...]) -> bool:
+    """True for the all-zero sentinel (addresses compared case-insensitively)."""
+    req_id, timestamp, upnl, price, gateway_sig, (nonce, owner, signer_) = sig
+    return (
+        req_id == b""
+        and timestamp == 0
+        and upnl == 0
+        and price == 0
+        and gateway_sig == b""
+        and nonce == 0
+        and int(owner, 16) == 0
+        and int(signer_, 16) == 0
+    )
+
+
+def encode_quote_data(uuid: str) -> bytes:
+    """The sendQuote `data` blob: abi.encode of the one-field tuple `(string uuid)`."""
+    return abi_encode(["(string)"], [(uuid,)])
+
+
+def decode_quote_data(data: bytes) -> str:
+    """The uuid inside a sendQuote `data` blob; CalldataError unless it is exactly `(string)`."""
+    (value,) = _strict_decode(["(string)"], data, "sendQuote data")
+    return value[0]
+
+
+def describe_selector(selector: bytes) -> str:
+    """A human name for a 4-byte selector (for reports)."""
+    if selector in BY_SELECTOR:
+        return BY_SELECTOR[selector].signature
+    if selector == COH_REQUEST_TO_CLOSE_KEY:
+        return "COH request-to-close key (delegation key only)"
+    if selector == COH_CLOSE_WITH_UPNL_SIG_KEY:
+        return f"{REQUEST_TO_CLOSE_POSITION_WITH_UPNL_SIG.signature} (delegation key only)"
+    if selector == SESSION_KEY_MARKER:
+        return "session-key marker (delegation key only)"
+    return "unknown selector"
+
+
+def checksum(address: str) -> str:
+    """eth-abi decodes addresses lowercase; reports and typed values use EIP-55."""
+    return to_checksum_address(address)

@@ -1,0 +1,74 @@
+"""One exception hierarchy for the whole harness.
+
+Every error a user can provoke with bad input is a `HarnessError` whose message names the field
+(or JSON path) and the rule it broke. Nothing below raises a bare ValueError at a user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+class HarnessError(Exception):
+    """Base of every error the harness raises on purpose."""
+
+
+class InputError(HarnessError, ValueError):
+    """An argument given to a builder, encoder or formula breaks a rule.
+
+    `field` names the argument (or path) so that the message can say what was wrong where.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.reason = message
+        super().__init__(f"{field}: {message}")
+
+
+class SignatureError(HarnessError, ValueError):
+    """A signature is malformed or cannot be recovered (length, v, high s, r/s range)."""
+
+
+class CalldataError(HarnessError, ValueError):
+    """Calldata does not decode, or does not decode canonically, for the expected function."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One defect found while reading wire JSON or a context file.
+
+    `code` is stable (the validator maps codes to rule IDs); `path` is a JSON path such as
+    `sendQuote.signedOperation.maxUses`; `message` says what was expected and what was found.
+    """
+
+    path: str
+    code: str
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        where = self.path or "(body)"
+        return f"{where}: {self.message}"
+
+
+class WireError(HarnessError, ValueError):
+    """Wire JSON did not parse strictly. Carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        lines = "; ".join(str(p) for p in self.problems) or "invalid wire JSON"
+        super().__init__(lines)
+
+
+class ContextError(HarnessError, ValueError):
+    """A context file cannot be used (unreadable, not JSON, or a field breaks its rule)."""
+
+    def __init__(self, problems: list[Problem] | str) -> None:
+        if isinstance(problems, str):
+            self.problems: list[Problem] = [Problem("", "context.invalid", problems)]
+        else:
+            self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))

@@ -1,0 +1,251 @@
+"""Typed values of the pinned v0.8.5 protocol (spec §3), checked when they are built.
+
+Addresses are stored in EIP-55 form, byte strings as `bytes`, integers as `int`. A value that
+exists is well-formed; hashing (`eip712`) and wire conversion (`wire`) never re-check it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .primitives import (
+    require_bool,
+    require_bytes,
+    require_checksum_address,
+    require_int256,
+    require_uint,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    """`EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)`."""
+
+    name: str
+    version: str
+    chain_id: int
+    verifying_contract: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not isinstance(self.version, str):
+            raise TypeError("domain name and version must be strings")
+        require_uint(self.chain_id, "domain.chainId")
+        require_checksum_address(self.verifying_contract, "domain.verifyingContract")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "chainId": self.chain_id,
+            "verifyingContract": self.verifying_contract,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    addr: str
+    is_party_b: bool = False
+
+    def __post_init__(self) -> None:
+        require_checksum_address(self.addr, "signerAccount.addr")
+        require_bool(self.is_party_b, "signerAccount.isPartyB")
+
+
+@dataclass(frozen=True, slots=True)
+class FlexField:
+    """A byte range of `callData` (offset counted after the 4-byte selector) a filler may set."""
+
+    offset: int
+    length: int
+    authorized_flex_filler: str
+
+    def __post_init__(self) -> None:
+        require_uint(self.offset, "flexFields.offset")
+        require_uint(self.length, "flexFields.length")
+        require_checksum_address(self.authorized_flex_filler, "flexFields.authorizedFlexFiller")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayAttackHeader:
+    """nonce 0 = salt-only; deadline 0 = never expires (spec §3, replay rules)."""
+
+    nonce: int
+    deadline: int
+    salt: bytes
+
+    def __post_init__(self) -> None:
+        require_uint(self.nonce, "replayAttackHeader.nonce")
+        require_uint(self.deadline, "replayAttackHeader.deadline")
+        require_bytes(self.salt, "replayAttackHeader.salt", 32)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedOperation:
+    """The pinned 7-field SignedOperation (with flexFields and maxUses)."""
+
+    signer: str
+    target: str
+    call_data: bytes
+    signer_account: Account
+    flex_fields: tuple[FlexField, ...]
+    max_uses: int
+    replay_attack_header: ReplayAttackHeader
+
+    def __post_init__(self) -> None:
+        require_checksum_address(self.signer, "signer")
+        require_checksum_address(self.target, "target")
+        require_bytes(self.call_data, "callData")
+        if not isinstance(self.signer_account, Account):
+            raise TypeError("signer_account must be an Account")
+        if not isinstance(self.flex_fields, tuple) or not all(
+            isinstance(f, FlexField) for f in self.flex_fields
+        ):
+            raise TypeError("flex_fields must be a tuple of FlexField")
+        require_uint(self.max_uses, "maxUses")
+        if not isinstance(self.replay_attack_header, ReplayAttackHeader):
+            raise TypeError("replay_attack_header must be a ReplayAttackHeader")
+
+    @property
+    def selector(self) -> bytes:
+        return self.call_data[:4]
+
+
+@dataclass(frozen=True, slots=True)
+class WrappedOperation:
+    """A SignedOperation with its 65-byte signature: the unit the solver receives."""
+
+    signed_operation: SignedOperation
+    signature: bytes
+
+    def __post_init__(self) -> None:
+        require_bytes(self.signature, "signature")
+
+
+@dataclass(frozen=True, slots=True)
+class InstantOpen:
+    """Body of POST /instant_trade/instant_open."""
+
+    add_margin: WrappedOperation
+    send_quote: WrappedOperation
+
+
+@dataclass(frozen=True, slots=True)
+class InstantClose:
+    """Body of POST /instant_trade/instant_close: a list of one or more wrapped operations."""
+
+    operations: tuple[WrappedOperation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DelegationInfo:
+    account: Account
+    delegated_signer: str
+    selectors: tuple[bytes, ...]
+    expiry_timestamp: int
+
+    def __post_init__(self) -> None:
+        require_checksum_address(self.delegated_signer, "delegatedSigner")
+        for i, sel in enumerate(self.selectors):
+            require_bytes(sel, f"selectors[{i}]", 4)
+        require_uint(self.expiry_timestamp, "expiryTimestamp")
+
+
+@dataclass(frozen=True, slots=True)
+class SignedDelegation:
+    delegation_info: DelegationInfo
+    replay_attack_header: ReplayAttackHeader
+
+
+@dataclass(frozen=True, slots=True)
+class FlexFillAuth:
+    op_hash: bytes
+    field_index: int
+    value: bytes
+
+    def __post_init__(self) -> None:
+        require_bytes(self.op_hash, "opHash", 32)
+        require_uint(self.field_index, "fieldIndex")
+        require_bytes(self.value, "value")
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """A TakeProfit / StopLoss leg. Decimal amounts travel as strings in the signed message."""
+
+    quantity: str
+    price: str
+    order_type: int
+    conditional_price: str
+    conditional_price_type: str
+
+    def __post_init__(self) -> None:
+        for name in ("quantity", "price", "conditional_price", "conditional_price_type"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a string")
+        require_uint(self.order_type, "orderType", 8)
+
+
+@dataclass(frozen=True, slots=True)
+class SendQuoteLeg(Leg):
+    leverage: int = 0
+
+    def __post_init__(self) -> None:
+        Leg.__post_init__(self)
+        require_uint(self.leverage, "leverage")
+
+
+ZERO_LEG = Leg("0", "0", 0, "0", "market")
+ZERO_SEND_QUOTE = SendQuoteLeg("0", "0", 0, "0", "market", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalOrder:
+    virtual_account: str
+    sub_account: str
+    salt: int
+    quote_id: int
+    symbol_id: int
+    position_type: int
+    affiliate: str
+    take_profit: Leg = ZERO_LEG
+    stop_loss: Leg = ZERO_LEG
+    send_quote: SendQuoteLeg = field(default=ZERO_SEND_QUOTE)
+
+    def __post_init__(self) -> None:
+        require_checksum_address(self.virtual_account, "virtualAccount")
+        require_checksum_address(self.sub_account, "subAccount")
+        require_uint(self.salt, "salt")
+        require_int256(self.quote_id, "quoteId")
+        require_uint(self.symbol_id, "symbolId")
+        require_uint(self.position_type, "positionType", 8)
+        require_checksum_address(self.affiliate, "affiliate")
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionalOrderDelete:
+    """The TP/SL delete message {virtualAccount, salt, cohQuoteId, conditionalOrderType}."""
+
+    virtual_account: str
+    salt: int
+    coh_quote_id: int
+    conditional_order_type: str
+
+    def __post_init__(self) -> None:
+        require_checksum_address(self.virtual_account, "virtualAccount")
+        require_uint(self.salt, "salt")
+        require_uint(self.coh_quote_id, "cohQuoteId")
+
+
+@dataclass(frozen=True, slots=True)
+class TpslRequest:
+    """Body of POST {tpsl}/api/v5/: a signed ConditionalOrder with its domain and signer."""
+
+    domain: Domain
+    order: ConditionalOrder
+    signer: str
+    signature: bytes
+
+    def __post_init__(self) -> None:
+        require_checksum_address(self.signer, "signer")
+        require_bytes(self.signature, "signature")

@@ -1,0 +1,672 @@
+"""Wire JSON <-> typed values, strictly (spec §5-§8; decisions in contracts-and-services.md).
+
+Canonical (what `to_wire` writes and the docs define):
+- SignedOperation numerics (`maxUses`, `nonce`, `deadline`, flex `offset`/`length`) as decimal
+  strings; addresses in EIP-55 form; byte strings 0x-hex with every digit; signatures 65 bytes.
+- instant_open: `{"addMargin": op, "sendQuote": op}`; instant_close: a bare JSON list of one or
+  more wrapped ops; TP/SL: `{"typedData": {...}, "signature", "signer"}` with the salt as a
+  decimal string and the other integers as JSON numbers.
+
+Reading collects every defect as a `Problem` with its JSON path and a stable code; it never
+raises on any JSON value. Observed non-canonical variants (SDK-style JSON numbers, the
+`{"operations": [...]}` close envelope) are read, and reported as warnings. The strict entry
+points (`*_from_wire`) raise `WireError` on any problem at all, warnings included.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from eth_utils import to_checksum_address
+
+from .eip712 import eip712_types
+from .errors import Problem, Severity, WireError
+from .model import (
+    Account,
+    ConditionalOrder,
+    Domain,
+    FlexField,
+    InstantClose,
+    InstantOpen,
+    Leg,
+    ReplayAttackHeader,
+    SendQuoteLeg,
+    SignedOperation,
+    TpslRequest,
+    WrappedOperation,
+)
+from .primitives import INT256_MAX, INT256_MIN, to_hex
+
+T = TypeVar("T")
+
+# Stable problem codes (the validator maps each to a rule ID).
+JSON_TYPE = "json.type"
+JSON_MISSING = "json.missing"
+JSON_UNKNOWN = "json.unknown"
+UINT_JSON_NUMBER = "uint.json-number"
+UINT_FORMAT = "uint.format"
+UINT_RANGE = "uint.range"
+INT_STRING = "int.string"
+ADDRESS_FORMAT = "address.format"
+ADDRESS_CHECKSUM = "address.checksum"
+BOOL_TYPE = "bool.type"
+HEX_FORMAT = "hex.format"
+HEX_LENGTH = "hex.length"
+DECIMAL_FORMAT = "decimal.format"
+LEGACY_5_FIELD = "op.legacy-5-field"
+CLOSE_ENVELOPE = "close.envelope"
+CLOSE_EMPTY = "close.empty"
+TPSL_PRIMARY_TYPE = "tpsl.primary-type"
+TPSL_TYPES = "tpsl.types"
+TPSL_TYPES_NO_DOMAIN = "tpsl.types-no-domain"
+TPSL_SALT_TYPE = "tpsl.salt-type"
+
+_DECIMAL_UINT = re.compile(r"0|[1-9][0-9]*\Z")
+_DECIMAL_TEXT = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?\Z")
+_HEX = re.compile(r"0x[0-9a-fA-F]*\Z")
+
+SIGNED_OPERATION_KEYS = (
+    "signer",
+    "target",
+    "callData",
+    "signerAccount",
+    "flexFields",
+    "maxUses",
+    "replayAttackHeader",
+)
+LEGACY_SIGNED_OPERATION_KEYS = frozenset(
+    ("signer", "target", "callData", "signerAccount", "replayAttackHeader")
+)
+
+
+@dataclass
+class Parsed(Generic[T]):
+    """What reading produced: the typed value (None when it could not be built) and the problems."""
+
+    value: T | None
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+
+def _join(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return f"the JSON number {value}"
+    if isinstance(value, float):
+        return f"the JSON number {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 48 else value[:45] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+class Reader:
+    """Reads JSON values into Python values, recording every defect instead of raising."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, path: str, code: str, message: str, severity: Severity = "error") -> None:
+        self.problems.append(Problem(path, code, message, severity))
+
+    def object(
+        self, value: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+    ) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.add(path, JSON_TYPE, f"expected an object, got {_json_kind(value)}")
+            return None
+        missing = [k for k in required if k not in value]
+        for key in missing:
+            self.add(_join(path, key), JSON_MISSING, "required key is missing")
+        for key in value:
+            if key not in required and key not in optional:
+                self.add(_join(path, str(key)), JSON_UNKNOWN, "unknown key")
+        return value if not missing else None
+
+    def array(self, value: Any, path: str) -> list[Any] | None:
+        if not isinstance(value, list):
+            self.add(path, JSON_TYPE, f"expected an array, got {_json_kind(value)}")
+            return None
+        return value
+
+    def string(self, value: Any, path: str) -> str | None:
+        if not isinstance(value, str):
+            self.add(path, JSON_TYPE, f"expected a string, got {_json_kind(value)}")
+            return None
+        return value
+
+    def uint_string(self, value: Any, path: str, bits: int = 256) -> int | None:
+        """A uint canonically sent as a decimal string; a JSON integer is read with a warning."""
+        if isinstance(value, str):
+            if not _DECIMAL_UINT.match(value):
+                self.add(
+                    path,
+                    UINT_FORMAT,
+                    f'expected a decimal string like "1", got {_json_kind(value)}',
+                )
+                return None
+            number = int(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            self.add(
+                path,
+                UINT_JSON_NUMBER,
+                f"expected a decimal string, got {_json_kind(value)} (SDK-style; the documented "
+                f'wire format is "{value}")',
+                "warning",
+            )
+            number = value
+        else:
+            self.add(path, UINT_FORMAT, f"expected a decimal string, got {_json_kind(value)}")
+            return None
+        return self._range(number, path, 0, (1 << bits) - 1, f"uint{bits}")
+
+    def json_int(self, value: Any, path: str, lo: int, hi: int, type_name: str) -> int | None:
+        """An integer canonically sent as a JSON number; a decimal string is read with a warning."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self._range(value, path, lo, hi, type_name)
+        if isinstance(value, str) and re.fullmatch(r"-?(0|[1-9][0-9]*)", value):
+            self.add(
+                path, INT_STRING, f"expected a JSON number, got {_json_kind(value)}", "warning"
+            )
+            return self._range(int(value), path, lo, hi, type_name)
+        self.add(path, UINT_FORMAT, f"expected an integer ({type_name}), got {_json_kind(value)}")
+        return None
+
+    def _range(self, number: int, path: str, lo: int, hi: int, type_name: str) -> int | None:
+        if not lo <= number <= hi:
+            self.add(path, UINT_RANGE, f"{number} is out of range for {type_name}")
+            return None
+        return number
+
+    def address(self, value: Any, path: str) -> str | None:
+        if not isinstance(value, str) or not re.fullmatch(r"0x[0-9a-fA-F]{40}", value):
+            self.add(
+                path,
+                ADDRESS_FORMAT,
+                f"expected a 0x-prefixed 20-byte address, got {_json_kind(value)}",
+            )
+            return None
+        good = to_checksum_address(value)
+        if good != value:
+            self.add(path, ADDRESS_CHECKSUM, f"address is not EIP-55 checksummed: expected {good}")
+            return None
+        return good
+
+    def boolean(self, value: Any, path: str) -> bool | None:
+        if not isinstance(value, bool):
+            self.add(path, BOOL_TYPE, f"expected true or false, got {_json_kind(value)}")
+            return None
+        return value
+
+    def hex_bytes(self, value: Any, path: str, length: int | None = None) -> bytes | None:
+        if not isinstance(value, str) or not _HEX.match(value):
+            self.add(path, HEX_FORMAT, f"expected 0x-prefixed hex, got {_json_kind(value)}")
+            return None
+        digits = value[2:]
+        if len(digits) % 2:
+            self.add(
+                path, HEX_FORMAT, f"odd number of hex digits ({len(digits)}): a digit is missing"
+            )
+            return None
+        data = bytes.fromhex(digits)
+        if length is not None and len(data) != length:
+            self.add(
+                path,
+                HEX_LENGTH,
+                f"expected exactly {length} bytes ({2 * length} hex digits), got {len(data)} bytes",
+            )
+            return None
+        return data
+
+    def decimal_text(self, value: Any, path: str) -> str | None:
+        """A non-negative decimal amount in a string, plain positional notation."""
+        if not isinstance(value, str):
+            self.add(path, JSON_TYPE, f"expected a decimal string, got {_json_kind(value)}")
+            return None
+        if not _DECIMAL_TEXT.match(value):
+            self.add(
+                path,
+                DECIMAL_FORMAT,
+                f'expected a plain decimal string like "1.25", got {_json_kind(value)}',
+            )
+            return None
+        return value
+
+
+# --------------------------------------------------------------------------------------------
+# SignedOperation
+
+
+def _read_wrapped(r: Reader, value: Any, path: str) -> WrappedOperation | None:
+    obj = r.object(value, path, ("signedOperation", "signature"))
+    if obj is None:
+        return None
+    op = _read_signed_operation(r, obj["signedOperation"], _join(path, "signedOperation"))
+    # The length check is part of reading: a signature is 65 bytes by definition (spec §3 step 6).
+    signature = r.hex_bytes(obj["signature"], _join(path, "signature"), 65)
+    if op is None or signature is None:
+        return None
+    return WrappedOperation(op, signature)
+
+
+def _read_signed_operation(r: Reader, value: Any, path: str) -> SignedOperation | None:
+    if isinstance(value, dict) and set(value) == LEGACY_SIGNED_OPERATION_KEYS:
+        r.add(
+            path,
+            LEGACY_5_FIELD,
+            "legacy 5-field SignedOperation (no flexFields, no maxUses): v0.8.5 InstantLayer "
+            "verifies the 7-field type, so this signature can never verify",
+        )
+        return None
+    obj = r.object(value, path, SIGNED_OPERATION_KEYS)
+    if obj is None:
+        return None
+    before = len(r.problems)
+    signer = r.address(obj["signer"], _join(path, "signer"))
+    target = r.address(obj["target"], _join(path, "target"))
+    call_data = r.hex_bytes(obj["callData"], _join(path, "callData"))
+    account = _read_account(r, obj["signerAccount"], _join(path, "signerAccount"))
+    flex = _read_flex_fields(r, obj["flexFields"], _join(path, "flexFields"))
+    max_uses = r.uint_string(obj["maxUses"], _join(path, "maxUses"))
+    header = _read_header(r, obj["replayAttackHeader"], _join(path, "replayAttackHeader"))
+    if any(p.severity == "error" for p in r.problems[before:]):
+        return None
+    assert signer and target and call_data is not None and account and flex is not None
+    assert max_uses is not None and header is not None
+    return SignedOperation(signer, target, call_data, account, flex, max_uses, header)
+
+
+def _read_account(r: Reader, value: Any, path: str) -> Account | None:
+    obj = r.object(value, path, ("addr", "isPartyB"))
+    if obj is None:
+        return None
+    addr = r.address(obj["addr"], _join(path, "addr"))
+    is_party_b = r.boolean(obj["isPartyB"], _join(path, "isPartyB"))
+    if addr is None or is_party_b is None:
+        return None
+    return Account(addr, is_party_b)
+
+
+def _read_flex_fields(r: Reader, value: Any, path: str) -> tuple[FlexField, ...] | None:
+    items = r.array(value, path)
+    if items is None:
+        return None
+    out: list[FlexField] = []
+    ok = True
+    for i, item in enumerate(items):
+        item_path = _join(path, i)
+        obj = r.object(item, item_path, ("offset", "length", "authorizedFlexFiller"))
+        if obj is None:
+            ok = False
+            continue
+        offset = r.uint_string(obj["offset"], _join(item_path, "offset"))
+        length = r.uint_string(obj["length"], _join(item_path, "length"))
+        filler = r.address(obj["authorizedFlexFiller"], _join(item_path, "authorizedFlexFiller"))
+        if offset is None or length is None or filler is None:
+            ok = False
+            continue
+        out.append(FlexField(offset, length, filler))
+    return tuple(out) if ok else None
+
+
+def _read_header(r: Reader, value: Any, path: str) -> ReplayAttackHeader | None:
+    obj = r.object(value, path, ("nonce", "deadline", "salt"))
+    if obj is None:
+        return None
+    nonce = r.uint_string(obj["nonce"], _join(path, "nonce"))
+    deadline = r.uint_string(obj["deadline"], _join(path, "deadline"))
+    salt = r.hex_bytes(obj["salt"], _join(path, "salt"), 32)
+    if nonce is None or deadline is None or salt is None:
+        return None
+    return ReplayAttackHeader(nonce, deadline, salt)
+
+
+# --------------------------------------------------------------------------------------------
+# Bodies
+
+
+def parse_wrapped_operation(value: Any, path: str = "") -> Parsed[WrappedOperation]:
+    r = Reader()
+    return Parsed(_read_wrapped(r, value, path), r.problems)
+
+
+def parse_instant_open(body: Any) -> Parsed[InstantOpen]:
+    r = Reader()
+    obj = r.object(body, "", ("addMargin", "sendQuote"))
+    if obj is None:
+        return Parsed(None, r.problems)
+    add_margin = _read_wrapped(r, obj["addMargin"], "addMargin")
+    send_quote = _read_wrapped(r, obj["sendQuote"], "sendQuote")
+    value = InstantOpen(add_margin, send_quote) if add_margin and send_quote else None
+    return Parsed(value, r.problems)
+
+
+def parse_instant_close(body: Any) -> Parsed[InstantClose]:
+    r = Reader()
+    items: Any = body
+    base = ""
+    if isinstance(body, dict) and set(body) == {"operations"}:
+        r.add(
+            "",
+            CLOSE_ENVELOPE,
+            'close body wrapped as {"operations": [...]} (SDK-style); the documented body is a '
+            "bare JSON list of wrapped operations",
+            "warning",
+        )
+        items, base = body["operations"], "operations"
+    ops_json = r.array(items, base)
+    if ops_json is None:
+        return Parsed(None, r.problems)
+    if not ops_json:
+        r.add(base, CLOSE_EMPTY, "the close list is empty: send one or more wrapped operations")
+        return Parsed(None, r.problems)
+    ops = [_read_wrapped(r, item, _join(base, i)) for i, item in enumerate(ops_json)]
+    if any(op is None for op in ops):
+        return Parsed(None, r.problems)
+    return Parsed(InstantClose(tuple(ops)), r.problems)  # type: ignore[arg-type]
+
+
+_TPSL_MESSAGE_KEYS = (
+    "virtualAccount",
+    "subAccount",
+    "salt",
+    "quoteId",
+    "symbolId",
+    "positionType",
+    "affiliate",
+    "takeProfit",
+    "stopLoss",
+    "sendQuote",
+)
+_LEG_KEYS = ("quantity", "price", "orderType", "conditionalPrice", "conditionalPriceType")
+
+
+def parse_tpsl(body: Any) -> Parsed[TpslRequest]:
+    r = Reader()
+    obj = r.object(body, "", ("typedData", "signature", "signer"))
+    if obj is None:
+        return Parsed(None, r.problems)
+    typed = r.object(obj["typedData"], "typedData", ("types", "primaryType", "domain", "message"))
+    signer = r.address(obj["signer"], "signer")
+    signature = r.hex_bytes(obj["signature"], "signature", 65)
+    if typed is None:
+        return Parsed(None, r.problems)
+    primary = typed["primaryType"]
+    if primary != "ConditionalOrder":
+        r.add(
+            "typedData.primaryType",
+            TPSL_PRIMARY_TYPE,
+            f'expected "ConditionalOrder", got {_json_kind(primary)}',
+        )
+    _check_types(r, typed["types"], "typedData.types", "ConditionalOrder")
+    domain = read_domain(r, typed["domain"], "typedData.domain")
+    order = _read_conditional_order(r, typed["message"], "typedData.message")
+    if r_errors(r) or domain is None or order is None or signer is None or signature is None:
+        return Parsed(None, r.problems)
+    return Parsed(TpslRequest(domain, order, signer, signature), r.problems)
+
+
+def r_errors(r: Reader) -> bool:
+    return any(p.severity == "error" for p in r.problems)
+
+
+def _check_types(r: Reader, value: Any, path: str, primary: str) -> None:
+    expected = eip712_types(primary)
+    if not isinstance(value, dict):
+        r.add(path, JSON_TYPE, f"expected an object, got {_json_kind(value)}")
+        return
+    if "EIP712Domain" not in value:
+        r.add(
+            _join(path, "EIP712Domain"),
+            TPSL_TYPES_NO_DOMAIN,
+            "EIP712Domain is not listed in types (the docs list it)",
+            "warning",
+        )
+        expected = {k: v for k, v in expected.items() if k != "EIP712Domain"}
+    for name, members in expected.items():
+        if name not in value:
+            r.add(_join(path, name), TPSL_TYPES, "type is missing")
+        elif value[name] != members:
+            want = ",".join(f"{m['type']} {m['name']}" for m in members)
+            r.add(
+                _join(path, name),
+                TPSL_TYPES,
+                f"members differ from the pinned type: expected ({want})",
+            )
+    for name in value:
+        if name not in expected:
+            r.add(
+                _join(path, str(name)),
+                TPSL_TYPES,
+                "type is not part of the pinned ConditionalOrder types",
+            )
+
+
+def read_domain(r: Reader, value: Any, path: str) -> Domain | None:
+    obj = r.object(value, path, ("name", "version", "chainId", "verifyingContract"))
+    if obj is None:
+        return None
+    name = r.string(obj["name"], _join(path, "name"))
+    version = r.string(obj["version"], _join(path, "version"))
+    chain_id = r.json_int(obj["chainId"], _join(path, "chainId"), 0, (1 << 256) - 1, "uint256")
+    contract = r.address(obj["verifyingContract"], _join(path, "verifyingContract"))
+    if name is None or version is None or chain_id is None or contract is None:
+        return None
+    return Domain(name, version, chain_id, contract)
+
+
+def _read_conditional_order(r: Reader, value: Any, path: str) -> ConditionalOrder | None:
+    obj = r.object(value, path, _TPSL_MESSAGE_KEYS)
+    if obj is None:
+        return None
+    before = len(r.problems)
+    va = r.address(obj["virtualAccount"], _join(path, "virtualAccount"))
+    sub = r.address(obj["subAccount"], _join(path, "subAccount"))
+    salt_raw = obj["salt"]
+    salt: int | None = None
+    if isinstance(salt_raw, str):
+        salt = r.uint_string(salt_raw, _join(path, "salt"))
+    else:
+        r.add(
+            _join(path, "salt"),
+            TPSL_SALT_TYPE,
+            f"expected the salt as a decimal string (a 256-bit number loses precision as a "
+            f"JSON number), got {_json_kind(salt_raw)}",
+        )
+    quote_id = r.json_int(obj["quoteId"], _join(path, "quoteId"), INT256_MIN, INT256_MAX, "int256")
+    symbol_id = r.json_int(obj["symbolId"], _join(path, "symbolId"), 0, (1 << 256) - 1, "uint256")
+    position_type = r.json_int(obj["positionType"], _join(path, "positionType"), 0, 255, "uint8")
+    affiliate = r.address(obj["affiliate"], _join(path, "affiliate"))
+    tp = _read_leg(r, obj["takeProfit"], _join(path, "takeProfit"), Leg)
+    sl = _read_leg(r, obj["stopLoss"], _join(path, "stopLoss"), Leg)
+    sq = _read_leg(r, obj["sendQuote"], _join(path, "sendQuote"), SendQuoteLeg)
+    if any(p.severity == "error" for p in r.problems[before:]):
+        return None
+    return ConditionalOrder(
+        va,
+        sub,
+        salt,
+        quote_id,
+        symbol_id,
+        position_type,
+        affiliate,  # type: ignore[arg-type]
+        tp,
+        sl,
+        sq,
+    )  # type: ignore[arg-type]
+
+
+def _read_leg(r: Reader, value: Any, path: str, kind: Callable[..., Leg]) -> Leg | None:
+    keys = (*_LEG_KEYS, "leverage") if kind is SendQuoteLeg else _LEG_KEYS
+    obj = r.object(value, path, keys)
+    if obj is None:
+        return None
+    quantity = r.decimal_text(obj["quantity"], _join(path, "quantity"))
+    price = r.decimal_text(obj["price"], _join(path, "price"))
+    order_type = r.json_int(obj["orderType"], _join(path, "orderType"), 0, 255, "uint8")
+    conditional_price = r.decimal_text(obj["conditionalPrice"], _join(path, "conditionalPrice"))
+    price_type = r.string(obj["conditionalPriceType"], _join(path, "conditionalPriceType"))
+    fields = (quantity, price, order_type, conditional_price, price_type)
+    if kind is SendQuoteLeg:
+        leverage = r.json_int(
+            obj["leverage"], _join(path, "leverage"), 0, (1 << 256) - 1, "uint256"
+        )
+        if leverage is None or None in fields:
+            return None
+        return SendQuoteLeg(*fields, leverage)  # type: ignore[arg-type]
+    if None in fields:
+        return None
+    return Leg(*fields)  # type: ignore[arg-type]
+
+
+def _strict(parsed: Parsed[T]) -> T:
+    if parsed.problems or parsed.value is None:
+        raise WireError(parsed.problems)
+    return parsed.value
+
+
+def instant_open_from_wire(body: Any) -> InstantOpen:
+    """Strict: the canonical documented form only; WireError lists every problem."""
+    return _strict(parse_instant_open(body))
+
+
+def instant_close_from_wire(body: Any) -> InstantClose:
+    return _strict(parse_instant_close(body))
+
+
+def tpsl_from_wire(body: Any) -> TpslRequest:
+    return _strict(parse_tpsl(body))
+
+
+def wrapped_operation_from_wire(value: Any) -> WrappedOperation:
+    return _strict(parse_wrapped_operation(value))
+
+
+def detect_kind(body: Any) -> str | None:
+    """'instant_open', 'instant_close' or 'tpsl' from the body's shape; None if none fits."""
+    if isinstance(body, list):
+        return "instant_close"
+    if isinstance(body, dict):
+        if "addMargin" in body or "sendQuote" in body:
+            return "instant_open"
+        if set(body) == {"operations"}:
+            return "instant_close"
+        if "typedData" in body:
+            return "tpsl"
+        if "signedOperation" in body:
+            return "instant_close"  # a single wrapped op: reported as a non-list close
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def signed_operation_to_wire(op: SignedOperation) -> dict[str, Any]:
+    header = op.replay_attack_header
+    return {
+        "signer": op.signer,
+        "target": op.target,
+        "callData": to_hex(op.call_data),
+        "signerAccount": {"addr": op.signer_account.addr, "isPartyB": op.signer_account.is_party_b},
+        "flexFields": [
+            {
+                "offset": str(f.offset),
+                "length": str(f.length),
+                "authorizedFlexFiller": f.authorized_flex_filler,
+            }
+            for f in op.flex_fields
+        ],
+        "maxUses": str(op.max_uses),
+        "replayAttackHeader": {
+            "nonce": str(header.nonce),
+            "deadline": str(header.deadline),
+            "salt": to_hex(header.salt),
+        },
+    }
+
+
+def wrapped_operation_to_wire(op: WrappedOperation) -> dict[str, Any]:
+    return {
+        "signedOperation": signed_operation_to_wire(op.signed_operation),
+        "signature": to_hex(op.signature),
+    }
+
+
+def instant_open_to_wire(body: InstantOpen) -> dict[str, Any]:
+    return {
+        "addMargin": wrapped_operation_to_wire(body.add_margin),
+        "sendQuote": wrapped_operation_to_wire(body.send_quote),
+    }
+
+
+def instant_close_to_wire(body: InstantClose) -> list[dict[str, Any]]:
+    return [wrapped_operation_to_wire(op) for op in body.operations]
+
+
+def domain_to_wire(domain: Domain) -> dict[str, Any]:
+    return domain.as_dict()
+
+
+def _leg_to_wire(leg: Leg) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "quantity": leg.quantity,
+        "price": leg.price,
+        "orderType": leg.order_type,
+        "conditionalPrice": leg.conditional_price,
+        "conditionalPriceType": leg.conditional_price_type,
+    }
+    if isinstance(leg, SendQuoteLeg):
+        out["leverage"] = leg.leverage
+    return out
+
+
+def conditional_order_to_wire(order: ConditionalOrder) -> dict[str, Any]:
+    return {
+        "virtualAccount": order.virtual_account,
+        "subAccount": order.sub_account,
+        "salt": str(order.salt),
+        "quoteId": order.quote_id,
+        "symbolId": order.symbol_id,
+        "positionType": order.position_type,
+        "affiliate": order.affiliate,
+        "takeProfit": _leg_to_wire(order.take_profit),
+        "stopLoss": _leg_to_wire(order.stop_loss),
+        "sendQuote": _leg_to_wire(order.send_quote),
+    }
+
+
+def tpsl_to_wire(request: TpslRequest) -> dict[str, Any]:
+    return {
+        "typedData": {
+            "types": eip712_types("ConditionalOrder"),
+            "primaryType": "ConditionalOrder",
+            "domain": domain_to_wire(request.domain),
+            "message": conditional_order_to_wire(request.order),
+        },
+        "signature": to_hex(request.signature),
+        "signer": request.signer,
+    }
