@@ -63,10 +63,12 @@ class Context:
     session_key: str | None = None
     symbols: tuple[Symbol, ...] | None = None
     conditional_order_domain: ConditionalOrderDomainConfig | None = None
-    _symbols_by_id: dict[int, Symbol] = field(default_factory=dict, repr=False, compare=False)
+    _symbols_by_id: dict[int, Symbol] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
-        self._symbols_by_id.update({s.id: s for s in self.symbols or ()})
+        object.__setattr__(self, "_symbols_by_id", {s.id: s for s in self.symbols or ()})
 
     def symbol(self, symbol_id: int) -> Symbol | None:
         return self._symbols_by_id.get(symbol_id)
