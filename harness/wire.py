@@ -64,7 +64,7 @@ TPSL_TYPES = "tpsl.types"
 TPSL_TYPES_NO_DOMAIN = "tpsl.types-no-domain"
 TPSL_SALT_TYPE = "tpsl.salt-type"
 
-_DECIMAL_UINT = re.compile(r"0|[1-9][0-9]*\Z")
+_DECIMAL_UINT = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 _DECIMAL_TEXT = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?\Z")
 _HEX = re.compile(r"0x[0-9a-fA-F]*\Z")
 

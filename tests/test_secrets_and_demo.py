@@ -1,0 +1,70 @@
+"""Secrets never leave the process unless asked; the demo's recorded bodies are canonical."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+from typer.testing import CliRunner
+
+from harness import keys, wire
+from harness.cli import app
+from harness.context import load_context
+from harness.keys import LocalKey
+
+
+def test_local_key_repr_hides_the_private_key() -> None:
+    key = LocalKey(b"\x07" * 32)
+    assert "07070707" not in repr(key) and "07070707" not in str(key)
+    assert key.address in repr(key)
+
+
+def test_secret_file_is_0600_even_when_it_existed(tmp_path) -> None:
+    path = tmp_path / "state.json"
+    path.write_text("{}")
+    os.chmod(path, 0o644)
+    keys.write_secret_file(path, {"session_key": "0x" + "07" * 32})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_demo_records_canonical_bodies_and_never_prints_keys(tmp_path, monkeypatch) -> None:
+    generated: list[LocalKey] = []
+    original = LocalKey.generate.__func__
+
+    def spy(cls):
+        key = original(cls)
+        generated.append(key)
+        return key
+
+    monkeypatch.setattr(LocalKey, "generate", classmethod(spy))
+    result = CliRunner().invoke(app, ["demo", "--record", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert len(generated) == 2, "a user key and a session key"
+    secrets_hex = [k.export_private_key()[2:] for k in generated]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [
+        "01-instant_open.json",
+        "02-instant_close.json",
+        "03-tpsl.json",
+        "context.json",
+    ]
+    for secret in secrets_hex:
+        assert secret not in result.output
+        for path in tmp_path.iterdir():
+            assert secret not in path.read_text(), f"private key written to {path.name}"
+    context = load_context(tmp_path / "context.json")
+    assert context.session_key == generated[1].address
+    wire.instant_open_from_wire(json.loads((tmp_path / "01-instant_open.json").read_text()))
+    wire.instant_close_from_wire(json.loads((tmp_path / "02-instant_close.json").read_text()))
+    tpsl = wire.tpsl_from_wire(json.loads((tmp_path / "03-tpsl.json").read_text()))
+    assert tpsl.domain == context.tpsl_domain()
+
+
+def test_demo_reports_an_unwritable_record_dir(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(app, ["demo", "--record", str(blocker / "sub")])
+    assert result.exit_code == 2
+    assert "cannot write the record directory" in result.output
+    assert "Traceback" not in result.output
