@@ -1,1 +1,68 @@
-"""symmio-harness."""
+"""symmio-harness: a conformance harness for Symmio v0.8.5 Instant Trading.
+
+The public API is what this module exports; everything else may move.
+"""
+
+from __future__ import annotations
+
+from . import calldata, eip712, flow, pricing, wire
+from .context import Context, Symbol, load_context
+from .errors import (
+    CalldataError,
+    ContextError,
+    HarnessError,
+    InputError,
+    Problem,
+    SignatureError,
+    WireError,
+)
+from .keys import LocalKey, generate_session_key
+from .model import (
+    Account,
+    ConditionalOrder,
+    DelegationInfo,
+    Domain,
+    FlexField,
+    InstantClose,
+    InstantOpen,
+    ReplayAttackHeader,
+    SignedOperation,
+    TpslRequest,
+    WrappedOperation,
+)
+
+__version__ = "0.1.0"
+PROTOCOL_VERSION = "0.8.5"
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "Account",
+    "CalldataError",
+    "ConditionalOrder",
+    "Context",
+    "ContextError",
+    "DelegationInfo",
+    "Domain",
+    "FlexField",
+    "HarnessError",
+    "InputError",
+    "InstantClose",
+    "InstantOpen",
+    "LocalKey",
+    "Problem",
+    "ReplayAttackHeader",
+    "SignatureError",
+    "SignedOperation",
+    "Symbol",
+    "TpslRequest",
+    "WireError",
+    "WrappedOperation",
+    "__version__",
+    "calldata",
+    "eip712",
+    "flow",
+    "generate_session_key",
+    "load_context",
+    "pricing",
+    "wire",
+]
