@@ -799,3 +799,359 @@ def test_reverts_decode_to_instant_layer_error_names(env):
         "Error",
         ("LibMuon: Expired signature",),
     )
+
+
+# ----------------------------------------------------------------------------- extended rules
+USER_KEY = Account.from_key((2).to_bytes(32, "big"))  # eth-tester account i has key i + 1
+FLEX_FILL_TYPES = {
+    "EIP712Domain": EIP712_TYPES["EIP712Domain"],
+    "FlexFillAuth": [
+        {"name": "opHash", "type": "bytes32"},
+        {"name": "fieldIndex", "type": "uint256"},
+        {"name": "value", "type": "bytes"},
+    ],
+}
+
+
+def domain_of(env) -> dict[str, Any]:
+    return {
+        "name": "SymmioInstantLayer",
+        "version": "1",
+        "chainId": env["chain_id"],
+        "verifyingContract": env["il"].address,
+    }
+
+
+def instant_close(env, quote_id: int, va: str) -> None:
+    c, core, pb = env["c"], env["core"], env["pb"]
+    deadline = c.now() + 3_600
+    close = cd(core, "requestToClosePosition", quote_id, 59_000 * E18, E18 // 100, MARKET, deadline)
+    fill = cd(core, "fillCloseRequest", quote_id, E18 // 100, 59_500 * E18, EMPTY_PAIR)
+    close_op = make_op(SESSION.address, core.address, close, va, deadline=deadline)
+    fill_op = make_op(pb.address, core.address, fill, pb.address, is_party_b=True)
+    fn, sender = execute_batch(
+        env, [close_op, fill_op], [sign(env, close_op, SESSION), sign(env, fill_op, HEDGER)]
+    )
+    c.send(fn, sender)
+
+
+def test_flex_fills(env):
+    c, core, al, il, sub, admin = (env[k] for k in ("c", "core", "al", "il", "sub", "admin"))
+    va = al.functions.predictNextVirtualAccountAddress(sub, VA_MARKET_LONG, SYMBOL_ID).call()
+    add = cd(al, "addMarginToNextVA", sub, VA_MARKET_LONG, SYMBOL_ID, E18)  # amount at arg 96
+
+    def flex_op(filler: str, offset: int = 96, salt: bytes = b"\x01" * 32) -> dict[str, Any]:
+        flex = [{"offset": offset, "length": 32, "authorizedFlexFiller": filler}]
+        return make_op(SESSION.address, al.address, add, sub, flex=flex, salt=salt)
+
+    def batch(op, fills, flex_sigs):
+        return il.functions.executeBatch([op_tuple(op)], [sign(env, op, SESSION)], fills, flex_sigs)
+
+    seven = (7 * E18).to_bytes(32, "big")
+    op = flex_op(admin)
+    assert c.revert_of(batch(op, [[]], [[b""]]), admin) == ("InvalidFlexFillLength", (1, 0))
+    assert c.revert_of(batch(op, [[seven]], [[]]), admin) == ("ArrayLengthMismatch", ())
+    assert c.revert_of(batch(op, [[seven[:31]]], [[b""]]), admin) == (
+        "InvalidFlexFillValueLength",
+        (0, 32, 31),
+    )
+    bad = flex_op(admin, offset=120)
+    assert c.revert_of(batch(bad, [[b""]], [[b""]]), admin) == (
+        "FlexFieldOutOfBounds",
+        (120, 32, 132),
+    )
+    # the operator is the authorized filler: no FlexFillAuth needed; the filled amount is used
+    c.send(batch(op, [[seven]], [[b""]]), admin)
+    assert core.functions.balanceOf(va).call() == 7 * E18
+
+    # a third-party filler must sign FlexFillAuth(opHash, index, value)
+    op = flex_op(HEDGER.address, salt=b"\x02" * 32)
+    op_hash = il.functions.getOperationHash(op_tuple(op)).call()
+    auth = {
+        "types": FLEX_FILL_TYPES,
+        "primaryType": "FlexFillAuth",
+        "domain": domain_of(env),
+        "message": {"opHash": op_hash, "fieldIndex": 0, "value": seven},
+    }
+    assert il.functions.getFlexFillAuthHash(op_hash, 0, seven).call() == typed_digest(auth)
+    wrong = bytes(INTRUDER.sign_typed_data(full_message=auth).signature)
+    assert c.revert_of(batch(op, [[seven]], [[wrong]]), admin) == (
+        "InvalidFlexFillerSignature",
+        (0,),
+    )
+    right = bytes(HEDGER.sign_typed_data(full_message=auth).signature)
+    c.send(batch(op, [[seven]], [[right]]), admin)
+    assert core.functions.balanceOf(va).call() == 14 * E18
+
+    # an empty fill keeps the signed bytes
+    op = flex_op(HEDGER.address, salt=b"\x03" * 32)
+    c.send(batch(op, [[b""]], [[b""]]), admin)
+    assert core.functions.balanceOf(va).call() == 15 * E18
+
+
+def test_template_and_batch_shape_errors(env):
+    c, il, admin = env["c"], env["il"], env["admin"]
+    ops, sigs = open_ops(env, c.now() + 3_600)
+    tuples, empty = [op_tuple(o) for o in ops], [[]] * 4
+
+    def with_template(op2: tuple) -> tuple[str, tuple]:
+        tid = il.functions.templateCount().call()
+        c.send(
+            il.functions.addTemplate("t", [([], [], []), ([], [], []), op2, ([], [], [])]), admin
+        )
+        return c.revert_of(il.functions.executeTemplate(tid, tuples, sigs, empty, empty), admin)
+
+    lock_len = len(ops[2]["callData"])
+    assert with_template(([0], [9], [0])) == ("InvalidSourceIndex", (9,))
+    assert with_template(([0], [0], [0])) == ("MissingSourceResult", ())  # addMargin: no result
+    assert with_template(([0], [3], [0])) == ("MissingSourceResult", ())  # not executed yet
+    assert with_template(([0], [1], [32])) == (
+        "BadSourceResultLength",
+        (encode(["uint256"], [1]), 32),
+    )
+    assert with_template(([lock_len], [1], [0])) == (
+        "InsertionPointOutOfBounds",
+        (lock_len, lock_len),
+    )
+    assert c.revert_of(il.functions.addTemplate("bad", [([0], [1], [])]), admin) == (
+        "ArrayLengthMismatch",
+        (),
+    )
+    fn = il.functions.executeTemplate(0, tuples[:2], sigs[:2], [[]] * 2, [[]] * 2)
+    assert c.revert_of(fn, admin) == ("TemplateOperationLengthMismatch", ())
+    assert c.revert_of(il.functions.executeBatch([], [], [], []), admin) == ("EmptyBatch", ())
+    fn = il.functions.executeBatch(tuples, sigs[:3], empty, empty)
+    assert c.revert_of(fn, admin) == ("ArrayLengthMismatch", ())
+    name, (reason,) = c.revert_of(
+        il.functions.executeBatch(tuples, sigs, empty, empty), c.accounts[7]
+    )
+    assert name == "Error" and "missing role" in reason
+    # template metadata
+    c.send(il.functions.setTemplateInstantOpenMode(0, True), admin)
+    name_, operations, instant = il.functions.getTemplate(0).call()
+    assert (name_, instant, len(operations)) == ("instant_open", True, 4)
+    assert c.revert_of(il.functions.getTemplate(99), admin) == ("TemplateNotFound", (99,))
+
+
+def test_operation_verification_errors(env):
+    c, core, al, il, pb, sub, admin = (
+        env[k] for k in ("c", "core", "al", "il", "pb", "sub", "admin")
+    )
+    add = cd(al, "addMarginToNextVA", sub, VA_MARKET_LONG, SYMBOL_ID, E18)
+    stranger = c.accounts[7]
+
+    def run(op, key) -> tuple[str, tuple]:
+        fn, sender = execute_batch(env, [op], [sign(env, op, key)])
+        return c.revert_of(fn, sender)
+
+    op = make_op(SESSION.address, al.address, b"\x01\x02", sub)
+    assert run(op, SESSION) == ("CallDataLengthMismatch", ())
+    op = make_op(SESSION.address, env["usdc"].address, add, sub)
+    assert run(op, SESSION) == ("TargetNotWhitelisted", (env["usdc"].address,))
+    nq = cd(core, "getNextQuoteId")
+    op = make_op(HEDGER.address, core.address, nq, pb.address, is_party_b=True)
+    assert run(op, HEDGER) == ("MismatchSignerAndAccount", (HEDGER.address, pb.address))
+    op = make_op(stranger, core.address, nq, stranger, is_party_b=True)
+    assert run(op, HEDGER) == ("UnregisteredPartyB", (stranger,))
+    op = make_op(SESSION.address, al.address, add, sub, nonce=2)
+    assert run(op, SESSION) == ("InvalidNonce", (sub, 1, 2))
+    # a delegated selector list does not cover other selectors of the same target
+    op = make_op(SESSION.address, core.address, cd(core, "requestToUnbindFromPartyB"), sub)
+    assert run(op, SESSION) == ("InvalidDelegation", ())
+
+    # maxUses 0 = unlimited: the same signed op runs twice
+    op = make_op(SESSION.address, al.address, add, sub, max_uses=0)
+    sig = sign(env, op, SESSION)
+    fn, sender = execute_batch(env, [op, op], [sig, sig])
+    c.send(fn, sender)
+    digest = il.functions.getOperationHash(op_tuple(op)).call()
+    assert il.functions.operationUsageCount(digest).call() == 2
+
+    # PartyB self-execution: signer == msg.sender, so no signature is needed
+    op = make_op(pb.address, core.address, nq, pb.address, is_party_b=True)
+    inner = il.encode_abi("executeBatch", args=[[op_tuple(op)], [b""], [[]], [[]]])
+    ret = pb.functions.execute(il.address, inner).call({"from": admin, "gas": GAS})
+    (results,) = decode(["bytes[]"], ret)
+    assert decode(["uint256"], results[0]) == (core.functions.getNextQuoteId().call(),)
+
+    # the owner signs for itself (no delegation) through the InstantLayer: unbind while in
+    # instant mode, which a direct _call cannot do
+    unbind = cd(core, "requestToUnbindFromPartyB")
+    name, (reason,) = c.revert_of(al.functions._call(sub, [unbind]), env["user"])
+    assert name == "Error" and "instant mode is active" in reason
+    op = make_op(env["user"], core.address, unbind, sub)
+    fn, sender = execute_batch(env, [op], [sign(env, op, USER_KEY)])
+    c.send(fn, sender)
+    assert core.functions.getBindState(sub).call()[0] == 2  # PENDING_UNBIND
+    name, (reason,) = c.revert_of(core.functions.completeUnbindRequest(sub), stranger)
+    assert "cooldown" in reason
+    c.tester.time_travel(c.now() + 3_601)
+    c.send(core.functions.completeUnbindRequest(sub), stranger)
+    assert tuple(core.functions.getBindState(sub).call()[:2]) == (0, ZERO)
+
+
+def test_delegation_grant_and_revocation_rules(env):
+    c, il, sub, user = env["c"], env["il"], env["sub"], env["user"]
+    assert USER_KEY.address == user
+    stranger = c.accounts[7]
+    later = c.now() + 10_000
+
+    grant = il.functions.grantDelegation
+    assert c.revert_of(grant(((sub, True), SESSION.address, [SEL_CLOSE], later)), user) == (
+        "InvalidDelegation",
+        (),
+    )
+    assert c.revert_of(grant(((sub, False), user, [SEL_CLOSE], later)), user) == (
+        "SelfDelegation",
+        (),
+    )
+    past = c.now() - 1
+    assert c.revert_of(grant(((sub, False), SESSION.address, [SEL_CLOSE], past)), user) == (
+        "DelegationExpired",
+        (past,),
+    )
+
+    # revocation: only owner / delegate / REVOKER_ROLE; ETA = now + cooldown; active until ETA
+    revoke = il.functions.initiateRevokeDelegation((sub, False), SESSION.address, [SEL_SEND_QUOTE])
+    assert c.revert_of(revoke, stranger) == ("NotOwnerOfAccount", (stranger, sub))
+    receipt = c.send(revoke, user)
+    block_ts = c.w3.eth.get_block(receipt.blockNumber)["timestamp"]
+    eta = il.functions.pendingRevocationEta(sub, SESSION.address, SEL_SEND_QUOTE).call()
+    assert eta == block_ts + 600
+    assert il.functions.isDelegationActive(sub, SESSION.address, SEL_SEND_QUOTE).call()
+    finalize = il.functions.finalizeRevokeDelegation(
+        (sub, False), SESSION.address, [SEL_SEND_QUOTE]
+    )
+    assert c.revert_of(finalize, stranger) == ("RevocationCooldownNotOver", (eta,))
+    c.tester.time_travel(eta + 1)
+    assert not il.functions.isDelegationActive(sub, SESSION.address, SEL_SEND_QUOTE).call()
+    c.send(finalize, stranger)
+    assert il.functions.delegations(sub, SESSION.address, SEL_SEND_QUOTE).call() == 0
+    # re-granting restores it and clears any ETA
+    c.send(grant(((sub, False), SESSION.address, [SEL_SEND_QUOTE], c.now() + 999)), user)
+    assert il.functions.isDelegationActive(sub, SESSION.address, SEL_SEND_QUOTE).call()
+    assert il.functions.pendingRevocationEta(sub, SESSION.address, SEL_SEND_QUOTE).call() == 0
+
+    assert c.revert_of(il.functions.setRevocationCooldown(299), env["admin"]) == (
+        "InvalidRevocationCooldown",
+        (299,),
+    )
+
+    # gasless grant signed by the owner, relayed by anyone
+    def signed_delegation(nonce: int, salt: bytes, key) -> tuple[tuple, bytes, bytes]:
+        message = {
+            "delegationInfo": {
+                "account": {"addr": sub, "isPartyB": False},
+                "delegatedSigner": INTRUDER.address,
+                "selectors": [SEL_CLOSE],
+                "expiryTimestamp": c.now() + 5_000,
+            },
+            "replayAttackHeader": {"nonce": nonce, "deadline": 0, "salt": salt},
+        }
+        typed = {
+            "types": DELEGATION_TYPES,
+            "primaryType": "SignedDelegation",
+            "domain": domain_of(env),
+            "message": message,
+        }
+        info = message["delegationInfo"]
+        value = (
+            ((sub, False), INTRUDER.address, [SEL_CLOSE], info["expiryTimestamp"]),
+            (nonce, 0, salt),
+        )
+        sig = bytes(key.sign_typed_data(full_message=typed).signature)
+        return value, sig, typed_digest(typed)
+
+    value, sig, digest = signed_delegation(1, b"\x05" * 32, USER_KEY)
+    by_sig = il.functions.grantBatchDelegationBySig
+    assert c.revert_of(by_sig(*signed_delegation(1, b"\x06" * 32, INTRUDER)[:2]), stranger) == (
+        "InvalidSignature",
+        (),
+    )
+    c.send(by_sig(value, sig), stranger)
+    assert il.functions.isDelegationActive(sub, INTRUDER.address, SEL_CLOSE).call()
+    assert il.functions.delegationNonces(sub).call() == 1
+    assert c.revert_of(by_sig(value, sig), stranger) == ("DelegationAlreadyExecuted", (digest,))
+    assert c.revert_of(by_sig(*signed_delegation(1, b"\x07" * 32, USER_KEY)[:2]), stranger) == (
+        "InvalidNonce",
+        (sub, 2, 1),
+    )
+
+
+def test_account_layer_rules(env):
+    c, core, al, sub, user = (env[k] for k in ("c", "core", "al", "sub", "user"))
+    stranger = c.accounts[7]
+    set_signer = cd(core, "setSigner", stranger)
+    to_balance = bytes.fromhex("fad846e3") + encode(["address", "uint256"], [stranger, 1])
+    assert c.revert_of(al.functions._call(sub, [set_signer]), user) == ("Unauthorized", ())
+    assert c.revert_of(al.functions._call(sub, [to_balance]), user) == ("Unauthorized", ())
+    assert c.revert_of(al.functions._call(sub, [cd(core, "getNextQuoteId")]), stranger) == (
+        "NotOwner",
+        (),
+    )
+    assert c.revert_of(al.functions.setSigner(stranger), stranger) == ("Unauthorized", ())
+    for iso in (0, 1, 4):  # MARKET_DIRECTION only takes MARKET_LONG / MARKET_SHORT
+        fn = al.functions.addMarginToNextVA(sub, iso, SYMBOL_ID, E18)
+        assert c.revert_of(fn, user) == ("InvalidIsolationType", ())
+    create = al.functions.createSubAccounts
+    assert c.revert_of(create(user, [("p", b"", core.address, 0, True)]), user) == (
+        "SingleVAModeNotApplicable",
+        (),
+    )
+    assert c.revert_of(create(user, [("p", b"", core.address, 4, False)]), user) == (
+        "InvalidIsolationType",
+        (),
+    )
+
+    # a session scoped to `sub` cannot move funds of another sub-account of the same owner
+    c.send(create(env["affiliate"], [("b", b"", core.address, SUB_MARKET_DIRECTION, True)]), user)
+    sub_b = al.functions.getUserSubAccountsAddresses(user, 1, 1).call()[0]
+    add_b = cd(al, "addMarginToNextVA", sub_b, VA_MARKET_LONG, SYMBOL_ID, E18)
+    op = make_op(SESSION.address, al.address, add_b, sub)
+    fn, sender = execute_batch(env, [op], [sign(env, op, SESSION)])
+    assert c.revert_of(fn, sender) == (
+        "OperationFailed",
+        (0, ("AccountOutOfScope", (sub_b, sub))),
+    )
+
+
+def test_single_va_mode_and_deleted_va_pool(env):
+    c, core, al, sub, user = (env[k] for k in ("c", "core", "al", "sub", "user"))
+    quote_id, va = instant_open(env)
+    predict = al.functions.predictNextVirtualAccountAddress(sub, VA_MARKET_LONG, SYMBOL_ID)
+    assert predict.call() == va  # singleVAMode: the active VA for the key
+    assert al.functions.getActiveVAByKey(sub, VA_MARKET_LONG, SYMBOL_ID).call() == va
+    assert c.revert_of(al.functions.deleteVirtualAccount(va), user) == ("OpenPositionsExist", ())
+    instant_close(env, quote_id, va)
+
+    c.send(al.functions.deleteVirtualAccount(va), user)
+    assert core.functions.balanceOf(va).call() == 0
+    assert core.functions.balanceOf(sub).call() == 1_000 * E18
+    assert al.functions.getVirtualAccount(va).call()[3] is False
+    assert al.functions.getDeletedVAPool(sub, VA_MARKET_LONG, SYMBOL_ID).call() == [va]
+    assert predict.call() == va  # the pool's last element comes first
+
+    quote2, va2 = instant_open(env)  # the pooled VA is reused, no new virtual nonce
+    assert (quote2, va2) == (quote_id + 1, va)
+    assert al.functions.getSubAccountVirtualNonce(sub).call() == 1
+    assert al.functions.getDeletedVAPool(sub, VA_MARKET_LONG, SYMBOL_ID).call() == []
+    # a SHORT key gets its own VA at the next virtual nonce
+    short = al.functions.predictNextVirtualAccountAddress(sub, 3, SYMBOL_ID).call()
+    assert short == al.functions.computeVirtualAccountAddress(sub, 2).call()
+
+
+def test_collateral_scaling_6_and_18_decimals():
+    c = Chain()
+    admin, user = c.accounts[0], c.accounts[1]
+    for decimals in (6, 18):
+        token = c.deploy("MockERC20", "T", "T", decimals)
+        core = c.deploy("SymmioCore", token.address, admin)
+        unit = 10**decimals
+        c.send(token.functions.mint(user, 50 * unit), user)
+        c.send(token.functions.approve(core.address, 50 * unit), user)
+        c.send(core.functions.depositFor(user, 50 * unit), user)  # direct: the signer is msg.sender
+        assert core.functions.balanceOf(user).call() == 50 * E18
+        c.send(core.functions.withdrawTo(user, 20 * E18), user)
+        assert token.functions.balanceOf(user).call() == 20 * unit
+        assert core.functions.balanceOf(user).call() == 30 * E18
+        assert token.functions.decimals().call() == decimals
