@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -48,6 +50,79 @@ def demo(
     except OSError as exc:
         err_console.print(f"demo failed: cannot write the record directory: {exc}")
         raise typer.Exit(2) from None
+
+
+class BodyKind(StrEnum):
+    auto = "auto"
+    instant_open = "instant_open"
+    instant_close = "instant_close"
+    tpsl = "tpsl"
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+    junit = "junit"
+
+
+class RulesFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+def validate(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PATH...",
+            help="JSON body files, directories of them, - for stdin, or HAR captures.",
+            show_default=False,
+        ),
+    ],
+    kind: Annotated[
+        BodyKind,
+        typer.Option(help="Body type; auto infers it from the shape (a HAR entry from its URL)."),
+    ] = BodyKind.auto,
+    context: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Context file: enables the rules that need its keys."),
+    ] = None,
+    now: Annotated[
+        int | None,
+        typer.Option(metavar="UNIX", help="Judge deadlines at this unix time (default: now)."),
+    ] = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="Report format.")
+    ] = ReportFormat.text,
+    jobs: Annotated[int, typer.Option(metavar="N", help="Worker processes for large inputs.")] = 1,
+) -> None:
+    """Check frontend payloads rule by rule. Exit 0: all conform (warnings allowed); 1: a
+    violation; 2: an input or the context cannot be used."""
+    from .report import validate_command
+
+    code = validate_command(
+        paths,
+        kind=kind.value,
+        context_file=str(context) if context is not None else None,
+        now=now,
+        fmt=fmt.value,
+        jobs=jobs,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+    raise typer.Exit(code)
+
+
+@app.command()
+def rules(
+    fmt: Annotated[RulesFormat, typer.Option("--format", help="Output format.")] = RulesFormat.text,
+) -> None:
+    """Print the validator's rule catalogue (IDs, severity, the spec sentence each enforces)."""
+    from .report import rules_command
+
+    sys.stdout.write(rules_command(fmt.value))
 
 
 def main() -> None:

@@ -1,0 +1,301 @@
+"""What the validator reads: PATH arguments -> `Source`s (one HTTP body each), with limits.
+
+A PATH is a JSON file holding one body, a directory of them (`*.json`, `*.har`, recursively,
+hidden entries skipped), `-` for stdin, or a HAR capture, from which the POSTs to
+`.../instant_trade/instant_open`, `.../instant_trade/instant_close` and the TP/SL `.../api/v5/`
+endpoint are extracted (the URL gives the kind).
+
+Limits (issue 3 §8): a body is at most `MAX_BODY_BYTES`, a capture `MAX_CAPTURE_BYTES`; JSON is
+nested at most `MAX_DEPTH` deep and holds at most `MAX_VALUES` values. Anything over a limit is
+refused before the work it would cost, with a message that names the limit. Nothing here raises
+for a bad input: the problem travels in the Source as `(rule ID, message)`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_CAPTURE_BYTES = 256 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_VALUES = 200_000
+SUFFIXES = (".json", ".har")
+
+_HAR_START = re.compile(rb'\s*\{\s*"log"\s*:')
+_KIND_BY_PATH = (
+    (re.compile(r".*/instant_trade/instant_open/?\Z"), "instant_open"),
+    (re.compile(r".*/instant_trade/instant_close/?\Z"), "instant_close"),
+    (re.compile(r".*/api/v5/?\Z"), "tpsl"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One body to validate: its name for reports, its bytes, and the kind its URL gave.
+
+    `problem` is set (and `data` None) when the input could not be used: (rule ID, message).
+    """
+
+    name: str
+    data: bytes | str | None = None
+    kind: str | None = None
+    problem: tuple[str, str] | None = None
+
+
+@dataclass(slots=True)
+class Loaded:
+    value: Any = None
+    problem: tuple[str, str] | None = None
+    duplicate_keys: list[str] = field(default_factory=list)
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON value (RFC 8259 has no NaN or Infinity)")
+
+
+def _size_text(n: int) -> str:
+    return f"{n:,} bytes" if n < 1024 * 1024 else f"{n / (1024 * 1024):.1f} MiB"
+
+
+def load_json(data: bytes | str, limit: int = MAX_BODY_BYTES) -> Loaded:
+    """Strict JSON text -> value: UTF-8, no byte-order mark, no NaN/Infinity, within `limit`;
+    keys that appear twice in an object are listed (the last value is kept, as json does)."""
+    if len(data) > limit:
+        return Loaded(
+            problem=(
+                "input.limits",
+                f"the body is {_size_text(len(data))}; the limit is {_size_text(limit)}",
+            )
+        )
+    if isinstance(data, bytes | bytearray):
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return Loaded(problem=("input.not-json", f"not UTF-8 text (byte {exc.start})"))
+    else:
+        text = data
+    if text.startswith("\ufeff"):
+        return Loaded(problem=("input.not-json", "JSON text must not start with a byte-order mark"))
+    loaded = Loaded()
+    duplicates = loaded.duplicate_keys
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen and key not in duplicates:
+                    duplicates.append(key)
+                seen.add(key)
+        return obj
+
+    try:
+        loaded.value = json.loads(
+            text, object_pairs_hook=pairs_hook, parse_constant=_reject_constant
+        )
+    except RecursionError:
+        loaded.problem = ("input.limits", f"JSON nested deeper than {MAX_DEPTH} levels")
+    except json.JSONDecodeError as exc:
+        loaded.problem = (
+            "input.not-json",
+            f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
+        )
+    except _NotJson as exc:
+        loaded.problem = ("input.not-json", f"not JSON: {exc}")
+    except ValueError as exc:  # an integer over Python's digit limit
+        loaded.problem = ("input.limits", f"a JSON number is too long to read ({exc})")
+    return loaded
+
+
+def check_limits(
+    value: Any, max_depth: int = MAX_DEPTH, max_values: int = MAX_VALUES
+) -> str | None:
+    """None when `value` is within the nesting and size limits, else why not. Iterative, so a
+    value nested 10,000 deep is measured without recursion, and stops at the first excess."""
+    if not isinstance(value, dict | list):
+        return None
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            return f"JSON nested deeper than {max_depth} levels"
+        children = node.values() if isinstance(node, dict) else node
+        count += len(children)
+        if count > max_values:
+            return f"more than {max_values:,} JSON values in one body"
+        for child in children:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# HAR captures
+
+
+def kind_for_url(url: str) -> str | None:
+    """instant_open / instant_close / tpsl from a request URL, or None for any other endpoint."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    for pattern, kind in _KIND_BY_PATH:
+        if pattern.match(path):
+            return kind
+    return None
+
+
+def is_har(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("log"), dict)
+        and isinstance(value["log"].get("entries"), list)
+    )
+
+
+def har_sources(capture: dict[str, Any], name: str) -> list[Source]:
+    """The bodies of the capture's POSTs to the three endpoints, in capture order."""
+    out: list[Source] = []
+    for i, entry in enumerate(capture["log"]["entries"]):
+        request = entry.get("request") if isinstance(entry, dict) else None
+        if not isinstance(request, dict) or request.get("method") != "POST":
+            continue
+        url = request.get("url")
+        kind = kind_for_url(url) if isinstance(url, str) else None
+        if kind is None:
+            continue
+        label = f"{name}#entries[{i}] POST {urlsplit(url).path}"
+        post = request.get("postData")
+        text = post.get("text") if isinstance(post, dict) else None
+        if not isinstance(text, str):
+            out.append(
+                Source(label, kind=kind, problem=("input.unreadable", "no request body captured"))
+            )
+            continue
+        if post.get("encoding") == "base64":
+            try:
+                out.append(Source(label, base64.b64decode(text, validate=True), kind))
+            except (binascii.Error, ValueError):
+                out.append(
+                    Source(label, kind=kind, problem=("input.not-json", "postData is not base64"))
+                )
+            continue
+        out.append(Source(label, text, kind))
+    if not out:
+        return [
+            Source(
+                name,
+                problem=(
+                    "input.empty",
+                    "the capture has no POST to instant_trade/instant_open, "
+                    "instant_trade/instant_close or api/v5/",
+                ),
+            )
+        ]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Paths
+
+
+def sources_from_bytes(data: bytes, name: str) -> list[Source]:
+    """A body, or every body of a HAR capture (recognised by its shape)."""
+    if _HAR_START.match(data[:4096]):
+        loaded = load_json(data, MAX_CAPTURE_BYTES)
+        if loaded.problem is None and is_har(loaded.value):
+            return har_sources(loaded.value, name)
+    if len(data) > MAX_BODY_BYTES:
+        return [
+            Source(
+                name,
+                problem=(
+                    "input.limits",
+                    f"the body is {_size_text(len(data))}; the limit is "
+                    f"{_size_text(MAX_BODY_BYTES)}",
+                ),
+            )
+        ]
+    return [Source(name, data)]
+
+
+def _read_file(path: Path, name: str) -> list[Source]:
+    try:
+        size = path.stat().st_size
+        if size > MAX_CAPTURE_BYTES:
+            return [
+                Source(
+                    name,
+                    problem=(
+                        "input.limits",
+                        f"the file is {_size_text(size)}; the limit is "
+                        f"{_size_text(MAX_CAPTURE_BYTES)}",
+                    ),
+                )
+            ]
+        data = path.read_bytes()
+    except OSError as exc:
+        return [Source(name, problem=("input.unreadable", f"cannot read: {exc.strerror or exc}"))]
+    return sources_from_bytes(data, name)
+
+
+def _directory_files(root: Path) -> list[Path]:
+    files = []
+    for path in root.rglob("*"):
+        relative = path.relative_to(root).parts
+        if any(part.startswith(".") for part in relative):
+            continue
+        if path.suffix.lower() in SUFFIXES and path.is_file():
+            files.append(path)
+    return sorted(files)
+
+
+def iter_sources(paths: Sequence[str], stdin: BinaryIO | None = None) -> Iterator[Source]:
+    """Every body named by `paths`, in order (a directory's files sorted by path)."""
+    for raw in paths:
+        if raw == "-":
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            try:
+                data = stream.read(MAX_CAPTURE_BYTES + 1)
+            except (OSError, ValueError) as exc:
+                yield Source("<stdin>", problem=("input.unreadable", f"cannot read stdin: {exc}"))
+                continue
+            yield from sources_from_bytes(data, "<stdin>")
+            continue
+        path = Path(raw)
+        try:
+            is_dir = path.is_dir()
+            exists = is_dir or path.exists()
+        except OSError as exc:
+            yield Source(raw, problem=("input.unreadable", f"cannot read: {exc}"))
+            continue
+        if not exists:
+            yield Source(raw, problem=("input.unreadable", "no such file or directory"))
+        elif is_dir:
+            try:
+                files = _directory_files(path)
+            except OSError as exc:
+                yield Source(raw, problem=("input.unreadable", f"cannot list: {exc}"))
+                continue
+            if not files:
+                yield Source(
+                    raw, problem=("input.empty", "no .json or .har files in the directory")
+                )
+            for file in files:
+                yield from _read_file(file, str(file))
+        else:
+            yield from _read_file(path, raw)

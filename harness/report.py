@@ -1,0 +1,212 @@
+"""Renderers for validation reports (text, json, junit) and for the rule catalogue (text, json,
+markdown), and the two commands' logic (`validate_command`, `rules_command`) that cli.py calls.
+
+The JSON report is a stable interface:
+`{"results": [{"file", "kind", "verdict": "pass"|"fail", "violations": [{"rule", "severity",
+"path", "message"}], "warnings": [...]}], "summary": {...}}`.
+"""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from .context import load_context
+from .errors import ContextError
+from .rules import RULES, Rule
+from .validate import Options, Report, Result, validate_paths
+
+REPORT_FORMATS = ("text", "json", "junit")
+RULE_FORMATS = ("text", "json", "markdown")
+
+# --------------------------------------------------------------------------------------------
+# Reports
+
+
+def _finding_line(severity: str, rule: str, path: str, message: str) -> str:
+    return f"  {severity:<7}  {rule:<24}  {path or '(body)'}: {message}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def render_text(report: Report) -> str:
+    lines: list[str] = []
+    for result in report.results:
+        kind = result.kind or "?"
+        if not result.usable:
+            finding = result.findings[0]
+            lines.append(
+                f"{result.file}: cannot be used: {_one_line(finding.message)} ({finding.rule})"
+            )
+            continue
+        lines.append(f"{result.file}  [{kind}]  {result.verdict.upper()}")
+        for f in [*result.violations, *result.warnings]:
+            lines.append(_finding_line(f.severity, f.rule, f.path, _one_line(f.message)))
+    s = report.summary()
+    plural = "" if s["inputs"] == 1 else "s"
+    lines.append(
+        f"{s['inputs']} input{plural}: {s['passed']} passed, {s['failed']} failed, "
+        f"{s['unusable']} unusable; {s['violations']} violation(s), {s['warnings']} warning(s)"
+    )
+    not_run = s["rules_not_run"]
+    if not_run:
+        by_need: dict[str, list[str]] = {}
+        for item in not_run:
+            by_need.setdefault(item["needs"], []).append(item["rule"])
+        for need, ids in by_need.items():
+            lines.append(f"not checked without {need}: {', '.join(ids)}")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report.to_json(), indent=2) + "\n"
+
+
+def render_junit(report: Report) -> str:
+    """JUnit XML: one testcase per input; each rule that fired is a property (name "violation"
+    or "warning", value the rule ID); violations are a <failure>, unusable inputs an <error>."""
+    summary = report.summary()
+    suite = ET.Element(
+        "testsuite",
+        name="symmio-harness validate",
+        tests=str(summary["inputs"]),
+        failures=str(summary["failed"]),
+        errors=str(summary["unusable"]),
+        skipped="0",
+    )
+    for result in report.results:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"symmio.{result.kind or 'unknown'}", name=result.file
+        )
+        props = ET.SubElement(case, "properties")
+        for f in result.findings:
+            ET.SubElement(
+                props,
+                "property",
+                name="violation" if f.severity == "error" else "warning",
+                value=f.rule,
+            )
+        details = "\n".join(f"{f.rule} {f.path or '(body)'}: {f.message}" for f in result.findings)
+        if not result.usable:
+            first = result.findings[0]
+            err = ET.SubElement(case, "error", message=_one_line(first.message), type=first.rule)
+            err.text = details
+        elif result.violations:
+            rules = sorted({f.rule for f in result.violations})
+            fail = ET.SubElement(
+                case,
+                "failure",
+                message=f"{len(result.violations)} violation(s): {', '.join(rules)}",
+                type=rules[0],
+            )
+            fail.text = details
+        elif result.warnings:
+            ET.SubElement(case, "system-out").text = details
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
+RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit}
+
+
+def render(report: Report, fmt: str) -> str:
+    return RENDERERS[fmt](report)
+
+
+def validate_command(
+    paths: Sequence[str],
+    *,
+    kind: str = "auto",
+    context_file: str | None = None,
+    now: int | None = None,
+    fmt: str = "text",
+    jobs: int = 1,
+    out: TextIO,
+    err: TextIO,
+    stdin: Any = None,
+) -> int:
+    """`symmio-harness validate`: 0 all conform, 1 a violation, 2 an input or the context could
+    not be used (a one-line reason on `err`, never a traceback)."""
+    prog = "symmio-harness validate"
+    if now is not None and now < 0:
+        err.write(f"{prog}: --now must be a unix time (seconds, >= 0), got {now}\n")
+        return 2
+    if jobs < 1:
+        err.write(f"{prog}: --jobs must be at least 1, got {jobs}\n")
+        return 2
+    context = None
+    if context_file is not None:
+        try:
+            context = load_context(context_file)
+        except ContextError as exc:
+            err.write(f"{prog}: context {context_file}: {_one_line(str(exc))}\n")
+            return 2
+    report = validate_paths(
+        paths, Options(kind, context, now), jobs=jobs, context_file=context_file, stdin=stdin
+    )
+    out.write(render(report, fmt))
+    for result in report.results:
+        if not result.usable:
+            first = result.findings[0]
+            err.write(f"{prog}: {result.file}: {_one_line(first.message)} ({first.rule})\n")
+    return report.exit_code
+
+
+# --------------------------------------------------------------------------------------------
+# The catalogue
+
+
+def _needs(rule: Rule) -> str:
+    return ", ".join("context file" if k == "context" else k for k in rule.requires)
+
+
+def rules_text(rules: Sequence[Rule] = RULES) -> str:
+    lines = []
+    for rule in rules:
+        needs = f"  [needs {_needs(rule)}]" if rule.requires else ""
+        lines.append(f"{rule.id:<24} {rule.severity:<7} {rule.title}{needs}")
+        lines.append(f"{'':<24} {rule.spec}: {rule.sentence}")
+    return "\n".join(lines) + "\n"
+
+
+def rules_json(rules: Sequence[Rule] = RULES) -> str:
+    return json.dumps({"rules": [rule.to_json() for rule in rules]}, indent=2) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def rules_markdown(rules: Sequence[Rule] = RULES) -> str:
+    lines = [
+        "| ID | Severity | Applies to | Needs | What it checks | Enforces |",
+        "|---|---|---|---|---|---|",
+    ]
+    for rule in rules:
+        kinds = "all" if len(rule.kinds) == 3 else ", ".join(rule.kinds)
+        lines.append(
+            f"| `{rule.id}` | {rule.severity} | {kinds} | {_cell(_needs(rule)) or '-'} | "
+            f"{_cell(rule.title)} | {_cell(rule.spec)}: {_cell(rule.sentence)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+RULE_RENDERERS = {"text": rules_text, "json": rules_json, "markdown": rules_markdown}
+
+
+def rules_command(fmt: str = "text") -> str:
+    """`symmio-harness rules`: the catalogue in text, json or markdown."""
+    return RULE_RENDERERS[fmt]()
+
+
+def result_lines(result: Result) -> list[str]:
+    """The text lines of one result (for the pytest plugin's failure report)."""
+    return [
+        _finding_line(f.severity, f.rule, f.path, _one_line(f.message)) for f in result.findings
+    ]
