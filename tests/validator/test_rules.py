@@ -1,0 +1,107 @@
+"""The rule catalogue: stable, well-formed IDs; every wire problem code mapped; the README's
+table generated from it; the `rules` renderers."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness import wire
+from harness.context import OPTIONAL_KEYS
+from harness.errors import Problem
+from harness.report import rules_command, rules_markdown
+from harness.rules import BY_ID, KINDS, RULES, WIRE_CODE_RULES, rule_for_problem
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+START, END = "<!-- rules:start -->", "<!-- rules:end -->"
+_ID = re.compile(r"[a-z0-9]+(\.[a-z0-9-]+)+\Z")
+
+
+def test_rule_ids_are_unique_and_well_formed():
+    ids = [rule.id for rule in RULES]
+    assert len(ids) == len(set(ids))
+    assert [i for i in ids if not _ID.match(i)] == []
+
+
+def test_every_rule_cites_the_spec_and_says_where_it_applies():
+    for rule in RULES:
+        assert rule.severity in ("error", "warning"), rule.id
+        assert rule.title and rule.spec and rule.sentence, rule.id
+        assert rule.kinds and set(rule.kinds) <= set(KINDS), rule.id
+        assert set(rule.requires) <= {"context", *OPTIONAL_KEYS}, rule.id
+
+
+def test_input_rules_are_errors_exit_code_2():
+    for rule in RULES:
+        if rule.unusable_input:
+            assert rule.severity == "error", rule.id
+
+
+def test_every_wire_problem_code_maps_to_a_rule():
+    codes = {
+        value
+        for name, value in vars(wire).items()
+        if name.isupper()
+        and isinstance(value, str)
+        and re.fullmatch(r"[a-z0-9]+\.[a-z0-9-]+", value)
+    }
+    assert codes == set(WIRE_CODE_RULES), codes ^ set(WIRE_CODE_RULES)
+    assert set(WIRE_CODE_RULES.values()) <= set(BY_ID)
+
+
+def test_signature_length_and_typed_data_integers_resolve_by_path():
+    assert rule_for_problem(Problem("[0].signature", wire.HEX_LENGTH, "")) == "sig.length"
+    assert (
+        rule_for_problem(
+            Problem("[0].signedOperation.replayAttackHeader.salt", wire.HEX_LENGTH, "")
+        )
+        == "hex.length"
+    )
+    assert (
+        rule_for_problem(Problem("typedData.message.symbolId", wire.UINT_FORMAT, ""))
+        == "int.format"
+    )
+    assert (
+        rule_for_problem(Problem("[0].signedOperation.maxUses", wire.UINT_FORMAT, ""))
+        == "uint.decimal-string"
+    )
+
+
+def test_warnings_follow_the_decisions():
+    """SDK-style numbers and the close envelope are warnings; the legacy 5-field form an error."""
+    assert BY_ID["uint.json-number"].severity == "warning"
+    assert BY_ID["close.envelope"].severity == "warning"
+    assert BY_ID["op.legacy-5-field"].severity == "error"
+    assert BY_ID["calldata.delegation-key"].severity == "error"
+
+
+def test_readme_rule_table_is_generated_from_the_catalogue():
+    text = README.read_text(encoding="utf-8")
+    assert START in text and END in text, "README lacks the rules markers"
+    table = text.split(START, 1)[1].split(END, 1)[0].strip()
+    assert table == rules_markdown().strip(), (
+        "README rule table is out of date: regenerate it with "
+        "`symmio-harness rules --format markdown` between the markers"
+    )
+
+
+def test_rules_command_formats():
+    data = json.loads(rules_command("json"))
+    assert [r["id"] for r in data["rules"]] == [rule.id for rule in RULES]
+    markdown = rules_command("markdown").splitlines()
+    assert len(markdown) == len(RULES) + 2
+    text = rules_command("text")
+    assert all(rule.id in text for rule in RULES)
+
+
+@given(st.binary(min_size=20, max_size=20))
+def test_wire_eip55_equals_eth_utils(raw):
+    from eth_utils import to_checksum_address
+
+    address = "0x" + raw.hex()
+    assert wire.eip55(address) == to_checksum_address(address)
+    assert wire.eip55(address.upper().replace("0X", "0x")) == to_checksum_address(address)
