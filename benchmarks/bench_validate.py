@@ -1,0 +1,186 @@
+"""Validator throughput: validated signed operations per second, beside the raw recover floor.
+
+The corpus is a trading session's worth of valid bodies (each trade an instant_open of two
+operations and an instant_close of one), built with the flow builders and read from JSON text
+exactly as the CLI reads a file: strict wire reading, EIP-712 digest, signature checks and
+recovery, calldata decoding and every rule of the catalogue, with a full context.
+
+Target (issue 3): >= 3,000 validated ops/s on one core. `--jobs N` is measured with its process
+start-up included (the machine has 2 cores).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from decimal import Decimal
+
+from coincurve import PublicKey
+
+from harness import eip712, flow, wire
+from harness.addresses import sub_account_address, virtual_account_address
+from harness.context import Context, Symbol
+from harness.inputs import Source
+from harness.keys import LocalKey
+from harness.pricing import LockedParamsPct
+from harness.primitives import keccak
+from harness.validate import Options, Validator, validate_sources
+
+KEY = LocalKey("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
+DEADLINE = 4102444800
+NOW = 1767225600
+SYMBOL = Symbol(1, "BTCUSDT", 1, 3)
+
+
+def _address(label: str) -> str:
+    return wire.eip55("0x" + keccak(label.encode())[12:].hex())
+
+
+def _context() -> Context:
+    affiliate = _address("bench affiliate")
+    sub = sub_account_address(affiliate, _address("bench user"), 1)
+    return Context(
+        chain_id=999,
+        instant_layer=_address("bench InstantLayer"),
+        account_layer=_address("bench AccountLayer"),
+        symmio_core=_address("bench SymmioCore"),
+        hedger=_address("bench hedger"),
+        affiliate=affiliate,
+        sub_account=sub,
+        virtual_account=virtual_account_address(sub, 1),
+        session_key=KEY.address,
+        symbols=(SYMBOL,),
+    )
+
+
+def corpus(context: Context, n_ops: int) -> list[tuple[str, bytes, int]]:
+    """(kind, JSON body, number of ops) until `n_ops` operations: open, close, open, close..."""
+    locked = LockedParamsPct(Decimal("1.5"), Decimal("0.5"), Decimal("2"), Decimal("1"), 10)
+    bodies: list[tuple[str, bytes, int]] = []
+    ops, trade = 0, 0
+    while ops < n_ops:
+        trade += 1
+        qty = Decimal(trade % 900 + 1) / 1000
+        plan = flow.build_instant_open(
+            context,
+            KEY,
+            sub_account=context.sub_account,  # type: ignore[arg-type]
+            symbol=SYMBOL,
+            side="long" if trade % 2 else "short",
+            quantity=qty,
+            leverage=10,
+            mark_price="65000.5",
+            locked_params=locked,
+            trading_fee="0.0006",
+            deadline=DEADLINE,
+            quote_uuid=f"00000000-0000-4000-8000-{trade:012d}",
+            sub_isolation_type=2,
+        )
+        bodies.append(
+            ("instant_open", json.dumps(wire.instant_open_to_wire(plan.body)).encode(), 2)
+        )
+        close = flow.build_instant_close(
+            context,
+            KEY,
+            virtual_account=context.virtual_account,  # type: ignore[arg-type]
+            quote_id=trade,
+            symbol=SYMBOL,
+            side="long",
+            quantity=qty,
+            mark_price="65000.5",
+            deadline=DEADLINE,
+        )
+        bodies.append(
+            ("instant_close", json.dumps(wire.instant_close_to_wire(close.body)).encode(), 1)
+        )
+        ops += 3
+    return bodies
+
+
+def _recover_inputs(
+    context: Context, bodies: list[tuple[str, bytes, int]]
+) -> list[tuple[bytes, bytes]]:
+    domain = eip712.instant_layer_domain(context.chain_id, context.instant_layer)
+    out = []
+    for kind, data, _ in bodies:
+        body = json.loads(data)
+        wrapped = [body["addMargin"], body["sendQuote"]] if kind == "instant_open" else body
+        for item in wrapped:
+            op = wire.wrapped_operation_from_wire(item)
+            sig = op.signature
+            out.append(
+                (eip712.digest(domain, op.signed_operation), sig[:64] + bytes([sig[64] - 27]))
+            )
+    return out
+
+
+def run(quick: bool) -> list[dict]:
+    n_ops = 1_000 if quick else 10_000
+    context = _context()
+    bodies = corpus(context, n_ops)
+    total_ops = sum(n for _, _, n in bodies)
+    options = Options(context=context, now=NOW)
+
+    validator = Validator(options)
+    for kind, data, _ in bodies[:20]:  # warm the codec and checksum caches, as a running CLI has
+        validator.validate_bytes(data, kind=kind)
+    start = time.perf_counter()
+    results = [validator.validate_bytes(data, kind=kind) for kind, data, _ in bodies]
+    one_core = time.perf_counter() - start
+    failed = sum(1 for r in results if r.findings)
+
+    pairs = _recover_inputs(context, bodies)
+    start = time.perf_counter()
+    for digest, sig in pairs:
+        PublicKey.from_signature_and_message(sig, digest, hasher=None)
+    floor = time.perf_counter() - start
+
+    jobs = min(2, os.cpu_count() or 1)
+    sources = [Source(f"body {i}", data, kind) for i, (kind, data, _) in enumerate(bodies)]
+    start = time.perf_counter()
+    parallel = validate_sources(sources, options, jobs=jobs)
+    multi = time.perf_counter() - start
+    assert len(parallel) == len(bodies)
+
+    rate, floor_rate, multi_rate = total_ops / one_core, len(pairs) / floor, total_ops / multi
+    note = f"{total_ops:,} valid ops ({len(bodies):,} bodies) from JSON text, full context"
+    if failed:
+        note += f"; {failed} bodies did NOT pass (benchmark corpus is wrong)"
+    return [
+        {
+            "benchmark": "validate: signed ops/s, one core",
+            "value": round(rate),
+            "unit": "ops/s",
+            "note": note + "; target >= 3,000",
+        },
+        {
+            "benchmark": "coincurve recover floor, same ops",
+            "value": round(floor_rate),
+            "unit": "ops/s",
+            "note": "PublicKey.from_signature_and_message only",
+        },
+        {
+            "benchmark": "validate / recover floor",
+            "value": rate / floor_rate,
+            "unit": "x",
+            "note": "share of the curve floor the full rule set keeps",
+        },
+        {
+            "benchmark": f"validate --jobs {jobs}: signed ops/s",
+            "value": round(multi_rate),
+            "unit": "ops/s",
+            "note": "process pool, start-up included",
+        },
+        {
+            "benchmark": f"--jobs {jobs} speedup",
+            "value": multi_rate / rate,
+            "unit": "x",
+            "note": "vs one core",
+        },
+    ]
+
+
+if __name__ == "__main__":
+    for row in run(quick=False):
+        print(row)
