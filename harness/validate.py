@@ -33,9 +33,7 @@ from .primitives import address_bytes, keccak
 from .rules import BY_ID, INSTANT_CLOSE, INSTANT_OPEN, KINDS, RULES, rule_for_problem
 from .signatures import SECP256K1_HALF_N, SECP256K1_N, check_signature
 
-KIND_CHOICES = ("auto", *KINDS)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
-_ZERO_ADDRESS_INT = 0
 _PRICE_TYPES = ("market", "last_close")
 
 
@@ -78,7 +76,7 @@ class Result:
     @property
     def usable(self) -> bool:
         """False when the input could not be validated at all (exit code 2)."""
-        return not any(f.rule.startswith("input.") for f in self.findings)
+        return not any(BY_ID[f.rule].unusable_input for f in self.findings)
 
     @property
     def rule_ids(self) -> set[str]:
@@ -164,6 +162,8 @@ class Validator:
         self.context = ctx
         self.now = self.options.now if self.options.now is not None else int(time.time())
         self.kind = self.options.kind
+        if self.kind not in ("auto", *KINDS):
+            raise ValueError(f"kind: expected auto or one of {', '.join(KINDS)}, got {self.kind!r}")
         self.op_domain: Domain | None = (
             eip712.instant_layer_domain(ctx.chain_id, ctx.instant_layer) if ctx else None
         )
@@ -196,7 +196,7 @@ class Validator:
                     0,
                     Finding(
                         "json.duplicate-key",
-                        "error",
+                        BY_ID["json.duplicate-key"].severity,
                         "",
                         f'key "{key}" appears more than once in one object; send it once',
                     ),
@@ -774,7 +774,7 @@ def _is_upnl_placeholder(sig: tuple[Any, ...]) -> bool:
         not any(req_id)
         and not any(gateway_sig)
         and timestamp == upnl == price == nonce == 0
-        and int(owner, 16) == int(signer, 16) == _ZERO_ADDRESS_INT
+        and int(owner, 16) == int(signer, 16) == 0
     )
 
 
