@@ -8,9 +8,7 @@ Nonces are pre-incremented on chain, so the first account of each kind uses nonc
 
 from __future__ import annotations
 
-from eth_utils import to_checksum_address
-
-from .primitives import address_bytes, keccak, require_checksum_address, require_uint
+from .primitives import address_bytes, eip55, keccak, require_checksum_address, require_uint
 
 SUB_ACCOUNT_SALT = keccak(b"ACC_V1")
 VIRTUAL_ACCOUNT_SALT = keccak(b"VACC_V1")
@@ -21,8 +19,8 @@ def sub_account_address(affiliate: str, user: str, global_nonce: int) -> str:
     require_checksum_address(user, "user")
     require_uint(global_nonce, "global_nonce")
     inner = keccak(address_bytes(user) + global_nonce.to_bytes(32, "big"))
-    return to_checksum_address(
-        keccak(b"\xff" + address_bytes(affiliate) + inner + SUB_ACCOUNT_SALT)[12:]
+    return eip55(
+        "0x" + keccak(b"\xff" + address_bytes(affiliate) + inner + SUB_ACCOUNT_SALT)[12:].hex()
     )
 
 
@@ -30,6 +28,6 @@ def virtual_account_address(parent: str, nonce: int) -> str:
     require_checksum_address(parent, "parent")
     require_uint(nonce, "nonce")
     inner = keccak(nonce.to_bytes(32, "big"))
-    return to_checksum_address(
-        keccak(b"\xff" + address_bytes(parent) + inner + VIRTUAL_ACCOUNT_SALT)[12:]
+    return eip55(
+        "0x" + keccak(b"\xff" + address_bytes(parent) + inner + VIRTUAL_ACCOUNT_SALT)[12:].hex()
     )

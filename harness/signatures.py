@@ -8,10 +8,9 @@ recoveries a second here, the raw floor ~18,000.
 from __future__ import annotations
 
 from coincurve import PrivateKey, PublicKey
-from eth_utils import to_checksum_address
 
 from .errors import SignatureError
-from .primitives import keccak
+from .primitives import eip55, keccak
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SECP256K1_HALF_N = SECP256K1_N // 2
@@ -38,7 +37,7 @@ def private_key_bytes(key: bytes | str) -> bytes:
 def address_of(key: bytes | str) -> str:
     """EIP-55 address of a private key."""
     public = PrivateKey(private_key_bytes(key)).public_key.format(compressed=False)
-    return to_checksum_address(keccak(public[1:])[12:])
+    return eip55("0x" + keccak(public[1:])[12:].hex())
 
 
 def sign_digest(key: bytes | str, digest: bytes) -> bytes:
@@ -74,7 +73,7 @@ def recover_digest(digest: bytes, signature: bytes) -> str:
         )
     except Exception as exc:  # coincurve raises plain Exception for unrecoverable points
         raise SignatureError(f"signature does not recover to a public key ({exc})") from None
-    return to_checksum_address(keccak(public.format(compressed=False)[1:])[12:])
+    return eip55("0x" + keccak(public.format(compressed=False)[1:])[12:].hex())
 
 
 def to_high_s(signature: bytes) -> bytes:

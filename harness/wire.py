@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from .eip712 import eip712_types
@@ -37,7 +36,7 @@ from .model import (
     TpslRequest,
     WrappedOperation,
 )
-from .primitives import INT256_MAX, INT256_MIN, keccak, to_hex
+from .primitives import INT256_MAX, INT256_MIN, eip55, to_hex
 
 T = TypeVar("T")
 
@@ -124,20 +123,6 @@ def _json_kind(value: Any) -> str:
     if isinstance(value, dict):
         return "an object"
     return type(value).__name__
-
-
-@lru_cache(maxsize=1 << 14)
-def eip55(address: str) -> str:
-    """EIP-55 form of a 0x + 40-hex-digit address (any case).
-
-    Equal to eth_utils.to_checksum_address (a test proves it) at a fifth of the cost, and cached:
-    the same few addresses (signer, targets, accounts) recur in every body a reader sees.
-    """
-    digits = address[2:].lower()
-    nibbles = keccak(digits.encode()).hex()
-    return "0x" + "".join(
-        c.upper() if n >= "8" else c for c, n in zip(digits, nibbles, strict=False)
-    )
 
 
 class Reader:
@@ -277,18 +262,6 @@ class Reader:
 # SignedOperation
 
 
-def _read_wrapped(r: Reader, value: Any, path: str) -> WrappedOperation | None:
-    obj = r.object(value, path, ("signedOperation", "signature"))
-    if obj is None:
-        return None
-    op = _read_signed_operation(r, obj["signedOperation"], _join(path, "signedOperation"))
-    # The length check is part of reading: a signature is 65 bytes by definition (spec §3 step 6).
-    signature = r.hex_bytes(obj["signature"], _join(path, "signature"), 65)
-    if op is None or signature is None:
-        return None
-    return WrappedOperation(op, signature)
-
-
 def _read_signed_operation(r: Reader, value: Any, path: str) -> SignedOperation | None:
     if isinstance(value, dict) and set(value) == LEGACY_SIGNED_OPERATION_KEYS:
         r.add(
@@ -365,47 +338,6 @@ def _read_header(r: Reader, value: Any, path: str) -> ReplayAttackHeader | None:
 # Bodies
 
 
-def parse_wrapped_operation(value: Any, path: str = "") -> Parsed[WrappedOperation]:
-    r = Reader()
-    return Parsed(_read_wrapped(r, value, path), r.problems)
-
-
-def parse_instant_open(body: Any) -> Parsed[InstantOpen]:
-    r = Reader()
-    obj = r.object(body, "", ("addMargin", "sendQuote"))
-    if obj is None:
-        return Parsed(None, r.problems)
-    add_margin = _read_wrapped(r, obj["addMargin"], "addMargin")
-    send_quote = _read_wrapped(r, obj["sendQuote"], "sendQuote")
-    value = InstantOpen(add_margin, send_quote) if add_margin and send_quote else None
-    return Parsed(value, r.problems)
-
-
-def parse_instant_close(body: Any) -> Parsed[InstantClose]:
-    r = Reader()
-    items: Any = body
-    base = ""
-    if isinstance(body, dict) and set(body) == {"operations"}:
-        r.add(
-            "",
-            CLOSE_ENVELOPE,
-            'close body wrapped as {"operations": [...]} (SDK-style); the documented body is a '
-            "bare JSON list of wrapped operations",
-            "warning",
-        )
-        items, base = body["operations"], "operations"
-    ops_json = r.array(items, base)
-    if ops_json is None:
-        return Parsed(None, r.problems)
-    if not ops_json:
-        r.add(base, CLOSE_EMPTY, "the close list is empty: send one or more wrapped operations")
-        return Parsed(None, r.problems)
-    ops = [_read_wrapped(r, item, _join(base, i)) for i, item in enumerate(ops_json)]
-    if any(op is None for op in ops):
-        return Parsed(None, r.problems)
-    return Parsed(InstantClose(tuple(ops)), r.problems)  # type: ignore[arg-type]
-
-
 _TPSL_MESSAGE_KEYS = (
     "virtualAccount",
     "subAccount",
@@ -419,35 +351,6 @@ _TPSL_MESSAGE_KEYS = (
     "sendQuote",
 )
 _LEG_KEYS = ("quantity", "price", "orderType", "conditionalPrice", "conditionalPriceType")
-
-
-def parse_tpsl(body: Any) -> Parsed[TpslRequest]:
-    r = Reader()
-    obj = r.object(body, "", ("typedData", "signature", "signer"))
-    if obj is None:
-        return Parsed(None, r.problems)
-    typed = r.object(obj["typedData"], "typedData", ("types", "primaryType", "domain", "message"))
-    signer = r.address(obj["signer"], "signer")
-    signature = r.hex_bytes(obj["signature"], "signature", 65)
-    if typed is None:
-        return Parsed(None, r.problems)
-    primary = typed["primaryType"]
-    if primary != "ConditionalOrder":
-        r.add(
-            "typedData.primaryType",
-            TPSL_PRIMARY_TYPE,
-            f'expected "ConditionalOrder", got {_json_kind(primary)}',
-        )
-    _check_types(r, typed["types"], "typedData.types", "ConditionalOrder")
-    domain = read_domain(r, typed["domain"], "typedData.domain")
-    order = _read_conditional_order(r, typed["message"], "typedData.message")
-    if r_errors(r) or domain is None or order is None or signer is None or signature is None:
-        return Parsed(None, r.problems)
-    return Parsed(TpslRequest(domain, order, signer, signature), r.problems)
-
-
-def r_errors(r: Reader) -> bool:
-    return any(p.severity == "error" for p in r.problems)
 
 
 def _check_types(r: Reader, value: Any, path: str, primary: str) -> None:
@@ -685,6 +588,52 @@ def parse_instant_close_parts(
         return Parsed(None, r.problems)
     ops = [_read_operation_parts(r, item, _join(base, i)) for i, item in enumerate(ops_json)]
     return Parsed(ops, r.problems)
+
+
+def _complete(parts: OperationParts | None) -> WrappedOperation | None:
+    if parts is None or parts.signed_operation is None or parts.signature is None:
+        return None
+    return WrappedOperation(parts.signed_operation, parts.signature)
+
+
+def parse_wrapped_operation(value: Any, path: str = "") -> Parsed[WrappedOperation]:
+    r = Reader()
+    return Parsed(_complete(_read_operation_parts(r, value, path)), r.problems)
+
+
+def parse_instant_open(body: Any) -> Parsed[InstantOpen]:
+    """The whole instant_open body; `value` is None unless both operations read."""
+    parsed = parse_instant_open_parts(body)
+    parts = parsed.value
+    add_margin = _complete(parts.add_margin) if parts else None
+    send_quote = _complete(parts.send_quote) if parts else None
+    value = InstantOpen(add_margin, send_quote) if add_margin and send_quote else None
+    return Parsed(value, parsed.problems)
+
+
+def parse_instant_close(body: Any) -> Parsed[InstantClose]:
+    """The whole instant_close body; `value` is None unless every operation reads."""
+    parsed = parse_instant_close_parts(body)
+    ops = [_complete(p) for p in parsed.value or ()]
+    if not ops or any(op is None for op in ops):
+        return Parsed(None, parsed.problems)
+    return Parsed(InstantClose(tuple(ops)), parsed.problems)  # type: ignore[arg-type]
+
+
+def parse_tpsl(body: Any) -> Parsed[TpslRequest]:
+    """The whole TP/SL body; `value` is None when any part is missing or has an error."""
+    parsed = parse_tpsl_parts(body)
+    parts = parsed.value
+    if (
+        parsed.errors
+        or parts is None
+        or None in (parts.domain, parts.order, parts.signer, parts.signature)
+    ):
+        return Parsed(None, parsed.problems)
+    return Parsed(
+        TpslRequest(parts.domain, parts.order, parts.signer, parts.signature),  # type: ignore[arg-type]
+        parsed.problems,
+    )
 
 
 def parse_tpsl_parts(body: Any) -> Parsed[TpslParts]:
