@@ -10,9 +10,6 @@ typehash and EIP-712 test vector of shared/spec/contracts-and-services.md agains
 
 from __future__ import annotations
 
-import ast
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,15 +17,16 @@ from eth_abi import decode, encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak, to_checksum_address
-from web3 import EthereumTesterProvider, Web3
+
+from harness.artifacts import CONTRACT_NAMES, abi, load_artifact, signature
+from harness.chain import DEFAULT_GAS as GAS
+from harness.chain import Chain, deploy_system
+from harness.keys import LocalKey
 
 pytestmark = pytest.mark.evm
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "contracts_abi"
-CONTRACTS = ("MockERC20", "SymmioCore", "AccountLayer", "InstantLayer", "MockPartyB")
+CONTRACTS = CONTRACT_NAMES
 ZERO = "0x" + "00" * 20
-GAS = 6_000_000
 
 # ----------------------------------------------------------------------------- facts (spec §2, §3)
 FACT_FUNCTION_SELECTORS: dict[str, dict[str, str]] = {
@@ -207,95 +205,8 @@ DELEGATION_TYPES = {
 
 
 # ----------------------------------------------------------------------------- helpers
-def load_artifact(name: str) -> dict[str, Any]:
-    return json.loads((ARTIFACTS / f"{name}.json").read_text())
-
-
-def canonical_type(param: dict[str, Any]) -> str:
-    t = param["type"]
-    if t.startswith("tuple"):
-        return "(" + ",".join(canonical_type(c) for c in param["components"]) + ")" + t[5:]
-    return t
-
-
-def abi_signature(entry: dict[str, Any]) -> str:
-    return f"{entry['name']}({','.join(canonical_type(i) for i in entry['inputs'])})"
-
-
-def selector(signature: str) -> str:
-    return keccak(text=signature)[:4].hex()
-
-
-def error_table() -> dict[bytes, tuple[str, list[str]]]:
-    table: dict[bytes, tuple[str, list[str]]] = {
-        bytes.fromhex("08c379a0"): ("Error", ["string"]),
-        bytes.fromhex("4e487b71"): ("Panic", ["uint256"]),
-    }
-    for name in CONTRACTS:
-        for e in load_artifact(name)["abi"]:
-            if e["type"] == "error":
-                sel = keccak(text=abi_signature(e))[:4]
-                table[sel] = (e["name"], [canonical_type(i) for i in e["inputs"]])
-    return table
-
-
-ERRORS = error_table()
-
-
-def decode_revert(data: bytes) -> tuple[str, tuple[Any, ...]]:
-    """(error name, args); OperationFailed's inner revert data is decoded recursively."""
-    if len(data) < 4:
-        return ("<empty>", ())
-    name, types = ERRORS.get(data[:4], (f"<unknown 0x{data[:4].hex()}>", []))
-    args = tuple(
-        to_checksum_address(v) if t == "address" else v
-        for t, v in zip(types, decode(types, data[4:]), strict=True)
-    )
-    if name == "OperationFailed":
-        args = (args[0], decode_revert(args[1]))
-    return name, args
-
-
-def revert_data_from(exc: Exception) -> bytes:
-    """eth-tester puts custom-error bytes in the message as a bytes repr, Error(string) as text."""
-    msg = str(exc.args[0]) if exc.args else str(exc)
-    msg = msg.removeprefix("execution reverted: ")
-    if msg.startswith(("b'", 'b"')):
-        return ast.literal_eval(msg)
-    return bytes.fromhex("08c379a0") + encode(["string"], [msg])
-
-
-class Chain:
-    def __init__(self) -> None:
-        self.w3 = Web3(EthereumTesterProvider())
-        self.tester = self.w3.provider.ethereum_tester
-        self.accounts = self.w3.eth.accounts
-
-    def deploy(self, name: str, *args: Any):
-        art = load_artifact(name)
-        factory = self.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
-        tx = factory.constructor(*args).transact({"from": self.accounts[0], "gas": 12_000_000})
-        receipt = self.w3.eth.wait_for_transaction_receipt(tx)
-        assert receipt.status == 1, name
-        return self.w3.eth.contract(address=receipt.contractAddress, abi=art["abi"])
-
-    def send(self, fn, sender: str, gas: int = GAS):
-        receipt = self.w3.eth.wait_for_transaction_receipt(
-            fn.transact({"from": sender, "gas": gas})
-        )
-        if receipt.status != 1:
-            raise AssertionError(f"tx reverted: {self.revert_of(fn, sender)}")
-        return receipt
-
-    def revert_of(self, fn, sender: str, gas: int = GAS) -> tuple[str, tuple[Any, ...]]:
-        try:
-            fn.call({"from": sender, "gas": gas})
-        except Exception as exc:  # eth_tester.exceptions.TransactionFailed
-            return decode_revert(revert_data_from(exc))
-        raise AssertionError("call did not revert")
-
-    def now(self) -> int:
-        return self.w3.eth.get_block("latest")["timestamp"]
+def selector(text: str) -> str:
+    return keccak(text=text)[:4].hex()
 
 
 def op_tuple(op: dict[str, Any]) -> tuple:
@@ -373,23 +284,10 @@ def cd(contract, fn_name: str, *args: Any) -> bytes:
 def env():
     """Deployed and wired system with a user sub-account that is funded, bound and delegated."""
     c = Chain()
+    system = deploy_system(c, hedger=LocalKey(HEDGER.key))
     admin, user, affiliate = c.accounts[0], c.accounts[1], c.accounts[5]
-    usdc = c.deploy("MockERC20", "Mock USDC", "mUSDC", 6)
-    core = c.deploy("SymmioCore", usdc.address, admin)
-    al = c.deploy("AccountLayer", admin)
-    il = c.deploy("InstantLayer", core.address, admin)
-    pb = c.deploy("MockPartyB", HEDGER.address, core.address, admin)
-
-    c.send(core.functions.setAccountLayer(al.address), admin)
-    c.send(core.functions.setInstantLayer(il.address), admin)
-    c.send(core.functions.registerPartyB(pb.address, True), admin)
-    c.send(core.functions.addSymbol(SYMBOL_ID, "BTCUSDT", 5 * E18), admin)
-    c.send(al.functions.setSymmioCoreAllowed(core.address, True), admin)
-    il_role = al.functions.INSTANT_LAYER_ROLE().call()
-    c.send(al.functions.grantRole(il_role, il.address), admin)
-    c.send(il.functions.setAccountLayer(al.address), admin)
-    c.send(il.functions.registerPartyBs([pb.address]), admin)
-    c.send(pb.functions.setInstantLayer(il.address), admin)
+    usdc, core, al = system.collateral, system.core, system.account_layer
+    il, pb = system.instant_layer, system.party_b
 
     # 1. sub-account (address formula, globalNonce pre-incremented -> 1)
     c.send(
@@ -417,13 +315,6 @@ def env():
     selectors = [SEL_ADD_MARGIN_TO_NEXT_VA, SEL_SEND_QUOTE, SEL_CLOSE, SEL_COH_CLOSE, SEL_SESSION]
     c.send(il.functions.grantDelegation(((sub, False), SESSION.address, selectors, expiry)), user)
 
-    # instant-open template: results[1] (sendQuote's quoteId) -> first argument of ops 2 and 3
-    c.send(
-        il.functions.addTemplate(
-            "instant_open", [([], [], []), ([], [], []), ([0], [1], [0]), ([0], [1], [0])]
-        ),
-        admin,
-    )
     return {
         "c": c,
         "admin": admin,
@@ -446,9 +337,9 @@ def _isolate(request):
         yield
         return
     env = request.getfixturevalue("env")
-    snap = env["c"].tester.take_snapshot()
+    snap = env["c"].snapshot()
     yield
-    env["c"].tester.revert_to_snapshot(snap)
+    env["c"].revert(snap)
 
 
 def sign(env, op: dict[str, Any], key) -> bytes:
@@ -537,18 +428,14 @@ def test_artifacts_are_complete_and_small():
 def test_function_and_error_selectors_match_the_facts():
     for name, expected in FACT_FUNCTION_SELECTORS.items():
         functions = {
-            e["name"]: selector(abi_signature(e))
-            for e in load_artifact(name)["abi"]
-            if e["type"] == "function"
+            e["name"]: selector(signature(e)) for e in abi(name) if e["type"] == "function"
         }
         for fn_name, sel in expected.items():
             assert functions.get(fn_name) == sel, (name, fn_name, functions.get(fn_name), sel)
     errors: dict[str, dict[str, str]] = {}
     for name in ("AccountLayer", "InstantLayer"):
         errors[name] = {
-            e["name"]: selector(abi_signature(e))
-            for e in load_artifact(name)["abi"]
-            if e["type"] == "error"
+            e["name"]: selector(signature(e)) for e in abi(name) if e["type"] == "error"
         }
     for err, sel in FACT_ERROR_SELECTORS.items():
         home = "AccountLayer" if err in ERRORS_IN_ACCOUNT_LAYER else "InstantLayer"
@@ -985,7 +872,7 @@ def test_operation_verification_errors(env):
     assert core.functions.getBindState(sub).call()[0] == 2  # PENDING_UNBIND
     name, (reason,) = c.revert_of(core.functions.completeUnbindRequest(sub), stranger)
     assert "cooldown" in reason
-    c.tester.time_travel(c.now() + 3_601)
+    c.time_travel(c.now() + 3_601)
     c.send(core.functions.completeUnbindRequest(sub), stranger)
     assert tuple(core.functions.getBindState(sub).call()[:2]) == (0, ZERO)
 
@@ -1014,8 +901,8 @@ def test_delegation_grant_and_revocation_rules(env):
     # revocation: only owner / delegate / REVOKER_ROLE; ETA = now + cooldown; active until ETA
     revoke = il.functions.initiateRevokeDelegation((sub, False), SESSION.address, [SEL_SEND_QUOTE])
     assert c.revert_of(revoke, stranger) == ("NotOwnerOfAccount", (stranger, sub))
-    receipt = c.send(revoke, user)
-    block_ts = c.w3.eth.get_block(receipt.blockNumber)["timestamp"]
+    sent = c.send(revoke, user)
+    block_ts = c.w3.eth.get_block(sent.block_number)["timestamp"]
     eta = il.functions.pendingRevocationEta(sub, SESSION.address, SEL_SEND_QUOTE).call()
     assert eta == block_ts + 600
     assert il.functions.isDelegationActive(sub, SESSION.address, SEL_SEND_QUOTE).call()
@@ -1023,7 +910,7 @@ def test_delegation_grant_and_revocation_rules(env):
         (sub, False), SESSION.address, [SEL_SEND_QUOTE]
     )
     assert c.revert_of(finalize, stranger) == ("RevocationCooldownNotOver", (eta,))
-    c.tester.time_travel(eta + 1)
+    c.time_travel(eta + 1)
     assert not il.functions.isDelegationActive(sub, SESSION.address, SEL_SEND_QUOTE).call()
     c.send(finalize, stranger)
     assert il.functions.delegations(sub, SESSION.address, SEL_SEND_QUOTE).call() == 0

@@ -1,0 +1,83 @@
+"""Fixtures for the on-chain tests: one embedded chain per test process, states kept as snapshots.
+
+Three session-scoped states are built once per process (so pytest-xdist workers never share a
+chain) and restored before every test that asks for them, whatever the previous test did:
+
+- `deployed`: the system deployed and wired, the user's, session key's and a stranger's keys
+  able to send, nothing else;
+- `onboarded`: steps 1-5 done (sub-account, 1,000 mUSDC deposited, bound to the PartyB, the
+  session key's and the TP/SL bot's delegations);
+- `opened`: plus one instant open (quote 1 OPENED on the sub-account's first VA).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from harness.chain import Chain, System, deploy_system
+
+from .scenario import DEPOSIT_UNITS, FILL_PRICE, Scenario, key_for
+
+
+@pytest.fixture(scope="session")
+def _deployed_state() -> Scenario:
+    chain = Chain()
+    hedger = key_for("hedger")
+    system = deploy_system(chain, hedger=hedger)
+    user, session, stranger = key_for("user"), key_for("session"), key_for("stranger")
+    for key in (user, session, stranger):
+        chain.add_key(key)
+    return Scenario(system, user, session, key_for("tpsl bot"), hedger, stranger, chain.snapshot())
+
+
+@pytest.fixture(scope="session")
+def _onboarded_state(_deployed_state: Scenario) -> Scenario:
+    base = _deployed_state.restore()
+    expiry = base.chain.now() + 30 * 24 * 3600
+    onboarded = base.system.onboard(
+        base.user.address,
+        base.session.address,
+        base.bot.address,
+        deposit_units=DEPOSIT_UNITS,
+        expiry=expiry,
+    )
+    return replace(
+        base, sub_account=onboarded.sub_account, expiry=expiry, snapshot=base.chain.snapshot()
+    )
+
+
+@pytest.fixture(scope="session")
+def _opened_state(_onboarded_state: Scenario) -> Scenario:
+    base = _onboarded_state.restore()
+    plan = base.open_plan()
+    opened = base.system.instant_open(plan.body, opened_price=FILL_PRICE)
+    return replace(
+        base,
+        virtual_account=opened.virtual_account,
+        quote_id=opened.quote_id,
+        snapshot=base.chain.snapshot(),
+    )
+
+
+@pytest.fixture
+def deployed(_deployed_state: Scenario) -> Iterator[Scenario]:
+    yield _deployed_state.restore()
+
+
+@pytest.fixture
+def onboarded(_onboarded_state: Scenario) -> Iterator[Scenario]:
+    yield _onboarded_state.restore()
+
+
+@pytest.fixture
+def opened(_opened_state: Scenario) -> Iterator[Scenario]:
+    yield _opened_state.restore()
+
+
+@pytest.fixture(scope="session")
+def read_only_system(_deployed_state: Scenario) -> System:
+    """For view-only checks (hashing): no snapshot restore, the contracts' code never changes."""
+    return _deployed_state.system
