@@ -39,11 +39,11 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Run the whole flow on the built-in example context and print each step."""
-    from .demo import run_offchain_demo
+    """Run the whole lifecycle on an embedded chain and print each step."""
+    from .demo import run_demo
 
     try:
-        run_offchain_demo(console.print, record_dir=record)
+        run_demo(console.print, record_dir=record)
     except HarnessError as exc:
         err_console.print(f"demo failed: {exc}")
         raise typer.Exit(1) from None

@@ -1,8 +1,14 @@
-"""`symmio-harness demo`: the whole v0.8.5 flow on a built-in example context.
+"""`symmio-harness demo`: the whole v0.8.5 instant-trading lifecycle on the embedded chain.
 
-Every step is built by `harness.flow`, every signature is recovered again before it is shown,
-and `--record DIR` writes the context and each HTTP body the flow produced. Private keys (the
-example user, the session key) are generated fresh in-process and never printed or written.
+Deploys our mock contracts on eth-tester + py-evm, then runs every step for real: steps 1-5 as
+transactions from a fresh user EOA; the instant open as ONE `executeTemplate` transaction
+(addMarginToNextVA + sendQuote signed by the session key, lockQuote + openPosition signed by the
+hedger for the PartyB, the quote id injected from sendQuote's result); a partial instant close by
+the session key (signerAccount = the VA) filled by the PartyB; and the TP/SL bot closing the rest
+through its own delegation. Every step is built by `harness.flow`, every user signature is
+recovered again before it is sent, and `--record DIR` writes the context (the real deployed
+addresses and chain id) and each HTTP body. Private keys (user, session key, TP/SL bot, hedger) are
+generated fresh in-process and never printed or written.
 """
 
 from __future__ import annotations
@@ -15,15 +21,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import calldata as cd
 from . import eip712, flow, pricing, wire
-from .addresses import sub_account_address, virtual_account_address
+from .chain import Chain, Sent, System, deploy_system
 from .context import Context, Symbol, dump_context
 from .keys import LocalKey, generate_session_key
-from .primitives import keccak, to_hex
+from .primitives import keccak
 from .signatures import recover_digest
 
 DEMO_CHAIN_ID = 31337
+QUOTE_STATUS = {4: "OPENED", 5: "CLOSE_PENDING", 7: "CLOSED"}
 
 
 def label_address(label: str) -> str:
@@ -37,6 +43,7 @@ EXAMPLE_SYMBOL = Symbol(id=1, name="BTCUSDT", price_precision=1, quantity_precis
 
 
 def example_context() -> Context:
+    """An off-chain example context (fixed labels, chain 31337) for tests and docs."""
     return Context(
         chain_id=DEMO_CHAIN_ID,
         instant_layer=label_address("InstantLayer"),
@@ -56,7 +63,10 @@ class Market:
     trading_fee: Decimal = Decimal("0.0006")
     leverage: int = 10
     quantity: Decimal = Decimal("0.015")
+    #: closed by the session key in step 7; the TP/SL bot closes the rest
+    close_quantity: Decimal = Decimal("0.010")
     slippage_pct: Decimal = Decimal("5")
+    deposit: Decimal = Decimal("1000")
     locked_params: dict[str, str] = field(
         default_factory=lambda: {
             "cva": "2",
@@ -95,58 +105,67 @@ class Recorder:
             self.written.append(path)
 
 
-def _tx_line(tx: flow.TxRequest) -> str:
-    return (
-        f"{tx.step:<26} to {tx.to}  selector 0x{tx.data[:4].hex()}  "
-        f"({len(tx.data)} bytes of calldata)"
-    )
-
-
-def _check(domain: Any, wrapped: Any, expected: str) -> str:
+def _check(domain: Any, wrapped: Any, expected: str, who: str) -> None:
     signer = recover_digest(eip712.digest(domain, wrapped.signed_operation), wrapped.signature)
     if signer != expected:
-        raise AssertionError(f"recovered {signer}, expected {expected}")
-    return f"signature {to_hex(wrapped.signature)[:12]}… recovers to the session key"
+        raise AssertionError(f"recovered {signer}, expected the {who} {expected}")
 
 
-def run_offchain_demo(
-    out: Printer,
-    record_dir: Path | None = None,
-    now: int | None = None,
-    market: Market | None = None,
-) -> dict[str, Any]:
-    """Build and check every step of the flow against the example context; return a summary."""
+def _tx(number: str, step: str, sent: Sent, note: str = "") -> str:
+    line = f"{number:<4}{step:<30} block {sent.block_number:>3}  gas {sent.gas_used:>9,}  {note}"
+    return line.rstrip()
+
+
+def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None = None) -> dict:
+    """Deploy, run the lifecycle on the embedded chain, print a line per step and a summary."""
     market = market or Market()
-    now = int(time.time()) if now is None else now
-    user = LocalKey.generate()
-    session = generate_session_key()
-    tpsl_bot = label_address("TpslBot")
-    recorder = Recorder(record_dir)
-    sub_account = sub_account_address(label_address("Affiliate"), user.address, 1)
-    context = replace(example_context(), sub_account=sub_account, session_key=session.address)
-    domain = eip712.instant_layer_domain(context.chain_id, context.instant_layer)
-    symbol = EXAMPLE_SYMBOL
-    out(f"example context: chain {context.chain_id}, InstantLayer {context.instant_layer}")
-    out(f"user EOA {user.address} (fresh key, not shown)")
+    recorder = Recorder(record_dir)  # fail early on an unwritable directory
+    started = time.perf_counter()
+    chain = Chain()
+    user, session, bot, hedger = (
+        LocalKey.generate(),
+        generate_session_key(),
+        LocalKey.generate(),
+        LocalKey.generate(),
+    )
+    system = deploy_system(chain, hedger=hedger, symbols=(EXAMPLE_SYMBOL,))
+    symbol, domain = EXAMPLE_SYMBOL, system.domain
+    out(
+        f"embedded chain: eth-tester + py-evm, chain id {chain.chain_id}; deployed and wired "
+        f"MockERC20 (6 decimals), SymmioCore, AccountLayer, InstantLayer, MockPartyB "
+        f"in {len(system.wiring_gas)} transactions"
+    )
+    chain.add_key(user)
+    out(f"user EOA {user.address}, session key {session.address}, TP/SL bot {bot.address}")
+    out(f"hedger signer of the PartyB {hedger.address} (fresh keys, none shown)")
+    rows: list[tuple[str, Sent]] = []
 
-    out("[1] " + _tx_line(flow.create_sub_account(context, user.address, "demo")))
-    out(f"    sub-account (address formula, global nonce 1): {sub_account}")
-    collateral = label_address("USDC")
-    amount = pricing.to_token_units(Decimal("1000"), 6, "deposit")
-    out("[2] " + _tx_line(flow.approve_collateral(context, user.address, collateral, amount)))
-    out("    " + _tx_line(flow.deposit(context, user.address, sub_account, amount)))
-    out("[3] " + _tx_line(flow.bind(context, user.address, sub_account)))
-    expiry = now + 24 * 3600
-    out(f"[4] session key {session.address} (fresh key, not shown)")
+    def step(number: str, label: str, sent: Sent, note: str = "") -> Sent:
+        rows.append((label, sent))
+        out(_tx(number, label, sent, note))
+        return sent
+
+    # --- steps 1-5: the user's own transactions
+    sub_account, sent = system.create_sub_account(user.address, "demo")
+    step("[1]", "createSubAccounts", sent, f"sub-account {sub_account}")
+    units = pricing.to_token_units(market.deposit, 6, "deposit")
+    note = f"{pricing.format_decimal(market.deposit)} mUSDC to the user"
+    step("[2]", "mint (test-token faucet)", system.mint(user.address, units), note)
+    step("", "approve (spender: SymmioCore)", system.approve(user.address, units))
+    note = f"{pricing.format_decimal(market.deposit)} mUSDC"
+    step("", "depositForAccount", system.deposit(user.address, sub_account, units), note)
+    note = f"PartyB {system.party_b.address}"
+    step("[3]", "_call(bindToPartyB)", system.bind(user.address, sub_account), note)
+    expiry = chain.now() + 24 * 3600
     session_info = flow.session_key_delegation(sub_account, session.address, expiry)
-    out("    " + _tx_line(flow.grant_delegation(context, user.address, session_info)))
-    out("    selectors " + ", ".join("0x" + s.hex() for s in session_info.selectors))
-    bot_info = flow.tpsl_bot_delegation(sub_account, tpsl_bot, expiry)
-    out("[5] " + _tx_line(flow.grant_delegation(context, user.address, bot_info)))
-    out("    selectors " + ", ".join("0x" + s.hex() for s in bot_info.selectors))
+    bot_info = flow.tpsl_bot_delegation(sub_account, bot.address, expiry)
+    for number, who, info in (("[4]", "session key", session_info), ("[5]", "TP/SL bot", bot_info)):
+        selectors = " ".join(s.hex() for s in info.selectors)
+        sent = system.grant_delegation(user.address, info)
+        step(number, f"grantDelegation({who})", sent, selectors)
 
-    deadline = now + 3600
-    locked = pricing.LockedParamsPct.from_response(market.locked_params)
+    # --- step 6: instant open, one transaction
+    context = system.context(sub_account=sub_account, session_key=session.address)
     plan = flow.build_instant_open(
         context,
         session,
@@ -156,80 +175,158 @@ def run_offchain_demo(
         quantity=market.quantity,
         leverage=market.leverage,
         mark_price=market.mark_price,
-        locked_params=locked,
+        locked_params=pricing.LockedParamsPct.from_response(market.locked_params),
         trading_fee=market.trading_fee,
-        deadline=deadline,
+        deadline=chain.now() + 3600,
         slippage_pct=market.slippage_pct,
     )
-    open_body = wire.instant_open_to_wire(plan.body)
-    recorder.body("instant_open", open_body)
+    _check(domain, plan.body.add_margin, session.address, "session key")
+    _check(domain, plan.body.send_quote, session.address, "session key")
+    recorder.body("instant_open", wire.instant_open_to_wire(plan.body))
+    fill_price = pricing.to_wei(market.mark_price, "mark_price")
+    opened = system.instant_open(plan.body, opened_price=fill_price)
+    va, quote_id = opened.virtual_account, opened.quote_id
+    qty = pricing.format_decimal(plan.quantity)
+    step("[6]", "executeTemplate (instant open)", opened.sent, f"quote {quote_id} on VA {va}")
     out(
-        f"[6] instant_open: long {pricing.format_decimal(plan.quantity)} {symbol.name} "
-        f"at <= {pricing.format_decimal(plan.requested_price)} (mark "
-        f"{pricing.format_decimal(market.mark_price)}, slippage {market.slippage_pct}%)"
+        f"    addMarginToNextVA + sendQuote (session key) + lockQuote + openPosition (hedger for "
+        f"the PartyB) in one transaction: long {qty} {symbol.name}, requested <= "
+        f"{pricing.format_decimal(plan.requested_price)}, opened at "
+        f"{pricing.format_decimal(market.mark_price)}; {_status(system, quote_id)}"
     )
-    out(
-        f"    locked cva {plan.locked.cva} lf {plan.locked.lf} partyAmm {plan.locked.party_amm} "
-        f"partyBmm {plan.locked.party_bmm} (wei); margin {plan.margin_wei} wei"
-    )
-    out("    addMargin: " + _check(domain, plan.body.add_margin, session.address))
-    out("    sendQuote: " + _check(domain, plan.body.send_quote, session.address))
 
-    virtual_account = virtual_account_address(sub_account, 1)
-    quote_id = 1
+    # --- step 7: the session key closes part of it, signing for the VA
     close = flow.build_instant_close(
         context,
         session,
-        virtual_account=virtual_account,
+        virtual_account=va,
         quote_id=quote_id,
         symbol=symbol,
         side="long",
-        quantity=plan.quantity,
+        quantity=market.close_quantity,
         mark_price=market.mark_price,
-        deadline=deadline,
+        deadline=chain.now() + 3600,
         slippage_pct=market.slippage_pct,
     )
+    _check(domain, close.body.operations[0], session.address, "session key")
     recorder.body("instant_close", wire.instant_close_to_wire(close.body))
-    out(
-        f"[7] instant_close: quote {quote_id} on VA {virtual_account} at >= "
-        f"{pricing.format_decimal(close.close_price)}"
+    sent = system.instant_close(close.body, closed_price=fill_price)
+    closed = pricing.format_decimal(close.quantity)
+    step(
+        "[7]", "executeBatch (instant close)", sent, f"closed {closed}, {_status(system, quote_id)}"
     )
-    out("    close: " + _check(domain, close.body.operations[0], session.address))
 
-    tpsl_domain = context.tpsl_domain()
-    tp = (market.mark_price * Decimal("1.05")).quantize(pricing.step(symbol.price_precision))
-    sl = (market.mark_price * Decimal("0.95")).quantize(pricing.step(symbol.price_precision))
+    # --- step 8: TP/SL order by the session key; the bot closes the rest when it triggers
+    rest = plan.quantity - close.quantity
+    step_ = pricing.step(symbol.price_precision)
+    take_profit = (market.mark_price * Decimal("1.05")).quantize(step_)
+    stop_loss = (market.mark_price * Decimal("0.95")).quantize(step_)
     order = flow.build_tpsl(
-        tpsl_domain,
+        context.tpsl_domain(),
         session,
         sub_account=sub_account,
-        virtual_account=virtual_account,
-        affiliate=context.affiliate or "",
+        virtual_account=va,
+        affiliate=system.affiliate,
         quote_id=quote_id,
         symbol=symbol,
         side="long",
-        quantity=plan.quantity,
+        quantity=rest,
         mark_price=market.mark_price,
-        take_profit=tp,
-        stop_loss=sl,
+        take_profit=take_profit,
+        stop_loss=stop_loss,
     )
+    if recover_digest(eip712.digest(order.domain, order.order), order.signature) != session.address:
+        raise AssertionError("the TP/SL signature does not recover to the session key")
     recorder.body("tpsl", wire.tpsl_to_wire(order))
-    signer = recover_digest(eip712.digest(tpsl_domain, order.order), order.signature)
-    if signer != session.address:
-        raise AssertionError(f"TP/SL signature recovers to {signer}")
-    out(
-        f"[8] TP/SL: take profit {pricing.format_decimal(tp)}, stop loss "
-        f"{pricing.format_decimal(sl)} on last_close; signed under domain "
-        f"{tpsl_domain.name!r} v{tpsl_domain.version}; signature recovers to the session key"
+    bot_close = flow.build_instant_close(
+        context,
+        bot,
+        virtual_account=va,
+        quote_id=quote_id,
+        symbol=symbol,
+        side="long",
+        quantity=rest,
+        mark_price=take_profit,
+        deadline=chain.now() + 600,
+        slippage_pct=market.slippage_pct,
     )
+    _check(domain, bot_close.body.operations[0], bot.address, "TP/SL bot")
+    tp_wei = pricing.to_wei(take_profit, "take_profit")
+    sent = system.instant_close(bot_close.body, closed_price=tp_wei)
+    note = (
+        f"take profit {pricing.format_decimal(take_profit)} hit: closed "
+        f"{pricing.format_decimal(rest)}, {_status(system, quote_id)}"
+    )
+    step("[8]", "executeBatch (TP/SL bot close)", sent, note)
 
-    recorder.context(replace(context, virtual_account=virtual_account))
+    recorder.context(replace(context, virtual_account=va))
+    elapsed = time.perf_counter() - started
+    _summary(out, system, user, session, bot, sub_account, va, quote_id, opened.sent, rows)
+    out(f"lifecycle done in {elapsed:.2f} s")
     for path in recorder.written:
         out(f"wrote {path}")
     return {
+        "chain_id": chain.chain_id,
         "sub_account": sub_account,
-        "virtual_account": virtual_account,
+        "virtual_account": va,
+        "quote_id": quote_id,
         "session_key": session.address,
-        "selectors": {"add_margin": cd.ADD_MARGIN_TO_NEXT_VA.selector.hex()},
+        "gas": {label: sent.gas_used for label, sent in rows},
+        "open_blocks": 1,
         "files": [str(p) for p in recorder.written],
     }
+
+
+def _status(system: System, quote_id: int) -> str:
+    quote = system.quote(quote_id)
+    symbol = next(s for s in system.symbols if s.id == quote["symbolId"])
+    left = pricing.from_wei(quote["quantity"] - quote["closedAmount"]).quantize(
+        pricing.step(symbol.quantity_precision)
+    )
+    status = QUOTE_STATUS.get(quote["quoteStatus"], str(quote["quoteStatus"]))
+    return f"quote {quote_id} {status}, {pricing.format_decimal(left)} open"
+
+
+def _summary(
+    out: Printer,
+    system: System,
+    user: LocalKey,
+    session: LocalKey,
+    bot: LocalKey,
+    sub_account: str,
+    va: str,
+    quote_id: int,
+    open_sent: Sent,
+    rows: list[tuple[str, Sent]],
+) -> None:
+    table = [
+        ("collateral (mUSDC, 6 decimals)", system.collateral.address),
+        ("SymmioCore", system.core.address),
+        ("AccountLayer", system.account_layer.address),
+        ("InstantLayer", system.instant_layer.address),
+        ("PartyB (MockPartyB)", system.party_b.address),
+        ("hedger signer", system.hedger.address),
+        ("user EOA", user.address),
+        ("session key", session.address),
+        ("TP/SL bot", bot.address),
+        ("sub-account", sub_account),
+        ("virtual account", va),
+        ("quote id", str(quote_id)),
+        ("chain id", str(system.chain.chain_id)),
+    ]
+    width = max(len(k) for k, _ in table + [(label, None) for label, _ in rows])
+    out("")
+    out(f"{'summary':<{width}}  value")
+    for key, value in table:
+        out(f"{key:<{width}}  {value}")
+    out("")
+    out(f"{'step':<{width}}  {'block':>5}  {'gas':>9}")
+    for label, sent in rows:
+        out(f"{label:<{width}}  {sent.block_number:>5}  {sent.gas_used:>9,}")
+    total = sum(sent.gas_used for _, sent in rows)
+    out(f"{'total':<{width}}  {'':>5}  {total:>9,}")
+    out("")
+    out(
+        f"blocks used by the open: 1 (block {open_sent.block_number}, one executeTemplate) "
+        "instead of 3 (sendQuote, lockQuote, openPosition as separate transactions)"
+    )

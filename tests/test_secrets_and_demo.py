@@ -40,7 +40,7 @@ def test_demo_records_canonical_bodies_and_never_prints_keys(tmp_path, monkeypat
     monkeypatch.setattr(LocalKey, "generate", classmethod(spy))
     result = CliRunner().invoke(app, ["demo", "--record", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert len(generated) == 2, "a user key and a session key"
+    assert len(generated) == 4, "a user key, a session key, a TP/SL bot key and a hedger key"
     secrets_hex = [k.export_private_key()[2:] for k in generated]
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == [
@@ -55,6 +55,11 @@ def test_demo_records_canonical_bodies_and_never_prints_keys(tmp_path, monkeypat
             assert secret not in path.read_text(), f"private key written to {path.name}"
     context = load_context(tmp_path / "context.json")
     assert context.session_key == generated[1].address
+    # the context names the deployment the lifecycle really ran on
+    assert context.chain_id == 131277322940537  # eth-tester's chain id
+    assert context.virtual_account in result.output and context.instant_layer in result.output
+    assert "quote 1 CLOSED" in result.output
+    assert "blocks used by the open: 1 " in result.output
     wire.instant_open_from_wire(json.loads((tmp_path / "01-instant_open.json").read_text()))
     wire.instant_close_from_wire(json.loads((tmp_path / "02-instant_close.json").read_text()))
     tpsl = wire.tpsl_from_wire(json.loads((tmp_path / "03-tpsl.json").read_text()))
