@@ -5,7 +5,7 @@ The public API is what this module exports; everything else may move.
 
 from __future__ import annotations
 
-from . import calldata, eip712, flow, pricing, wire
+from . import calldata, chain, eip712, flow, pricing, validate, wire
 from .context import Context, Symbol, load_context
 from .errors import (
     CalldataError,
@@ -59,10 +59,12 @@ __all__ = [
     "WrappedOperation",
     "__version__",
     "calldata",
+    "chain",
     "eip712",
     "flow",
     "generate_session_key",
     "load_context",
     "pricing",
+    "validate",
     "wire",
 ]
