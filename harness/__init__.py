@@ -5,7 +5,7 @@ The public API is what this module exports; everything else may move.
 
 from __future__ import annotations
 
-from . import calldata, chain, eip712, flow, pricing, validate, wire
+from . import calldata, eip712, flow, pricing, wire
 from .context import Context, Symbol, load_context
 from .errors import (
     CalldataError,
@@ -32,6 +32,19 @@ from .model import (
 )
 
 __version__ = "0.1.0"
+
+# Loaded on first use: `chain` pulls in web3 (~0.6 s), which the CLI and the validator never need.
+_LAZY_SUBMODULES = ("chain", "validate")
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'harness' has no attribute {name!r}")
+
+
 PROTOCOL_VERSION = "0.8.5"
 
 __all__ = [

@@ -14,8 +14,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from eth_account.messages import encode_typed_data
-
 from . import signatures
 from .model import (
     Account,
@@ -448,5 +446,8 @@ def typed_data(domain: Domain, value: object) -> dict[str, Any]:
 
 def generic_digest(domain: Domain, value: object) -> bytes:
     """The digest through eth-account's generic encoder (the reference the fast path must equal)."""
+    # Imported here: eth-account pulls in py_ecc's BLS code (~0.4 s) that nothing else needs.
+    from eth_account.messages import encode_typed_data
+
     signable = encode_typed_data(full_message=typed_data(domain, value))
     return keccak(b"\x19" + signable.version + signable.header + signable.body)
