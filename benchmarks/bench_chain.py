@@ -13,14 +13,13 @@ from decimal import Decimal
 
 from harness import flow, pricing
 from harness.chain import Chain, deploy_system
+from harness.demo import Market
 from harness.keys import LocalKey
 from harness.primitives import keccak
 
-MARK = Decimal("65000.5")
-QUANTITY = Decimal("0.015")
-LOCKED = pricing.LockedParamsPct.from_response(
-    {"cva": "2", "lf": "1", "partyAmm": "5", "partyBmm": "0", "leverage": "10"}
-)
+MARKET = Market()  # the demo's example market: one set of example numbers for the project
+MARK, QUANTITY = MARKET.mark_price, MARKET.quantity
+LOCKED = pricing.LockedParamsPct.from_response(MARKET.locked_params)
 
 
 def _key(label: str) -> LocalKey:

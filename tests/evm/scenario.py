@@ -12,16 +12,15 @@ from harness import calldata as cd
 from harness import flow, pricing
 from harness.chain import Chain, System
 from harness.context import Context, Symbol
+from harness.demo import Market
 from harness.keys import LocalKey
 from harness.model import FlexField, WrappedOperation
 from harness.primitives import keccak
 
 DEPOSIT_UNITS = 1_000 * 10**6  # 1,000 mUSDC (6 decimals)
-MARK = Decimal("65000.5")
-QUANTITY = Decimal("0.015")
-LOCKED = pricing.LockedParamsPct.from_response(
-    {"cva": "2", "lf": "1", "partyAmm": "5", "partyBmm": "0", "leverage": "10"}
-)
+MARKET = Market()  # the demo's example market: one set of example numbers for the project
+MARK, QUANTITY = MARKET.mark_price, MARKET.quantity
+LOCKED = pricing.LockedParamsPct.from_response(MARKET.locked_params)
 
 
 def key_for(label: str) -> LocalKey:
