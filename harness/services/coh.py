@@ -1,0 +1,364 @@
+"""The mock Conditional Orders Handler (TP/SL) under `/api/v5` (spec §4 "COH", step 8).
+
+`POST /api/v5/` judges the body with the validator against the service's context (whose
+`tpsl_domain()` is the domain served at `/api/v5/signing-spec`), then checks on chain what a real
+COH checks: the signer holds `0x00000001` on the sub-account (`isDelegationActive`), the VA belongs
+to the sub-account, the quote is open on that VA, and the TP/SL bot may close for it. The order is
+stored as state "new". `POST /mock/price` moves a symbol's mark; an order whose trigger it crosses
+is closed on chain by the bot through ITS OWN delegation (signed by the bot key, signerAccount =
+the VA, filled by the PartyB at the new mark), and the solver's websocket reports the fill.
+
+Not served: `DELETE /api/v5/` and `/api/v5/signing-spec-del` (no wire reader for the delete message
+yet), and the COH's own websocket (orders are "new" as soon as they are stored).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from .. import calldata as cd
+from .. import eip712, flow, pricing, wire
+from ..chain import Sent
+from ..model import Leg, TpslRequest
+from ..revert import Reverted
+from ..validate import Options
+from .backend import Backend
+from .errors import (
+    BAD_PARAMETER,
+    NOT_DELEGATED,
+    UNKNOWN_SYMBOL,
+    WRONG_POSITION,
+    ServiceRefusal,
+)
+from .plumbing import guarded, read_json, validated
+
+QUOTE_OPENED = 4
+QUOTE_CLOSE_PENDING = 5
+ORDER_STATES = ("pending", "new", "triggered", "triggered_pending", "canceled", "killed")
+ORDER_TYPES = ("take_profit", "stop_loss", "send_quote")
+CONFIGS = {
+    "MaxRequestTimeDeltaSeconds": 60,
+    "MinPriceDistancePercent": "0.1",
+    "MinProfitStopLossSpreadPercent": "0.2",
+    "MaxActiveOrdersPerUser": 50,
+}
+TRIGGER_DEADLINE_SECONDS = 600
+BOT_SLIPPAGE_PCT = Decimal(5)
+
+
+@dataclass
+class StoredLeg:
+    """One stored conditional order: a used leg of a signed ConditionalOrder."""
+
+    coh_quote_id: int
+    order_type: str  # take_profit / stop_loss
+    request: TpslRequest
+    leg: Leg
+    state: str = "new"
+    tx_hash: str | None = None
+    sent: Sent | None = None
+    failure: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        order = self.request.order
+        return {
+            "id": self.coh_quote_id,
+            "coh_quote_id": self.coh_quote_id,
+            "quote_id": order.quote_id,
+            "party_a_address": order.virtual_account,
+            "sub_account": order.sub_account,
+            "symbol_id": order.symbol_id,
+            "position_type": order.position_type,
+            "conditional_order_type": self.order_type,
+            "conditional_price": self.leg.conditional_price,
+            "conditional_price_type": self.leg.conditional_price_type,
+            "price": self.leg.price,
+            "quantity": self.leg.quantity,
+            "salt": str(order.salt),
+            "signer": self.request.signer,
+            "state": self.state,
+            "tx_hash": self.tx_hash,
+            "failure_message": self.failure,
+        }
+
+    def crossed(self, price: Decimal) -> bool:
+        """Take profit: the mark reached the trigger in the position's favour; stop loss:
+        against it."""
+        trigger = Decimal(self.leg.conditional_price)
+        upward = (self.order_type == "take_profit") == (
+            self.request.order.position_type == cd.POSITION_LONG
+        )
+        return price >= trigger if upward else price <= trigger
+
+
+class ConditionalOrders:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.orders: dict[int, list[StoredLeg]] = {}
+        self._ids = itertools.count(1)
+
+    # --- execution (callable without HTTP)
+
+    def submit(self, request: TpslRequest) -> int:
+        """On-chain checks, then store; ServiceRefusal naming the field otherwise."""
+        backend, order = self.backend, request.order
+        system = backend.system
+        with backend.lock:
+            if not system.is_delegation_active(
+                order.sub_account, request.signer, cd.SESSION_KEY_MARKER
+            ):
+                raise ServiceRefusal(
+                    NOT_DELEGATED,
+                    f"signer: {request.signer} holds no active 0x00000001 delegation on the "
+                    f"sub-account {order.sub_account} (isDelegationActive)",
+                )
+            va = system.view(
+                system.account_layer.functions.getVirtualAccount(order.virtual_account)
+            )
+            if not va[3] or va[1] != order.sub_account:
+                raise ServiceRefusal(
+                    WRONG_POSITION,
+                    f"typedData.message.virtualAccount: {order.virtual_account} is not a virtual "
+                    f"account of {order.sub_account}",
+                )
+            quote = system.quote(order.quote_id) if order.quote_id > 0 else None
+            if quote is None or quote["partyA"] != order.virtual_account:
+                raise ServiceRefusal(
+                    WRONG_POSITION,
+                    f"typedData.message.quoteId: quote {order.quote_id} is not a position of "
+                    f"{order.virtual_account}",
+                )
+            if quote["quoteStatus"] != QUOTE_OPENED:
+                raise ServiceRefusal(
+                    WRONG_POSITION,
+                    f"typedData.message.quoteId: quote {order.quote_id} is not open "
+                    f"(status {quote['quoteStatus']})",
+                )
+            if quote["symbolId"] != order.symbol_id or quote["positionType"] != order.position_type:
+                raise ServiceRefusal(
+                    WRONG_POSITION,
+                    "typedData.message: symbolId/positionType differ from the quote's "
+                    f"({quote['symbolId']}/{quote['positionType']})",
+                )
+            close = cd.REQUEST_TO_CLOSE_POSITION.selector
+            if not system.is_delegation_active(order.sub_account, backend.bot.address, close):
+                raise ServiceRefusal(
+                    NOT_DELEGATED,
+                    f"the TP/SL bot {backend.bot.address} holds no active delegation for "
+                    f"requestToClosePosition (0x{close.hex()}) on {order.sub_account} (step 5)",
+                )
+            coh_id = next(self._ids)
+            legs = [
+                StoredLeg(coh_id, kind, request, leg)
+                for kind, leg in (
+                    ("take_profit", order.take_profit),
+                    ("stop_loss", order.stop_loss),
+                )
+                if Decimal(leg.quantity) != 0
+            ]
+            self.orders[coh_id] = legs
+            return coh_id
+
+    def set_price(self, symbol_id: int, price: Decimal) -> list[StoredLeg]:
+        """Move the mark; close every live order it triggers. Returns the triggered legs."""
+        backend = self.backend
+        triggered: list[StoredLeg] = []
+        with backend.lock:
+            backend.prices[symbol_id] = price
+            for legs in self.orders.values():
+                hit = next(
+                    (
+                        leg
+                        for leg in legs
+                        if leg.state == "new"
+                        and leg.request.order.symbol_id == symbol_id
+                        and leg.crossed(price)
+                    ),
+                    None,
+                )
+                if hit is None:
+                    continue
+                for other in legs:  # one order, one close: the other leg is cancelled
+                    if other is not hit and other.state == "new":
+                        other.state = "canceled"
+                self._close(hit, price)
+                triggered.append(hit)
+        return triggered
+
+    def _close(self, leg: StoredLeg, price: Decimal) -> None:
+        backend, order = self.backend, leg.request.order
+        system = backend.system
+        symbol = backend.markets[order.symbol_id].symbol
+        quote = system.quote(order.quote_id)
+        left = pricing.from_wei(quote["quantity"] - quote["closedAmount"])
+        quantity = min(Decimal(leg.leg.quantity), left).quantize(
+            pricing.step(symbol.quantity_precision)
+        )
+        if quote["quoteStatus"] != QUOTE_OPENED or quantity <= 0:
+            leg.state, leg.failure = "canceled", "the position is no longer open"
+            return
+        side = "long" if order.position_type == cd.POSITION_LONG else "short"
+        plan = flow.build_instant_close(
+            backend.context,
+            backend.bot,
+            virtual_account=order.virtual_account,
+            quote_id=order.quote_id,
+            symbol=symbol,
+            side=side,
+            quantity=quantity,
+            mark_price=price,
+            deadline=system.chain.now() + TRIGGER_DEADLINE_SECONDS,
+            slippage_pct=BOT_SLIPPAGE_PCT,
+        )
+        try:
+            sent = system.instant_close(plan.body, closed_price=pricing.to_wei(price, "price"))
+        except Reverted as exc:
+            leg.state, leg.failure = "killed", exc.name
+            backend.notifier.publish(
+                backend.owner_of_va(order.virtual_account),
+                quote_id=order.quote_id,
+                last_seen_action="RequestToClosePosition",
+                action_status="failed",
+                state_type="alert",
+                failure_type="chain",
+                failure_message=exc.name,
+                va_address=order.virtual_account,
+            )
+            return
+        leg.state, leg.sent, leg.tx_hash = "triggered", sent, sent.tx_hash
+        after = system.quote(order.quote_id)
+        backend.notifier.publish(
+            backend.owner_of_va(order.virtual_account),
+            quote_id=order.quote_id,
+            counterparty_address=after["partyB"],
+            filled_amount_close=pricing.format_decimal(
+                pricing.from_wei(after["closedAmount"]).normalize()
+            ),
+            avg_price_close=pricing.format_decimal(price.normalize()),
+            last_seen_action="FillMarketOrderInstantClose",
+            action_status="success",
+            va_address=order.virtual_account,
+        )
+
+    # --- HTTP
+
+    def options(self) -> Options:
+        return Options("tpsl", self.backend.context, self.backend.now())
+
+    @guarded
+    async def http_signing_spec(self, request: Request) -> JSONResponse:
+        domain = self.backend.context.tpsl_domain()
+        return JSONResponse(
+            {
+                "domain": wire.domain_to_wire(domain),
+                "types": eip712.eip712_types("ConditionalOrder"),
+                "primaryType": "ConditionalOrder",
+            }
+        )
+
+    @guarded
+    async def http_submit(self, request: Request) -> JSONResponse:
+        data, _ = await validated(request, "tpsl", self.options())
+        body = wire.parse_tpsl(data).value
+        assert body is not None
+        coh_id = self.submit(body)
+        return JSONResponse(
+            {"successful": True, "message": "conditional order stored", "coh_quote_id": coh_id}
+        )
+
+    @guarded
+    async def http_search(self, request: Request) -> JSONResponse:
+        query = await read_json(request)
+        rows = self.search(query)
+        return JSONResponse({"data": rows, "count": len(rows)})
+
+    def search(self, query: Any) -> list[dict[str, Any]]:
+        allowed = {
+            "party_a_address",
+            "state",
+            "start",
+            "size",
+            "symbol_id",
+            "conditional_order_type",
+            "conditional_price_type",
+        }
+        if not isinstance(query, dict):
+            raise ServiceRefusal(BAD_PARAMETER, "(body): expected a JSON object")
+        unknown = sorted(set(query) - allowed)
+        if unknown:
+            raise ServiceRefusal(BAD_PARAMETER, f"{unknown[0]}: unknown search key")
+        states = query.get("state", list(ORDER_STATES))
+        if not isinstance(states, list) or any(s not in ORDER_STATES for s in states):
+            raise ServiceRefusal(
+                BAD_PARAMETER, f"state: expected a list of {', '.join(ORDER_STATES)}"
+            )
+        start, size = query.get("start", 0), query.get("size", 50)
+        for key, value in (("start", start), ("size", size)):
+            if type(value) is not int or value < 0:
+                raise ServiceRefusal(BAD_PARAMETER, f"{key}: expected a whole number >= 0")
+        rows = [leg.to_json() for legs in self.orders.values() for leg in legs]
+        for key in (
+            "party_a_address",
+            "symbol_id",
+            "conditional_order_type",
+            "conditional_price_type",
+        ):
+            if key in query:
+                rows = [r for r in rows if r[key] == query[key]]
+        rows = [r for r in rows if r["state"] in states]
+        return rows[start : start + size]
+
+    @guarded
+    async def http_configs(self, request: Request) -> JSONResponse:
+        return JSONResponse(CONFIGS)
+
+    @guarded
+    async def http_mock_price(self, request: Request) -> JSONResponse:
+        body = await read_json(request)
+        if not isinstance(body, dict) or set(body) != {"symbol_id", "price"}:
+            raise ServiceRefusal(
+                BAD_PARAMETER, '(body): expected {"symbol_id": <int>, "price": "<decimal string>"}'
+            )
+        symbol_id, raw = body["symbol_id"], body["price"]
+        if type(symbol_id) is not int or symbol_id not in self.backend.markets:
+            raise ServiceRefusal(UNKNOWN_SYMBOL, f"symbol_id: no symbol {symbol_id!r}")
+        symbol = self.backend.markets[symbol_id].symbol
+        try:
+            if not isinstance(raw, str):
+                raise InvalidOperation
+            price = pricing.require_precision(
+                pricing.positive(raw, "price"), symbol.price_precision, "price"
+            )
+        except (InvalidOperation, ValueError) as exc:
+            detail = str(exc) if str(exc) else f"price: expected a decimal string, got {raw!r}"
+            raise ServiceRefusal(BAD_PARAMETER, detail) from None
+        triggered = self.set_price(symbol_id, price)
+        return JSONResponse(
+            {
+                "symbol_id": symbol_id,
+                "price": pricing.format_decimal(price),
+                "triggered": [leg.to_json() for leg in triggered],
+            }
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route("/api/v5/signing-spec", self.http_signing_spec),
+            Route("/api/v5/", self.http_submit, methods=["POST"]),
+            Route("/api/v5/search/", self.http_search, methods=["POST"]),
+            Route("/api/v5/configs/", self.http_configs),
+            Route("/mock/price", self.http_mock_price, methods=["POST"]),
+        ]
+
+
+def coh_app(orders: ConditionalOrders) -> Starlette:
+    """The COH alone (base URL = its root; endpoints under /api/v5, plus /mock/price)."""
+    return Starlette(routes=orders.routes())

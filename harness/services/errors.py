@@ -1,0 +1,81 @@
+"""The mock services' error codes, in the solver's detailed shape (spec §4 `GET /error_codes`).
+
+Every refusal is `{code (>= 3000), message, category, http_status}`; a refusal by the validator
+also carries `rule_ids` and `findings` (rule, severity, JSON path, message) so a frontend team sees
+which rule its body broke. Internals (tracebacks, exception text) never reach a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorCode:
+    code: int
+    message: str
+    category: str
+    http_status: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "category": self.category,
+            "http_status": self.http_status,
+        }
+
+
+NOT_CONFORMING = ErrorCode(3000, "the body does not conform to v0.8.5", "validation", 400)
+UNREADABLE = ErrorCode(
+    3001, "the body cannot be read (not JSON, too large or too deep)", "validation", 400
+)
+BAD_PARAMETER = ErrorCode(3002, "a path or query parameter is invalid", "validation", 400)
+UNKNOWN_SYMBOL = ErrorCode(3003, "unknown symbol", "symbol_state", 404)
+UNKNOWN_TEMP_QUOTE = ErrorCode(3004, "unknown temp_quote_id", "validation", 404)
+CHAIN_REVERTED = ErrorCode(3010, "the chain refused the operations", "account_state", 422)
+NOT_DELEGATED = ErrorCode(3011, "the signer holds no active delegation", "authorization", 403)
+WRONG_POSITION = ErrorCode(3012, "the order does not match an open position", "account_state", 422)
+INTERNAL = ErrorCode(3099, "internal error of the mock service (see its log)", "internal", 500)
+
+CODES: tuple[ErrorCode, ...] = (
+    NOT_CONFORMING,
+    UNREADABLE,
+    BAD_PARAMETER,
+    UNKNOWN_SYMBOL,
+    UNKNOWN_TEMP_QUOTE,
+    CHAIN_REVERTED,
+    NOT_DELEGATED,
+    WRONG_POSITION,
+    INTERNAL,
+)
+
+
+class ServiceRefusal(Exception):
+    """Raised inside a handler to answer with an error code (never a traceback)."""
+
+    def __init__(self, error: ErrorCode, detail: str, findings: Iterable[Any] = ()) -> None:
+        self.error = error
+        self.detail = detail
+        self.findings = list(findings)
+        super().__init__(f"{error.code} {detail}")
+
+
+def error_body(error: ErrorCode, detail: str, findings: Iterable[Any] = ()) -> dict[str, Any]:
+    """The JSON answered for a refusal; findings are validator `Finding`s."""
+    items = [f.to_json() for f in findings]
+    body = error.to_json()
+    body["message"] = f"{error.message}: {detail}" if detail else error.message
+    body["rule_ids"] = sorted({f["rule"] for f in items if f["severity"] == "error"})
+    body["findings"] = items
+    return body
+
+
+def error_response(refusal: ServiceRefusal, **extra: Any) -> JSONResponse:
+    body = error_body(refusal.error, refusal.detail, refusal.findings)
+    body.update(extra)
+    return JSONResponse(body, status_code=refusal.error.http_status)

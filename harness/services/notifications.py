@@ -1,0 +1,160 @@
+"""The notifications websocket (Enigma style, spec §4 "Notifications websocket").
+
+A client sends `{"channel_patterns":[{"app_name", "address", "primary_identifier",
+"secondary_identifier"}]}`; the service answers `{"subscribed": [<patterns>]}` once the patterns are
+registered (an extension of the mock, so a client knows it will not miss a frame), then sends every
+frame `{data:{...}, address}` whose address matches a pattern (`"*"` matches any address).
+
+Frames are published from whatever thread runs the chain; each subscriber's queue is fed through
+its own event loop (`call_soon_threadsafe`), so publishing is safe from any thread or loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+log = logging.getLogger("harness.services")
+
+PATTERN_KEYS = ("app_name", "address", "primary_identifier", "secondary_identifier")
+MAX_PATTERNS = 100
+
+
+class SubscribeError(ValueError):
+    """The subscribe message is not `{"channel_patterns": [...]}`; the message names the path."""
+
+
+def read_subscribe(message: Any) -> list[dict[str, str]]:
+    """Strict reading of a subscribe message; SubscribeError names the first bad field."""
+    if not isinstance(message, dict) or set(message) != {"channel_patterns"}:
+        raise SubscribeError('expected {"channel_patterns": [...]} and nothing else')
+    patterns = message["channel_patterns"]
+    if not isinstance(patterns, list) or not 1 <= len(patterns) <= MAX_PATTERNS:
+        raise SubscribeError(f"channel_patterns: expected a list of 1 to {MAX_PATTERNS} objects")
+    out: list[dict[str, str]] = []
+    for i, pattern in enumerate(patterns):
+        where = f"channel_patterns[{i}]"
+        if not isinstance(pattern, dict):
+            raise SubscribeError(f"{where}: expected an object")
+        unknown = set(pattern) - set(PATTERN_KEYS)
+        if unknown:
+            raise SubscribeError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        for key in PATTERN_KEYS:
+            if not isinstance(pattern.get(key), str) or not pattern[key]:
+                raise SubscribeError(f"{where}.{key}: expected a non-empty string")
+        out.append({key: pattern[key] for key in PATTERN_KEYS})
+    return out
+
+
+@dataclass(eq=False)
+class Subscriber:
+    loop: asyncio.AbstractEventLoop
+    queue: asyncio.Queue
+    patterns: list[dict[str, str]] = field(default_factory=list)
+
+    def wants(self, address: str) -> bool:
+        return any(
+            p["address"] == "*" or p["address"].lower() == address.lower() for p in self.patterns
+        )
+
+    def put(self, frame: dict[str, Any]) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, frame)
+
+
+class Notifier:
+    """Keeps the subscribers and the frames sent (the latter for `frames()` in tests)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: list[Subscriber] = []
+        self._next_id = 1
+
+    def add(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            self._subscribers.append(subscriber)
+
+    def remove(self, subscriber: Subscriber) -> None:
+        with self._lock:
+            if subscriber in self._subscribers:
+                self._subscribers.remove(subscriber)
+
+    def publish(self, address: str, **data: Any) -> dict[str, Any]:
+        """Send `{data, address}` to every subscriber of `address`; returns the frame."""
+        now = int(time.time())
+        with self._lock:
+            frame_id = self._next_id
+            self._next_id += 1
+            subscribers = [s for s in self._subscribers if s.wants(address)]
+        frame = {"data": {**notification(frame_id, now), **data}, "address": address}
+        for subscriber in subscribers:
+            subscriber.put(frame)
+        return frame
+
+
+def notification(frame_id: int, now: int) -> dict[str, Any]:
+    """Every field of an Enigma quote notification with its neutral value."""
+    return {
+        "id": frame_id,
+        "quote_id": 0,
+        "temp_quote_id": 0,
+        "create_time": now,
+        "modify_time": now,
+        "counterparty_address": None,
+        "filled_amount_open": "0",
+        "filled_amount_close": "0",
+        "avg_price_open": "0",
+        "avg_price_close": "0",
+        "last_seen_action": None,
+        "action_status": None,
+        "state_type": "report",
+        "failure_type": None,
+        "failure_message": None,
+        "error_code": None,
+        "va_address": None,
+        "version": "0.8.5",
+    }
+
+
+async def notifications_endpoint(websocket: WebSocket, notifier: Notifier) -> None:
+    await websocket.accept()
+    subscriber = Subscriber(asyncio.get_running_loop(), asyncio.Queue())
+    notifier.add(subscriber)
+
+    async def pump() -> None:
+        while True:
+            await websocket.send_json(await subscriber.queue.get())
+
+    sender = asyncio.create_task(pump())
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            try:
+                if text is None:
+                    raise SubscribeError("expected a text frame holding JSON")
+                try:
+                    loaded = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    raise SubscribeError(f"not JSON ({exc.msg})") from None
+                patterns = read_subscribe(loaded)
+            except SubscribeError as exc:
+                subscriber.put({"error": str(exc)})
+                continue
+            subscriber.patterns.extend(patterns)
+            subscriber.put({"subscribed": patterns})
+    except WebSocketDisconnect:
+        pass
+    except Exception as exc:  # one line in the log, never a traceback at the client
+        log.error("notifications websocket: %s", exc.__class__.__name__)
+    finally:
+        sender.cancel()
+        notifier.remove(subscriber)

@@ -1,0 +1,178 @@
+"""Both mock services in one ASGI app, and `serve`: that app on a loopback uvicorn server.
+
+Layout of the root app (every frontend points its own base URLs at it):
+- `/solver` : the solver's base URL (endpoints under `/solver/api/...`, websocket at
+  `/solver/api/ws/notifications`);
+- `/coh`    : the conditional-order handler's base URL (`/coh/api/v5/...`, `/coh/mock/price`);
+- `GET /context`       : the context file's content for this deployment, plus the TP/SL bot;
+- `POST /mock/onboard` : `{"session_key": "0x…"}` runs steps 1-5 on the embedded chain for a fresh
+  user EOA (generated here, never shown) and delegates to that session key and the TP/SL bot, so a
+  frontend that holds only a session key can open, close and set TP/SL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
+
+from ..errors import HarnessError
+from ..wire import Reader
+from .backend import Backend, embedded_backend
+from .coh import ConditionalOrders, coh_app
+from .errors import BAD_PARAMETER, ServiceRefusal
+from .plumbing import guarded, read_json
+from .solver import NOTIFICATIONS_PATH, Solver, solver_app
+
+log = logging.getLogger("harness.services")
+
+SOLVER_PREFIX = "/solver"
+COH_PREFIX = "/coh"
+
+
+class Services:
+    """The solver and the COH over one backend, and the ASGI app serving both."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.solver = Solver(backend)
+        self.coh = ConditionalOrders(backend)
+        self.app = Starlette(
+            routes=[
+                Mount(SOLVER_PREFIX, app=solver_app(self.solver)),
+                Mount(COH_PREFIX, app=coh_app(self.coh)),
+                Route("/context", self.http_context),
+                Route("/mock/onboard", self.http_onboard, methods=["POST"]),
+            ]
+        )
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "context": self.backend.context.to_json(),
+            "tpsl_bot": self.backend.bot.address,
+            "solver_path": SOLVER_PREFIX,
+            "coh_path": COH_PREFIX,
+            "notifications_path": SOLVER_PREFIX + NOTIFICATIONS_PATH,
+        }
+
+    @guarded
+    async def http_context(self, request: Request) -> JSONResponse:
+        return JSONResponse(self.describe())
+
+    @guarded
+    async def http_onboard(self, request: Request) -> JSONResponse:
+        body = await read_json(request)
+        r = Reader()
+        obj = r.object(body, "", ("session_key",))
+        key = r.address(obj["session_key"], "session_key") if obj is not None else None
+        if r.problems or key is None:
+            raise ServiceRefusal(BAD_PARAMETER, "; ".join(str(p) for p in r.problems))
+        done = self.backend.onboard(key)
+        return JSONResponse(
+            {
+                "user": done.user,
+                "sub_account": done.sub_account,
+                "session_key": done.session_key,
+                "tpsl_bot": done.tpsl_bot,
+                "expiry": done.expiry,
+            }
+        )
+
+
+# ------------------------------------------------------------------------------ serve
+
+
+class NotLoopback(HarnessError):
+    pass
+
+
+def require_loopback(host: str, allow_non_loopback: bool) -> None:
+    if allow_non_loopback or host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise NotLoopback(
+            f"--host {host}: not a loopback address; the mock services hold test keys and "
+            "accept anything signed, so they listen on 127.0.0.1 unless --allow-non-loopback"
+        )
+
+
+@dataclass(frozen=True)
+class Listening:
+    host: str
+    port: int
+
+    @property
+    def base(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+
+def banner(services: Services, where: Listening) -> list[str]:
+    base = where.base
+    ctx = services.backend.context
+    lines = [
+        f"mock services on the embedded chain (chain id {ctx.chain_id}), listening on {base}",
+        f"solver base URL:        {base}{SOLVER_PREFIX}  (/api/instant_trade/instant_open, ...)",
+        f"TP/SL (COH) base URL:   {base}{COH_PREFIX}  (/api/v5/signing-spec, /api/v5/, ...)",
+        f"notifications:          ws{base[4:]}{SOLVER_PREFIX}{NOTIFICATIONS_PATH}",
+        f"mock price:             POST {base}{COH_PREFIX}/mock/price "
+        '{"symbol_id": 1, "price": "68000.0"}',
+        f'onboard a session key:  POST {base}/mock/onboard {{"session_key": "0x..."}}',
+        f"context:                GET {base}/context",
+        f"InstantLayer {ctx.instant_layer}  AccountLayer {ctx.account_layer}",
+        f"SymmioCore {ctx.symmio_core}  PartyB (hedger) {ctx.hedger}",
+        f"affiliate {ctx.affiliate}  TP/SL bot {services.backend.bot.address}",
+        "context file: " + json.dumps(ctx.to_json(), separators=(",", ":")),
+    ]
+    return lines
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    allow_non_loopback: bool = False,
+    out: Callable[[str], None] = print,
+    services: Services | None = None,
+) -> None:
+    """Deploy on a fresh embedded chain and serve both apps until interrupted."""
+    import uvicorn
+
+    require_loopback(host, allow_non_loopback)
+    services = services or Services(embedded_backend())
+    config = uvicorn.Config(
+        services.app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        ws="websockets-sansio",
+    )
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                await task  # startup failed (port taken...): its error surfaces here
+                raise HarnessError(f"could not listen on {host}:{port}")
+            await asyncio.sleep(0.02)
+        sockname = server.servers[0].sockets[0].getsockname()
+        for line in banner(services, Listening(host, sockname[1])):
+            out(line)
+        await task
+
+    asyncio.run(main())

@@ -1,0 +1,331 @@
+"""The mock Enigma solver under `/api` (spec §4 "Enigma solver").
+
+`POST /instant_trade/instant_open` and `/instant_trade/instant_close` judge the body with the
+validator against the service's context (deployed addresses, hedger, affiliate, symbols; the
+chain's clock) and refuse a non-conforming body with error 3000 and the rule IDs, before anything
+touches the chain. A conforming open runs as ONE `executeTemplate` (the user's addMargin +
+sendQuote, the PartyB's lockQuote + openPosition, filled at the mark); a close as one
+`executeBatch` (each close request + the PartyB's fill at the mark). Unlike the real solver the
+chain work is done before the answer, so `temp_quote_status` is final at once; the websocket still
+reports `SendQuoteTransaction` / `FillMarketOrderInstantClose` as the real one does.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from .. import calldata as cd
+from .. import eip712, pricing, wire
+from ..chain import Sent
+from ..model import InstantClose, InstantOpen
+from ..primitives import to_hex
+from ..revert import Reverted
+from ..validate import Options
+from .backend import Backend
+from .errors import (
+    BAD_PARAMETER,
+    CHAIN_REVERTED,
+    CODES,
+    UNKNOWN_SYMBOL,
+    UNKNOWN_TEMP_QUOTE,
+    ServiceRefusal,
+    error_body,
+)
+from .notifications import notifications_endpoint
+from .plumbing import guarded, validated
+
+#: Where the notifications websocket lives, relative to the solver's base URL.
+NOTIFICATIONS_PATH = "/api/ws/notifications"
+
+
+@dataclass
+class TempQuote:
+    """One instant_open as the solver tracks it."""
+
+    temp_quote_id: int
+    sub_account: str
+    state: str  # "opened" or "failed"
+    quote_id: int = 0
+    va_address: str | None = None
+    sent: Sent | None = None
+    error: dict[str, Any] | None = None
+
+    def status(self) -> dict[str, Any]:
+        error = self.error or {}
+        return {
+            "temp_quote_id": self.temp_quote_id,
+            "state": self.state,
+            "quote_id": self.quote_id or None,
+            "va_address": self.va_address,
+            "error_code": error.get("code"),
+            "error_category": error.get("category"),
+            "error_message": error.get("message"),
+            "tx_hash": self.sent.tx_hash if self.sent else None,
+            "block_number": self.sent.block_number if self.sent else None,
+        }
+
+
+class Solver:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.temp_quotes: dict[int, TempQuote] = {}
+        self._temp_ids = itertools.count(1)
+
+    def options(self, kind: str) -> Options:
+        return Options(kind, self.backend.context, self.backend.now())
+
+    # --- execution (callable without HTTP)
+
+    def open(self, body: InstantOpen) -> TempQuote:
+        backend = self.backend
+        send = body.send_quote.signed_operation
+        quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(send.call_data)
+        with backend.lock:
+            record = TempQuote(-next(self._temp_ids), send.signer_account.addr, "pending")
+            self.temp_quotes[record.temp_quote_id] = record
+            try:
+                opened = backend.system.instant_open(
+                    body, opened_price=backend.mark_wei(quote["symbolId"])
+                )
+            except Reverted as exc:
+                record.state = "failed"
+                record.error = error_body(CHAIN_REVERTED, str(exc))
+                backend.notifier.publish(
+                    record.sub_account,
+                    temp_quote_id=record.temp_quote_id,
+                    last_seen_action="SendQuoteTransaction",
+                    action_status="failed",
+                    state_type="alert",
+                    failure_type="chain",
+                    failure_message=exc.name,
+                    error_code=CHAIN_REVERTED.code,
+                )
+                return record
+            record.state, record.sent = "opened", opened.sent
+            record.quote_id, record.va_address = opened.quote_id, opened.virtual_account
+            backend.va_owner[opened.virtual_account] = record.sub_account
+            on_chain = backend.system.quote(opened.quote_id)
+        backend.notifier.publish(
+            record.sub_account,
+            quote_id=record.quote_id,
+            temp_quote_id=record.temp_quote_id,
+            counterparty_address=on_chain["partyB"],
+            filled_amount_open=_amount(on_chain["quantity"]),
+            avg_price_open=_amount(on_chain["openedPrice"]),
+            last_seen_action="SendQuoteTransaction",
+            action_status="success",
+            va_address=record.va_address,
+        )
+        return record
+
+    def close(self, body: InstantClose) -> Sent:
+        backend = self.backend
+        requests = [
+            (
+                op.signed_operation.signer_account.addr,
+                cd.REQUEST_TO_CLOSE_POSITION.decode(op.signed_operation.call_data),
+            )
+            for op in body.operations
+        ]
+        with backend.lock:
+            symbols = {backend.system.quote(args["quoteId"])["symbolId"] for _, args in requests}
+            # one fill price for the batch: the mark when every quote is of one symbol
+            price = backend.mark_wei(symbols.pop()) if len(symbols) == 1 else None
+            try:
+                sent = backend.system.instant_close(body, closed_price=price)
+            except Reverted as exc:
+                for va, args in requests:
+                    backend.notifier.publish(
+                        backend.owner_of_va(va),
+                        quote_id=args["quoteId"],
+                        last_seen_action="InstantRequestToClosePosition",
+                        action_status="failed",
+                        state_type="alert",
+                        failure_type="chain",
+                        failure_message=exc.name,
+                        error_code=CHAIN_REVERTED.code,
+                        va_address=va,
+                    )
+                raise ServiceRefusal(CHAIN_REVERTED, str(exc)) from None
+            quotes = [backend.system.quote(args["quoteId"]) for _, args in requests]
+        for (va, args), quote in zip(requests, quotes, strict=True):
+            backend.notifier.publish(
+                backend.owner_of_va(va),
+                quote_id=args["quoteId"],
+                counterparty_address=quote["partyB"],
+                filled_amount_open=_amount(quote["quantity"]),
+                filled_amount_close=_amount(quote["closedAmount"]),
+                avg_price_open=_amount(quote["openedPrice"]),
+                avg_price_close=_amount(price if price is not None else args["closePrice"]),
+                last_seen_action="FillMarketOrderInstantClose",
+                action_status="success",
+                va_address=va,
+            )
+        return sent
+
+    # --- HTTP
+
+    @guarded
+    async def http_instant_open(self, request: Request) -> JSONResponse:
+        data, _ = await validated(request, "instant_open", self.options("instant_open"))
+        body = wire.parse_instant_open(data).value
+        assert body is not None  # the validator passed it
+        record = self.open(body)
+        if record.state == "failed":
+            assert record.error is not None
+            return JSONResponse(
+                {**record.error, "temp_quote_id": record.temp_quote_id},
+                status_code=CHAIN_REVERTED.http_status,
+            )
+        quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(
+            body.send_quote.signed_operation.call_data
+        )
+        return JSONResponse(
+            {"temp_quote_id": record.temp_quote_id, "partyBmm": _amount(quote["partyBmm"])}
+        )
+
+    @guarded
+    async def http_instant_close(self, request: Request) -> JSONResponse:
+        data, _ = await validated(request, "instant_close", self.options("instant_close"))
+        body = wire.parse_instant_close(data).value
+        assert body is not None
+        sent = self.close(body)
+        return JSONResponse({"successful": True, "tx_hash": sent.tx_hash})
+
+    @guarded
+    async def http_locked_params(self, request: Request) -> JSONResponse:
+        name = request.path_params["symbol_name"]
+        market = self.backend.market_by_name(name)
+        if market is None:
+            raise ServiceRefusal(UNKNOWN_SYMBOL, f"symbolName: no symbol named {name!r}")
+        raw = request.query_params.get("leverage")
+        if raw is None or not raw.isdigit() or raw.startswith("0"):
+            raise ServiceRefusal(
+                BAD_PARAMETER, f"leverage: expected a whole number >= 1, got {raw!r}"
+            )
+        if int(raw) > market.max_leverage:
+            raise ServiceRefusal(
+                BAD_PARAMETER,
+                f"leverage: {raw} exceeds {name}'s max leverage {market.max_leverage}",
+            )
+        return JSONResponse({**market.locked_params, "leverage": raw})
+
+    @guarded
+    async def http_contract_symbols(self, request: Request) -> JSONResponse:
+        rows = []
+        for sid, m in sorted(self.backend.markets.items()):
+            s = m.symbol
+            rows.append(
+                {
+                    "symbol_id": sid,
+                    "name": s.name,
+                    "symbol": m.asset,
+                    "asset": m.quote_asset,
+                    "price_precision": s.price_precision,
+                    "quantity_precision": s.quantity_precision,
+                    "trading_fee": pricing.format_decimal(m.trading_fee),
+                    "max_leverage": m.max_leverage,
+                    "lot_size": pricing.format_decimal(pricing.step(s.quantity_precision)),
+                    "min_acceptable_quote_value": pricing.format_decimal(
+                        m.min_acceptable_quote_value
+                    ),
+                    "min_notional_value": pricing.format_decimal(m.min_acceptable_quote_value),
+                    "max_quantity": "1000000",
+                    "hedger_fee_open": pricing.format_decimal(m.trading_fee),
+                    "hedger_fee_close": pricing.format_decimal(m.trading_fee),
+                    "rfq_allowed": True,
+                    "state": "active",
+                    "side": "both",
+                    "mark_price": pricing.format_decimal(self.backend.prices[sid]),
+                }
+            )
+        return JSONResponse({"count": len(rows), "symbols": rows})
+
+    @guarded
+    async def http_eip712_config(self, request: Request) -> JSONResponse:
+        return JSONResponse(eip712_config(self.backend))
+
+    def _temp(self, request: Request) -> TempQuote:
+        raw = request.path_params["temp_quote_id"]
+        try:
+            temp = int(raw)
+        except ValueError:
+            temp = 0
+        if temp >= 0 or not raw.startswith("-"):
+            raise ServiceRefusal(
+                BAD_PARAMETER, f"tempQuoteId: expected a negative integer, got {raw!r}"
+            )
+        record = self.temp_quotes.get(temp)
+        if record is None:
+            raise ServiceRefusal(UNKNOWN_TEMP_QUOTE, f"tempQuoteId: {temp} was never issued")
+        return record
+
+    @guarded
+    async def http_instant_quote_id(self, request: Request) -> JSONResponse:
+        record = self._temp(request)
+        return JSONResponse({"quote_id": record.quote_id or None})
+
+    @guarded
+    async def http_temp_quote_status(self, request: Request) -> JSONResponse:
+        return JSONResponse(self._temp(request).status())
+
+    @guarded
+    async def http_error_codes(self, request: Request) -> JSONResponse:
+        return JSONResponse([c.to_json() for c in CODES])
+
+    async def ws_notifications(self, websocket: WebSocket) -> None:
+        await notifications_endpoint(websocket, self.backend.notifier)
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Mount(
+                "/api",
+                routes=[
+                    Route("/instant_trade/instant_open", self.http_instant_open, methods=["POST"]),
+                    Route(
+                        "/instant_trade/instant_close", self.http_instant_close, methods=["POST"]
+                    ),
+                    Route("/instant_trade/eip712-config", self.http_eip712_config),
+                    Route("/get_locked_params/{symbol_name}", self.http_locked_params),
+                    Route("/contract-symbols", self.http_contract_symbols),
+                    Route("/instant_quote_id/{temp_quote_id}", self.http_instant_quote_id),
+                    Route("/temp_quote_status/{temp_quote_id}", self.http_temp_quote_status),
+                    Route("/error_codes", self.http_error_codes),
+                    Route("/error_codes/detailed", self.http_error_codes),
+                    WebSocketRoute("/ws/notifications", self.ws_notifications),
+                ],
+            )
+        ]
+
+
+def eip712_config(backend: Backend) -> dict[str, Any]:
+    """Domain, separator, typehashes and type definitions, all from harness.eip712."""
+    domain = backend.system.domain
+    names = ("SignedOperation", "Account", "FlexField", "ReplayAttackHeader", "FlexFillAuth")
+    return {
+        "domain": wire.domain_to_wire(domain),
+        "domain_separator": to_hex(eip712.separator(domain)),
+        "typehashes": {n: to_hex(eip712.TYPEHASH[n]) for n in ("EIP712Domain", *names)},
+        "types": eip712.eip712_types("SignedOperation"),
+        "primaryType": "SignedOperation",
+    }
+
+
+def _amount(wei: int) -> str:
+    return pricing.format_decimal(pricing.from_wei(wei).normalize())
+
+
+def solver_app(solver: Solver) -> Starlette:
+    """The solver alone (base URL = its root; endpoints under /api)."""
+    return Starlette(routes=solver.routes())
+
+
+__all__ = ["NOTIFICATIONS_PATH", "Solver", "TempQuote", "eip712_config", "solver_app"]
