@@ -52,6 +52,38 @@ def demo(
         raise typer.Exit(2) from None
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback only by default).")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="Port; 0 picks a free one (printed).")] = 0,
+    allow_non_loopback: Annotated[
+        bool,
+        typer.Option(
+            "--allow-non-loopback", help="Listen on a non-loopback address (test keys inside)."
+        ),
+    ] = False,
+) -> None:
+    """Serve the mock solver, TP/SL handler and notifications on an embedded chain; print the
+    base URLs and the context for any frontend to point at. Ctrl-C stops it."""
+    from .services.server import serve as run_server
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        run_server(host, port, allow_non_loopback=allow_non_loopback, out=out)
+    except HarnessError as exc:
+        err_console.print(f"serve failed: {exc}")
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        err_console.print(f"serve failed: cannot listen on {host}:{port}: {exc.strerror or exc}")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        pass
+
+
 class BodyKind(StrEnum):
     auto = "auto"
     instant_open = "instant_open"
