@@ -1,14 +1,18 @@
 """`symmio-harness demo`: the whole v0.8.5 instant-trading lifecycle on the embedded chain.
 
 Deploys our mock contracts on eth-tester + py-evm, then runs every step for real: steps 1-5 as
-transactions from a fresh user EOA; the instant open as ONE `executeTemplate` transaction
-(addMarginToNextVA + sendQuote signed by the session key, lockQuote + openPosition signed by the
-hedger for the PartyB, the quote id injected from sendQuote's result); a partial instant close by
-the session key (signerAccount = the VA) filled by the PartyB; and the TP/SL bot closing the rest
-through its own delegation. Every step is built by `harness.flow`, every user signature is
-recovered again before it is sent, and `--record DIR` writes the context (the real deployed
-addresses and chain id) and each HTTP body. Private keys (user, session key, TP/SL bot, hedger) are
-generated fresh in-process and never printed or written.
+transactions from a fresh user EOA; steps 6-8 as a frontend does them, through the mock services
+(`harness.services`) run in-process over ASGI (no socket): the locked params come from the solver,
+the instant_open body is POSTed to the solver, which validates it and runs it as ONE
+`executeTemplate` transaction (addMarginToNextVA + sendQuote signed by the session key, lockQuote +
+openPosition signed by the hedger for the PartyB, the quote id injected from sendQuote's result),
+and the notifications websocket reports the quote id and the VA; a partial instant_close by the
+session key (signerAccount = the VA) is POSTed and filled by the PartyB; the TP/SL order is signed
+with the domain the COH serves and POSTed to it, and a mock price move makes the TP/SL bot close
+the rest through its own delegation. Every user signature is recovered again before it is sent,
+and `--record DIR` writes the context (the real deployed addresses and chain id) and each HTTP
+body. Private keys (user, session key, TP/SL bot, hedger) are generated fresh in-process and never
+printed or written.
 """
 
 from __future__ import annotations
@@ -26,6 +30,16 @@ from .chain import Chain, Sent, System, deploy_system
 from .context import Context, Symbol, dump_context
 from .keys import LocalKey, generate_session_key
 from .primitives import keccak
+from .services.backend import Backend, SymbolMarket
+from .services.client import CohClient, SolverClient
+from .services.server import (
+    COH_PREFIX,
+    IN_PROCESS_BASE,
+    SOLVER_PREFIX,
+    Services,
+    in_process_client,
+)
+from .services.solver import NOTIFICATIONS_PATH
 from .signatures import recover_digest
 
 DEMO_CHAIN_ID = 31337
@@ -164,104 +178,121 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
         sent = system.grant_delegation(user.address, info)
         step(number, f"grantDelegation({who})", sent, selectors)
 
-    # --- step 6: instant open, one transaction
-    context = system.context(sub_account=sub_account, session_key=session.address)
-    plan = flow.build_instant_open(
-        context,
-        session,
-        sub_account=sub_account,
-        symbol=symbol,
-        side="long",
-        quantity=market.quantity,
-        leverage=market.leverage,
-        mark_price=market.mark_price,
-        locked_params=pricing.LockedParamsPct.from_response(market.locked_params),
-        trading_fee=market.trading_fee,
-        deadline=chain.now() + 3600,
-        slippage_pct=market.slippage_pct,
-    )
-    _check(domain, plan.body.add_margin, session.address, "session key")
-    _check(domain, plan.body.send_quote, session.address, "session key")
-    recorder.body("instant_open", wire.instant_open_to_wire(plan.body))
-    fill_price = pricing.to_wei(market.mark_price, "mark_price")
-    opened = system.instant_open(plan.body, opened_price=fill_price)
-    va, quote_id = opened.virtual_account, opened.quote_id
-    qty = pricing.format_decimal(plan.quantity)
-    step("[6]", "executeTemplate (instant open)", opened.sent, f"quote {quote_id} on VA {va}")
-    out(
-        f"    addMarginToNextVA + sendQuote (session key) + lockQuote + openPosition (hedger for "
-        f"the PartyB) in one transaction: long {qty} {symbol.name}, requested <= "
-        f"{pricing.format_decimal(plan.requested_price)}, opened at "
-        f"{pricing.format_decimal(market.mark_price)}; {_status(system, quote_id)}"
-    )
-
-    # --- step 7: the session key closes part of it, signing for the VA
-    close = flow.build_instant_close(
-        context,
-        session,
-        virtual_account=va,
-        quote_id=quote_id,
-        symbol=symbol,
-        side="long",
-        quantity=market.close_quantity,
-        mark_price=market.mark_price,
-        deadline=chain.now() + 3600,
-        slippage_pct=market.slippage_pct,
-    )
-    _check(domain, close.body.operations[0], session.address, "session key")
-    recorder.body("instant_close", wire.instant_close_to_wire(close.body))
-    sent = system.instant_close(close.body, closed_price=fill_price)
-    closed = pricing.format_decimal(close.quantity)
-    step(
-        "[7]", "executeBatch (instant close)", sent, f"closed {closed}, {_status(system, quote_id)}"
-    )
-
-    # --- step 8: TP/SL order by the session key; the bot closes the rest when it triggers
-    rest = plan.quantity - close.quantity
-    step_ = pricing.step(symbol.price_precision)
-    take_profit = (market.mark_price * Decimal("1.05")).quantize(step_)
-    stop_loss = (market.mark_price * Decimal("0.95")).quantize(step_)
-    order = flow.build_tpsl(
-        context.tpsl_domain(),
-        session,
-        sub_account=sub_account,
-        virtual_account=va,
-        affiliate=system.affiliate,
-        quote_id=quote_id,
-        symbol=symbol,
-        side="long",
-        quantity=rest,
-        mark_price=market.mark_price,
-        take_profit=take_profit,
-        stop_loss=stop_loss,
-    )
-    if recover_digest(eip712.digest(order.domain, order.order), order.signature) != session.address:
-        raise AssertionError("the TP/SL signature does not recover to the session key")
-    recorder.body("tpsl", wire.tpsl_to_wire(order))
-    bot_close = flow.build_instant_close(
-        context,
+    # --- steps 6-8 as a frontend does them: through the mock services, in-process (ASGI)
+    locked = {k: v for k, v in market.locked_params.items() if k != "leverage"}
+    backend = Backend(
+        system,
         bot,
-        virtual_account=va,
-        quote_id=quote_id,
-        symbol=symbol,
-        side="long",
-        quantity=rest,
-        mark_price=take_profit,
-        deadline=chain.now() + 600,
-        slippage_pct=market.slippage_pct,
+        [SymbolMarket(symbol, market.mark_price, market.trading_fee, locked_params=locked)],
     )
-    _check(domain, bot_close.body.operations[0], bot.address, "TP/SL bot")
-    tp_wei = pricing.to_wei(take_profit, "take_profit")
-    sent = system.instant_close(bot_close.body, closed_price=tp_wei)
-    note = (
-        f"take profit {pricing.format_decimal(take_profit)} hit: closed "
-        f"{pricing.format_decimal(rest)}, {_status(system, quote_id)}"
-    )
-    step("[8]", "executeBatch (TP/SL bot close)", sent, note)
+    context = system.context(sub_account=sub_account, session_key=session.address)
+    with in_process_client(Services(backend)) as http:
+        solver = SolverClient(f"{IN_PROCESS_BASE}{SOLVER_PREFIX}", client=http)
+        coh = CohClient(f"{IN_PROCESS_BASE}{COH_PREFIX}", client=http)
+        out("mock solver and TP/SL handler (COH) in-process over ASGI, no socket")
+
+        # --- step 6: POST instant_open; the solver runs it as one transaction
+        (listed,) = [s for s in solver.contract_symbols() if s["symbol_id"] == symbol.id]
+        plan = flow.build_instant_open(
+            context,
+            session,
+            sub_account=sub_account,
+            symbol=symbol,
+            side="long",
+            quantity=market.quantity,
+            leverage=market.leverage,
+            mark_price=market.mark_price,
+            locked_params=solver.locked_params(symbol.name, market.leverage),
+            trading_fee=Decimal(listed["trading_fee"]),
+            deadline=chain.now() + 3600,
+            slippage_pct=market.slippage_pct,
+        )
+        _check(domain, plan.body.add_margin, session.address, "session key")
+        _check(domain, plan.body.send_quote, session.address, "session key")
+        recorder.body("instant_open", wire.instant_open_to_wire(plan.body))
+        with http.websocket_connect(SOLVER_PREFIX + NOTIFICATIONS_PATH) as ws:
+            ws.send_json({"channel_patterns": [_pattern(sub_account)]})
+            ws.receive_json()  # {"subscribed": [...]}: no frame can be missed from here on
+            accepted = solver.instant_open(plan.body)
+            frame = ws.receive_json()["data"]
+        if (frame["last_seen_action"], frame["action_status"]) != (
+            "SendQuoteTransaction",
+            "success",
+        ):
+            raise AssertionError(f"expected SendQuoteTransaction/success, got {frame!r}")
+        va, quote_id = frame["va_address"], frame["quote_id"]
+        status = solver.temp_quote_status(accepted.temp_quote_id)
+        open_sent = _sent(chain, "executeTemplate (instant open)", status["tx_hash"])
+        qty = pricing.format_decimal(plan.quantity)
+        step("[6]", "executeTemplate (instant open)", open_sent, f"quote {quote_id} on VA {va}")
+        out(
+            f"    POST instant_open -> temp_quote_id {accepted.temp_quote_id}; websocket "
+            f"SendQuoteTransaction/success -> quote {quote_id}, VA {va}"
+        )
+        out(
+            f"    addMarginToNextVA + sendQuote (session key) + lockQuote + openPosition (hedger "
+            f"for the PartyB) in one transaction: long {qty} {symbol.name}, requested <= "
+            f"{pricing.format_decimal(plan.requested_price)}, opened at "
+            f"{pricing.format_decimal(market.mark_price)}; {_status(system, quote_id)}"
+        )
+
+        # --- step 7: POST instant_close, the session key signing for the VA
+        close = flow.build_instant_close(
+            context,
+            session,
+            virtual_account=va,
+            quote_id=quote_id,
+            symbol=symbol,
+            side="long",
+            quantity=market.close_quantity,
+            mark_price=market.mark_price,
+            deadline=chain.now() + 3600,
+            slippage_pct=market.slippage_pct,
+        )
+        _check(domain, close.body.operations[0], session.address, "session key")
+        recorder.body("instant_close", wire.instant_close_to_wire(close.body))
+        closed_tx = solver.instant_close(close.body)["tx_hash"]
+        sent = _sent(chain, "executeBatch (instant close)", closed_tx)
+        closed = pricing.format_decimal(close.quantity)
+        note = f"closed {closed}, {_status(system, quote_id)}"
+        step("[7]", "executeBatch (instant close)", sent, note)
+
+        # --- step 8: TP/SL signed with the COH's served domain; a price move triggers the bot
+        rest = plan.quantity - close.quantity
+        step_ = pricing.step(symbol.price_precision)
+        take_profit = (market.mark_price * Decimal("1.05")).quantize(step_)
+        stop_loss = (market.mark_price * Decimal("0.95")).quantize(step_)
+        order = flow.build_tpsl(
+            coh.signing_spec(),
+            session,
+            sub_account=sub_account,
+            virtual_account=va,
+            affiliate=system.affiliate,
+            quote_id=quote_id,
+            symbol=symbol,
+            side="long",
+            quantity=rest,
+            mark_price=market.mark_price,
+            take_profit=take_profit,
+            stop_loss=stop_loss,
+        )
+        signer = recover_digest(eip712.digest(order.domain, order.order), order.signature)
+        if signer != session.address:
+            raise AssertionError("the TP/SL signature does not recover to the session key")
+        recorder.body("tpsl", wire.tpsl_to_wire(order))
+        coh_quote_id = coh.submit(order)
+        moved = coh.set_mock_price(symbol.id, take_profit)
+        (hit,) = moved["triggered"]
+        sent = _sent(chain, "executeBatch (TP/SL bot close)", hit["tx_hash"])
+        note = (
+            f"take profit {pricing.format_decimal(take_profit)} hit (COH order {coh_quote_id}): "
+            f"closed {pricing.format_decimal(rest)}, {_status(system, quote_id)}"
+        )
+        step("[8]", "executeBatch (TP/SL bot close)", sent, note)
 
     recorder.context(replace(context, virtual_account=va))
     elapsed = time.perf_counter() - started
-    _summary(out, system, user, session, bot, sub_account, va, quote_id, opened.sent, rows)
+    _summary(out, system, user, session, bot, sub_account, va, quote_id, open_sent, rows)
     out(f"lifecycle done in {elapsed:.2f} s")
     for path in recorder.written:
         out(f"wrote {path}")
@@ -274,6 +305,21 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
         "gas": {label: sent.gas_used for label, sent in rows},
         "open_blocks": 1,
         "files": [str(p) for p in recorder.written],
+    }
+
+
+def _sent(chain: Chain, label: str, tx_hash: str) -> Sent:
+    """The mined transaction a service reported by its hash."""
+    receipt = chain.w3.eth.get_transaction_receipt(tx_hash)
+    return Sent(label, tx_hash, receipt.blockNumber, receipt.gasUsed, receipt)
+
+
+def _pattern(address: str) -> dict[str, str]:
+    return {
+        "app_name": "symmio-harness-demo",
+        "address": address,
+        "primary_identifier": "*",
+        "secondary_identifier": "*",
     }
 
 

@@ -16,6 +16,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +87,18 @@ class Services:
                 "expiry": done.expiry,
             }
         )
+
+
+IN_PROCESS_BASE = "http://services.local"
+
+
+def in_process_client(services: Services) -> Any:
+    """An `httpx.Client` that runs the ASGI app in this process, no socket (Starlette's
+    TestClient; also opens the websocket). Use it as a context manager."""
+    with warnings.catch_warnings():  # Starlette 1.x nudges towards httpx2; httpx 0.28 is pinned
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    return TestClient(services.app, base_url=IN_PROCESS_BASE)
 
 
 # ------------------------------------------------------------------------------ serve
