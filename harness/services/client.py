@@ -15,9 +15,11 @@ from typing import Any
 import httpx
 
 from .. import wire
+from ..eip712 import eip712_types
 from ..errors import HarnessError
-from ..model import Domain, InstantClose, InstantOpen, TpslRequest
+from ..model import ConditionalOrderDelete, Domain, InstantClose, InstantOpen, TpslRequest
 from ..pricing import LockedParamsPct, format_decimal
+from ..primitives import to_hex
 
 
 class ServiceError(HarnessError):
@@ -158,6 +160,30 @@ class CohClient(_Base):
         got = self._request("POST", "/api/v5/", json=data)
         if not isinstance(got, dict) or got.get("successful") is not True:
             raise ServiceError(f"TP/SL not stored: {got!r}", body=got)
+        return int(got["coh_quote_id"])
+
+    def cancel(
+        self, domain: Domain, message: ConditionalOrderDelete, signature: bytes, signer: str
+    ) -> int:
+        """DELETE /api/v5/ with the signed delete message; the cancelled order's id."""
+        body = {
+            "typedData": {
+                "types": eip712_types("ConditionalOrderDelete"),
+                "primaryType": "ConditionalOrderDelete",
+                "domain": wire.domain_to_wire(domain),
+                "message": {
+                    "virtualAccount": message.virtual_account,
+                    "salt": str(message.salt),
+                    "cohQuoteId": message.coh_quote_id,
+                    "conditionalOrderType": message.conditional_order_type,
+                },
+            },
+            "signature": to_hex(signature),
+            "signer": signer,
+        }
+        got = self._request("DELETE", "/api/v5/", json=body)
+        if not isinstance(got, dict) or got.get("successful") is not True:
+            raise ServiceError(f"TP/SL not cancelled: {got!r}", body=got)
         return int(got["coh_quote_id"])
 
     def search(self, **query: Any) -> list[dict[str, Any]]:

@@ -8,8 +8,10 @@ stored as state "new". `POST /mock/price` moves a symbol's mark; an order whose 
 is closed on chain by the bot through ITS OWN delegation (signed by the bot key, signerAccount =
 the VA, filled by the PartyB at the new mark), and the solver's websocket reports the fill.
 
-Not served: `DELETE /api/v5/` and `/api/v5/signing-spec-del` (no wire reader for the delete message
-yet), and the COH's own websocket (orders are "new" as soon as they are stored).
+`DELETE /api/v5/` cancels one leg with the delete message `{virtualAccount, salt, cohQuoteId,
+conditionalOrderType}` signed under the types served at `/api/v5/signing-spec-del` (checked here:
+the validator does not cover the delete message). Not served: the COH's own websocket (an order is
+"new" as soon as it is stored).
 """
 
 from __future__ import annotations
@@ -27,12 +29,14 @@ from starlette.routing import BaseRoute, Route
 from .. import calldata as cd
 from .. import eip712, flow, pricing, wire
 from ..chain import Sent
-from ..model import Leg, TpslRequest
+from ..errors import SignatureError
+from ..model import ConditionalOrderDelete, Domain, Leg, TpslRequest
 from ..revert import Reverted
 from ..validate import Options
 from .backend import Backend
 from .errors import (
     BAD_PARAMETER,
+    NOT_CONFORMING,
     NOT_DELEGATED,
     UNKNOWN_SYMBOL,
     WRONG_POSITION,
@@ -248,6 +252,58 @@ class ConditionalOrders:
             va_address=order.virtual_account,
         )
 
+    def cancel(
+        self, domain: Domain, message: ConditionalOrderDelete, signature: bytes, signer: str
+    ) -> StoredLeg:
+        """Cancel one new leg; the signer must be the order's signer's peer: any key holding
+        0x00000001 on the order's sub-account."""
+        backend = self.backend
+        served = backend.context.tpsl_domain()
+        if domain != served:
+            raise ServiceRefusal(
+                NOT_CONFORMING, f"typedData.domain: expected the served domain {served.as_dict()}"
+            )
+        try:
+            recovered = eip712.recover(domain, message, signature)
+        except SignatureError as exc:
+            raise ServiceRefusal(NOT_CONFORMING, f"signature: {exc}") from None
+        if recovered != signer:
+            raise ServiceRefusal(
+                NOT_CONFORMING, f"signature: recovers to {recovered}, expected the signer {signer}"
+            )
+        legs = self.orders.get(message.coh_quote_id, [])
+        leg = next(
+            (
+                leg
+                for leg in legs
+                if leg.order_type == message.conditional_order_type
+                and leg.request.order.virtual_account == message.virtual_account
+                and leg.request.order.salt == message.salt
+            ),
+            None,
+        )
+        if leg is None:
+            raise ServiceRefusal(
+                WRONG_POSITION,
+                f"typedData.message.cohQuoteId: no {message.conditional_order_type} order "
+                f"{message.coh_quote_id} of {message.virtual_account} with this salt",
+            )
+        sub_account = leg.request.order.sub_account
+        with backend.lock:
+            if not backend.system.is_delegation_active(sub_account, signer, cd.SESSION_KEY_MARKER):
+                raise ServiceRefusal(
+                    NOT_DELEGATED,
+                    f"signer: {signer} holds no active 0x00000001 delegation on {sub_account}",
+                )
+            if leg.state != "new":
+                raise ServiceRefusal(
+                    WRONG_POSITION,
+                    f"typedData.message.cohQuoteId: the order is {leg.state}; only a new order "
+                    "can be cancelled",
+                )
+            leg.state = "canceled"
+        return leg
+
     # --- HTTP
 
     def options(self) -> Options:
@@ -261,6 +317,28 @@ class ConditionalOrders:
                 "domain": wire.domain_to_wire(domain),
                 "types": eip712.eip712_types("ConditionalOrder"),
                 "primaryType": "ConditionalOrder",
+            }
+        )
+
+    @guarded
+    async def http_signing_spec_delete(self, request: Request) -> JSONResponse:
+        domain = self.backend.context.tpsl_domain()
+        return JSONResponse(
+            {
+                "domain": wire.domain_to_wire(domain),
+                "types": eip712.eip712_types(DELETE_TYPE),
+                "primaryType": DELETE_TYPE,
+            }
+        )
+
+    @guarded
+    async def http_delete(self, request: Request) -> JSONResponse:
+        leg = self.cancel(*read_delete(await read_json(request)))
+        return JSONResponse(
+            {
+                "successful": True,
+                "message": f"{leg.order_type} canceled",
+                "coh_quote_id": leg.coh_quote_id,
             }
         )
 
@@ -352,11 +430,61 @@ class ConditionalOrders:
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/api/v5/signing-spec", self.http_signing_spec),
+            Route("/api/v5/signing-spec-del", self.http_signing_spec_delete),
             Route("/api/v5/", self.http_submit, methods=["POST"]),
+            Route("/api/v5/", self.http_delete, methods=["DELETE"]),
             Route("/api/v5/search/", self.http_search, methods=["POST"]),
             Route("/api/v5/configs/", self.http_configs),
             Route("/mock/price", self.http_mock_price, methods=["POST"]),
         ]
+
+
+DELETE_TYPE = "ConditionalOrderDelete"
+
+
+def read_delete(body: Any) -> tuple[Domain, ConditionalOrderDelete, bytes, str]:
+    """Strict reading of the DELETE envelope; a refusal listing every problem by path."""
+    r = wire.Reader()
+    read: dict[str, Any] = {}
+    obj = r.object(body, "", ("typedData", "signature", "signer"))
+    if obj is not None:
+        read["signer"] = r.address(obj["signer"], "signer")
+        read["signature"] = r.hex_bytes(obj["signature"], "signature", 65)
+        td = r.object(obj["typedData"], "typedData", ("types", "primaryType", "domain", "message"))
+        if td is not None:
+            if td["primaryType"] != DELETE_TYPE:
+                r.add("typedData.primaryType", "tpsl.primary-type", f"expected {DELETE_TYPE!r}")
+            if td["types"] != eip712.eip712_types(DELETE_TYPE):
+                r.add(
+                    "typedData.types",
+                    "tpsl.types",
+                    "expected the types served at /api/v5/signing-spec-del",
+                )
+            read["domain"] = wire.read_domain(r, td["domain"], "typedData.domain")
+            path = "typedData.message"
+            keys = ("virtualAccount", "salt", "cohQuoteId", "conditionalOrderType")
+            m = r.object(td["message"], path, keys)
+            if m is not None:
+                read["va"] = r.address(m["virtualAccount"], f"{path}.virtualAccount")
+                read["salt"] = r.uint_string(m["salt"], f"{path}.salt")
+                read["id"] = r.json_int(
+                    m["cohQuoteId"], f"{path}.cohQuoteId", 0, (1 << 256) - 1, "uint256"
+                )
+                kind = r.string(m["conditionalOrderType"], f"{path}.conditionalOrderType")
+                if kind is not None and kind not in ("take_profit", "stop_loss"):
+                    r.add(
+                        f"{path}.conditionalOrderType",
+                        "tpsl.enum",
+                        f"expected take_profit or stop_loss, got {kind!r}",
+                    )
+                read["kind"] = kind
+    errors = [p for p in r.problems if p.severity == "error"]
+    fields = ("domain", "va", "salt", "id", "kind", "signature", "signer")
+    if errors or any(read.get(k) is None for k in fields):
+        detail = "; ".join(str(p) for p in errors) or "(body): incomplete delete envelope"
+        raise ServiceRefusal(NOT_CONFORMING, detail)
+    message = ConditionalOrderDelete(read["va"], read["salt"], read["id"], read["kind"])
+    return read["domain"], message, read["signature"], read["signer"]
 
 
 def coh_app(orders: ConditionalOrders) -> Starlette:

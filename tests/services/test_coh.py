@@ -135,3 +135,58 @@ def test_search_configs_and_mock_price_errors(coh: CohClient, http) -> None:
         response = http.post(f"{BASE}/coh/mock/price", json=body)
         assert response.status_code in (400, 404), body
         assert f"{field}:" in response.json()["message"], response.json()
+
+
+def test_a_cancelled_leg_no_longer_triggers(
+    services: Services, solver: SolverClient, coh: CohClient, http, user: User
+) -> None:
+    va, quote_id = opened_position(services, solver, user)
+    order = tpsl(services, user.session, user, va, quote_id)
+    coh_id = coh.submit(order)
+    spec = http.get(f"{BASE}/coh/api/v5/signing-spec-del").json()
+    assert spec["primaryType"] == "ConditionalOrderDelete"
+    domain = services.backend.context.tpsl_domain()
+
+    def delete(key: LocalKey) -> tuple:
+        message, signature = flow.build_tpsl_delete(
+            domain,
+            key,
+            virtual_account=va,
+            salt=order.order.salt,
+            coh_quote_id=coh_id,
+            conditional_order_type="take_profit",
+        )
+        return domain, message, signature, key.address
+
+    stranger = LocalKey.generate()
+    with pytest.raises(ServiceError) as caught:
+        coh.cancel(*delete(stranger))
+    assert caught.value.code == 3011
+    assert coh.cancel(*delete(user.session)) == coh_id
+    with pytest.raises(ServiceError, match="only a new order"):
+        coh.cancel(*delete(user.session))
+    assert coh.set_mock_price(1, "68300.0")["triggered"] == []
+    assert services.backend.system.quote(quote_id)["quoteStatus"] == 4  # still OPENED
+
+
+def test_a_malformed_delete_names_every_bad_field(http) -> None:
+    response = http.request(
+        "DELETE",
+        f"{BASE}/coh/api/v5/",
+        json={
+            "typedData": {"types": {}, "primaryType": "X", "domain": {}, "message": {}},
+            "signature": "0x12",
+            "signer": "0xabc",
+        },
+    )
+    assert response.status_code == 400
+    message = response.json()["message"]
+    for path in (
+        "signer:",
+        "signature:",
+        "typedData.primaryType:",
+        "typedData.types:",
+        "typedData.domain.name:",
+        "typedData.message.salt:",
+    ):
+        assert path in message, path
