@@ -255,8 +255,8 @@ class ConditionalOrders:
     def cancel(
         self, domain: Domain, message: ConditionalOrderDelete, signature: bytes, signer: str
     ) -> StoredLeg:
-        """Cancel one new leg; the signer must be the order's signer's peer: any key holding
-        0x00000001 on the order's sub-account."""
+        """Cancel one new leg; the signer may be any key holding 0x00000001 on the order's
+        sub-account (a rotated session key can cancel its predecessor's orders)."""
         backend = self.backend
         served = backend.context.tpsl_domain()
         if domain != served:
