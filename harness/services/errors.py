@@ -34,7 +34,7 @@ NOT_CONFORMING = ErrorCode(3000, "the body does not conform to v0.8.5", "validat
 UNREADABLE = ErrorCode(
     3001, "the body cannot be read (not JSON, too large or too deep)", "validation", 400
 )
-BAD_PARAMETER = ErrorCode(3002, "a path or query parameter is invalid", "validation", 400)
+BAD_PARAMETER = ErrorCode(3002, "a parameter or field is invalid", "validation", 400)
 UNKNOWN_SYMBOL = ErrorCode(3003, "unknown symbol", "symbol_state", 404)
 UNKNOWN_TEMP_QUOTE = ErrorCode(3004, "unknown temp_quote_id", "validation", 404)
 CHAIN_REVERTED = ErrorCode(3010, "the chain refused the operations", "account_state", 422)

@@ -178,3 +178,24 @@ def test_websocket_subscribe_errors_name_the_field(http) -> None:
         ws.send_json({"channel_patterns": [{"app_name": "x", "address": 1}]})
         error = ws.receive_json()["error"]
     assert error.startswith("channel_patterns[0].address"), error
+
+
+def test_close_in_the_sdk_envelope_is_executed(
+    services: Services, http, solver: SolverClient, user: User
+) -> None:
+    # {"operations": [...]} is an observed variant: a warning, not a refusal
+    status = solver.temp_quote_status(
+        solver.instant_open(open_plan(services, user).body).temp_quote_id
+    )
+    close = close_plan(services, user, status["va_address"], status["quote_id"], "0.015")
+    body = {"operations": wire.instant_close_to_wire(close.body)}
+    response = http.post("/solver/api/instant_trade/instant_close", json=body)
+    assert response.status_code == 200, response.json()
+    assert services.backend.system.quote(status["quote_id"])["quoteStatus"] == 7
+
+
+def test_onboard_names_the_bad_field(http) -> None:
+    bad = http.post("/mock/onboard", json={"session_key": "0xabc"})
+    assert bad.status_code == 400 and "session_key: expected" in bad.json()["message"]
+    extra = http.post("/mock/onboard", json={"session_key": LocalKey.generate().address, "x": 1})
+    assert extra.status_code == 400 and "x: unknown key" in extra.json()["message"]
