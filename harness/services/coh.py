@@ -226,14 +226,11 @@ class ConditionalOrders:
             sent = system.instant_close(plan.body, closed_price=pricing.to_wei(price, "price"))
         except Reverted as exc:
             leg.state, leg.failure = "killed", exc.name
-            backend.notifier.publish(
+            backend.notifier.publish_chain_failure(
                 backend.owner_of_va(order.virtual_account),
+                "RequestToClosePosition",
+                exc.name,
                 quote_id=order.quote_id,
-                last_seen_action="RequestToClosePosition",
-                action_status="failed",
-                state_type="alert",
-                failure_type="chain",
-                failure_message=exc.name,
                 va_address=order.virtual_account,
             )
             return

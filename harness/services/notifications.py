@@ -97,6 +97,20 @@ class Notifier:
             subscriber.put(frame)
         return frame
 
+    def publish_chain_failure(
+        self, address: str, action: str, error_name: str, **data: Any
+    ) -> dict[str, Any]:
+        """A failed `action` alert: the transaction reverted with `error_name`."""
+        return self.publish(
+            address,
+            last_seen_action=action,
+            action_status="failed",
+            state_type="alert",
+            failure_type="chain",
+            failure_message=error_name,
+            **data,
+        )
+
 
 def notification(frame_id: int, now: int) -> dict[str, Any]:
     """Every field of an Enigma quote notification with its neutral value."""

@@ -98,14 +98,11 @@ class Solver:
             except Reverted as exc:
                 record.state = "failed"
                 record.error = error_body(CHAIN_REVERTED, str(exc))
-                backend.notifier.publish(
+                backend.notifier.publish_chain_failure(
                     record.sub_account,
+                    "SendQuoteTransaction",
+                    exc.name,
                     temp_quote_id=record.temp_quote_id,
-                    last_seen_action="SendQuoteTransaction",
-                    action_status="failed",
-                    state_type="alert",
-                    failure_type="chain",
-                    failure_message=exc.name,
                     error_code=CHAIN_REVERTED.code,
                 )
                 return record
@@ -143,14 +140,11 @@ class Solver:
                 sent = backend.system.instant_close(body, closed_price=price)
             except Reverted as exc:
                 for va, args in requests:
-                    backend.notifier.publish(
+                    backend.notifier.publish_chain_failure(
                         backend.owner_of_va(va),
+                        "InstantRequestToClosePosition",
+                        exc.name,
                         quote_id=args["quoteId"],
-                        last_seen_action="InstantRequestToClosePosition",
-                        action_status="failed",
-                        state_type="alert",
-                        failure_type="chain",
-                        failure_message=exc.name,
                         error_code=CHAIN_REVERTED.code,
                         va_address=va,
                     )
