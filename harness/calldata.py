@@ -15,10 +15,9 @@ from typing import Any
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError, EncodingError
-from eth_utils import to_checksum_address
 
 from .errors import CalldataError, InputError
-from .primitives import ZERO_ADDRESS, keccak
+from .primitives import ZERO_ADDRESS, eip55, keccak
 
 # Tuple aliases of spec §2.
 SIG5 = "(bytes,uint256,int256,uint256,bytes,(uint256,address,address))"  # SingleUpnlAndPriceSig
@@ -392,4 +391,4 @@ def describe_selector(selector: bytes) -> str:
 
 def checksum(address: str) -> str:
     """eth-abi decodes addresses lowercase; reports and typed values use EIP-55."""
-    return to_checksum_address(address)
+    return eip55(address)

@@ -64,16 +64,25 @@ def check_signature(signature: bytes) -> tuple[int, int, int]:
     return r, s, v
 
 
-def recover_digest(digest: bytes, signature: bytes) -> str:
-    """EIP-55 address that signed `digest`; SignatureError for anything OZ ECDSA would reject."""
-    _, _, v = check_signature(signature)
+def recover_address_bytes(digest: bytes, signature: bytes) -> bytes:
+    """The 20 address bytes that signed `digest`, for a signature that passed check_signature.
+
+    No EIP-55 formatting: hot paths (the validator) compare bytes. SignatureError when no public
+    key recovers.
+    """
     try:
         public = PublicKey.from_signature_and_message(
-            signature[:64] + bytes([v - 27]), digest, hasher=None
+            signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
         )
     except Exception as exc:  # coincurve raises plain Exception for unrecoverable points
         raise SignatureError(f"signature does not recover to a public key ({exc})") from None
-    return eip55("0x" + keccak(public.format(compressed=False)[1:])[12:].hex())
+    return keccak(public.format(compressed=False)[1:])[12:]
+
+
+def recover_digest(digest: bytes, signature: bytes) -> str:
+    """EIP-55 address that signed `digest`; SignatureError for anything OZ ECDSA would reject."""
+    check_signature(signature)
+    return eip55("0x" + recover_address_bytes(digest, signature).hex())
 
 
 def to_high_s(signature: bytes) -> bytes:

@@ -22,16 +22,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from coincurve import PublicKey
-
 from . import calldata as cd
 from . import eip712, inputs, pricing, wire
 from .context import Context
 from .errors import CalldataError, SignatureError
 from .model import ZERO_LEG, ZERO_SEND_QUOTE, Domain, Leg, SendQuoteLeg, SignedOperation
-from .primitives import address_bytes, keccak
+from .primitives import address_bytes
 from .rules import BY_ID, INSTANT_CLOSE, INSTANT_OPEN, KINDS, RULES, rule_for_problem
-from .signatures import SECP256K1_HALF_N, SECP256K1_N, check_signature
+from .signatures import (
+    SECP256K1_HALF_N,
+    SECP256K1_N,
+    check_signature,
+    recover_address_bytes,
+)
+from .wire import join_path
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _PRICE_TYPES = ("market", "last_close")
@@ -130,27 +134,12 @@ class _Op:
     args: dict[str, Any] | None = None
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
-
-
 def _same_address(a: str, b: str) -> bool:
     return a.lower() == b.lower()
 
 
 def _show(address: str) -> str:
     return cd.checksum(address)
-
-
-def _recovered(digest: bytes, signature: bytes) -> bytes:
-    """The 20 address bytes that signed `digest`; `signature` already passed check_signature.
-
-    signatures.recover_digest minus its EIP-55 formatting: the hot path compares bytes.
-    """
-    public = PublicKey.from_signature_and_message(
-        signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
-    )
-    return keccak(public.format(compressed=False)[1:])[12:]
 
 
 class Validator:
@@ -260,7 +249,7 @@ class Validator:
                 if op.op.signer_account.addr != ctx.sub_account:
                     found.add(
                         "open.signer-account",
-                        _join(op.path, "signedOperation.signerAccount.addr"),
+                        join_path(op.path, "signedOperation.signerAccount.addr"),
                         f"expected the sub-account {ctx.sub_account}, got "
                         f"{op.op.signer_account.addr}",
                     )
@@ -271,7 +260,7 @@ class Validator:
         ):
             found.add(
                 "open.signer-account",
-                _join(send.path, "signedOperation.signerAccount.addr"),
+                join_path(send.path, "signedOperation.signerAccount.addr"),
                 f"expected the sub-account {add.op.signer_account.addr} (addMargin's "
                 f"signerAccount), got {send.op.signer_account.addr}",
             )
@@ -280,7 +269,7 @@ class Validator:
         if add.args["symbolId"] != send.args["symbolId"]:
             found.add(
                 "open.symbol",
-                _join(add.path, "signedOperation.callData"),
+                join_path(add.path, "signedOperation.callData"),
                 f"addMarginToNextVA is for symbol {add.args['symbolId']}, sendQuote for symbol "
                 f"{send.args['symbolId']}: expected the same symbol",
             )
@@ -290,7 +279,7 @@ class Validator:
             names = {cd.VA_ISO_MARKET_LONG: "MARKET_LONG", cd.VA_ISO_MARKET_SHORT: "MARKET_SHORT"}
             found.add(
                 "open.va-isolation",
-                _join(add.path, "signedOperation.callData"),
+                join_path(add.path, "signedOperation.callData"),
                 f"vaIsolationType {names[va_iso]} with a {('long', 'short')[position]} quote: "
                 f"expected {names[5 - va_iso]}",
             )
@@ -319,7 +308,7 @@ class Validator:
                     )
                     found.add(
                         "close.signer-account",
-                        _join(op.path, "signedOperation.signerAccount.addr"),
+                        join_path(op.path, "signedOperation.signerAccount.addr"),
                         f"expected the virtual account {ctx.virtual_account}, got "
                         f"{op.op.signer_account.addr}{hint}",
                     )
@@ -330,13 +319,13 @@ class Validator:
         op = parts.signed_operation
         if op is None:
             return None
-        path = _join(parts.path, "signedOperation")
+        path = join_path(parts.path, "signedOperation")
         ctx = self.context
         header = op.replay_attack_header
         if op.signer_account.is_party_b:
             found.add(
                 "account.party-b",
-                _join(path, "signerAccount.isPartyB"),
+                join_path(path, "signerAccount.isPartyB"),
                 "expected false: a frontend operation is a PartyA operation (true makes the "
                 "InstantLayer require signer == signerAccount and a registered PartyB)",
             )
@@ -347,8 +336,8 @@ class Validator:
                 else f"{op.max_uses} allows the same signed operation to execute {op.max_uses} "
                 "times"
             )
-            found.add("maxuses.one", _join(path, "maxUses"), f"expected 1: {what}")
-        deadline_path = _join(path, "replayAttackHeader.deadline")
+            found.add("maxuses.one", join_path(path, "maxUses"), f"expected 1: {what}")
+        deadline_path = join_path(path, "replayAttackHeader.deadline")
         if header.deadline == 0:
             found.add(
                 "deadline.never",
@@ -364,19 +353,19 @@ class Validator:
         if not any(header.salt):
             found.add(
                 "salt.zero",
-                _join(path, "replayAttackHeader.salt"),
+                join_path(path, "replayAttackHeader.salt"),
                 "expected 32 random bytes, got all zeros",
             )
         if ctx is not None and ctx.session_key is not None and op.signer != ctx.session_key:
             found.add(
                 "sig.session-key",
-                _join(path, "signer"),
+                join_path(path, "signer"),
                 f"expected the session key {ctx.session_key}, got {op.signer}",
             )
         if parts.signature is not None:
             self._signature(
                 parts.signature,
-                _join(parts.path, "signature"),
+                join_path(parts.path, "signature"),
                 op.signer,
                 self.op_domain,
                 op,
@@ -388,7 +377,7 @@ class Validator:
             if op.target != target:
                 found.add(
                     "calldata.target",
-                    _join(path, "target"),
+                    join_path(path, "target"),
                     f"expected {name} {target} for {_SLOT_FUNCTION[slot].name}, got {op.target}",
                 )
         size = len(op.call_data)
@@ -425,9 +414,9 @@ class Validator:
         if domain is None:
             return
         try:
-            recovered = _recovered(eip712.digest(domain, value), signature)
-        except Exception as exc:  # coincurve raises a plain Exception for unrecoverable points
-            found.add("sig.unrecoverable", path, f"no public key recovers from it ({exc})")
+            recovered = recover_address_bytes(eip712.digest(domain, value), signature)
+        except SignatureError as exc:
+            found.add("sig.unrecoverable", path, str(exc))
             return
         if signer is not None and recovered != address_bytes(signer):
             found.add(
@@ -439,7 +428,7 @@ class Validator:
             )
 
     def _call(self, op: SignedOperation, path: str, slot: str, found: _Findings) -> dict | None:
-        data, where = op.call_data, _join(path, "callData")
+        data, where = op.call_data, join_path(path, "callData")
         if len(data) < 4:
             found.add(
                 "calldata.short",
@@ -476,7 +465,7 @@ class Validator:
     # -- per-slot call checks --------------------------------------------------------------
 
     def _add_margin(self, op: _Op, found: _Findings) -> None:
-        args, where = op.args, _join(op.path, "signedOperation.callData")
+        args, where = op.args, join_path(op.path, "signedOperation.callData")
         assert args is not None
         if args["vaIsolationType"] > cd.VA_ISO_MARKET_SHORT:
             found.add(
@@ -496,7 +485,7 @@ class Validator:
         self._symbol_known(args["symbolId"], where, found)
 
     def _send_quote(self, op: _Op, found: _Findings) -> None:
-        args, where = op.args, _join(op.path, "signedOperation.callData")
+        args, where = op.args, join_path(op.path, "signedOperation.callData")
         assert args is not None
         ctx = self.context
         self._enums(args, ("positionType", "orderType"), where, found)
@@ -560,7 +549,7 @@ class Validator:
                     )
 
     def _close_call(self, op: _Op, found: _Findings) -> None:
-        args, where = op.args, _join(op.path, "signedOperation.callData")
+        args, where = op.args, join_path(op.path, "signedOperation.callData")
         assert args is not None
         self._enums(args, ("orderType",), where, found)
         self._call_deadline(args["deadline"], "requestToClosePosition", where, found)
@@ -600,7 +589,7 @@ class Validator:
             if salt in seen:
                 found.add(
                     "salt.unique",
-                    _join(op.path, "signedOperation.replayAttackHeader.salt"),
+                    join_path(op.path, "signedOperation.replayAttackHeader.salt"),
                     f"the same salt as {seen[salt]}: expected a fresh 32-byte salt per operation",
                 )
             else:

@@ -100,7 +100,8 @@ class Parsed(Generic[T]):
         return [p for p in self.problems if p.severity == "warning"]
 
 
-def _join(path: str, key: str | int) -> str:
+def join_path(path: str, key: str | int) -> str:
+    """`a.b`, `a[0]`: the JSON paths every Problem carries."""
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
@@ -142,10 +143,10 @@ class Reader:
             return None
         missing = [k for k in required if k not in value]
         for key in missing:
-            self.add(_join(path, key), JSON_MISSING, "required key is missing")
+            self.add(join_path(path, key), JSON_MISSING, "required key is missing")
         for key in value:
             if key not in required and key not in optional:
-                self.add(_join(path, str(key)), JSON_UNKNOWN, "unknown key")
+                self.add(join_path(path, str(key)), JSON_UNKNOWN, "unknown key")
         return value if not missing else None
 
     def array(self, value: Any, path: str) -> list[Any] | None:
@@ -275,13 +276,13 @@ def _read_signed_operation(r: Reader, value: Any, path: str) -> SignedOperation 
     if obj is None:
         return None
     before = len(r.problems)
-    signer = r.address(obj["signer"], _join(path, "signer"))
-    target = r.address(obj["target"], _join(path, "target"))
-    call_data = r.hex_bytes(obj["callData"], _join(path, "callData"))
-    account = _read_account(r, obj["signerAccount"], _join(path, "signerAccount"))
-    flex = _read_flex_fields(r, obj["flexFields"], _join(path, "flexFields"))
-    max_uses = r.uint_string(obj["maxUses"], _join(path, "maxUses"))
-    header = _read_header(r, obj["replayAttackHeader"], _join(path, "replayAttackHeader"))
+    signer = r.address(obj["signer"], join_path(path, "signer"))
+    target = r.address(obj["target"], join_path(path, "target"))
+    call_data = r.hex_bytes(obj["callData"], join_path(path, "callData"))
+    account = _read_account(r, obj["signerAccount"], join_path(path, "signerAccount"))
+    flex = _read_flex_fields(r, obj["flexFields"], join_path(path, "flexFields"))
+    max_uses = r.uint_string(obj["maxUses"], join_path(path, "maxUses"))
+    header = _read_header(r, obj["replayAttackHeader"], join_path(path, "replayAttackHeader"))
     if any(p.severity == "error" for p in r.problems[before:]):
         return None
     assert signer and target and call_data is not None and account and flex is not None
@@ -293,8 +294,8 @@ def _read_account(r: Reader, value: Any, path: str) -> Account | None:
     obj = r.object(value, path, ("addr", "isPartyB"))
     if obj is None:
         return None
-    addr = r.address(obj["addr"], _join(path, "addr"))
-    is_party_b = r.boolean(obj["isPartyB"], _join(path, "isPartyB"))
+    addr = r.address(obj["addr"], join_path(path, "addr"))
+    is_party_b = r.boolean(obj["isPartyB"], join_path(path, "isPartyB"))
     if addr is None or is_party_b is None:
         return None
     return Account(addr, is_party_b)
@@ -307,14 +308,16 @@ def _read_flex_fields(r: Reader, value: Any, path: str) -> tuple[FlexField, ...]
     out: list[FlexField] = []
     ok = True
     for i, item in enumerate(items):
-        item_path = _join(path, i)
+        item_path = join_path(path, i)
         obj = r.object(item, item_path, ("offset", "length", "authorizedFlexFiller"))
         if obj is None:
             ok = False
             continue
-        offset = r.uint_string(obj["offset"], _join(item_path, "offset"))
-        length = r.uint_string(obj["length"], _join(item_path, "length"))
-        filler = r.address(obj["authorizedFlexFiller"], _join(item_path, "authorizedFlexFiller"))
+        offset = r.uint_string(obj["offset"], join_path(item_path, "offset"))
+        length = r.uint_string(obj["length"], join_path(item_path, "length"))
+        filler = r.address(
+            obj["authorizedFlexFiller"], join_path(item_path, "authorizedFlexFiller")
+        )
         if offset is None or length is None or filler is None:
             ok = False
             continue
@@ -326,9 +329,9 @@ def _read_header(r: Reader, value: Any, path: str) -> ReplayAttackHeader | None:
     obj = r.object(value, path, ("nonce", "deadline", "salt"))
     if obj is None:
         return None
-    nonce = r.uint_string(obj["nonce"], _join(path, "nonce"))
-    deadline = r.uint_string(obj["deadline"], _join(path, "deadline"))
-    salt = r.hex_bytes(obj["salt"], _join(path, "salt"), 32)
+    nonce = r.uint_string(obj["nonce"], join_path(path, "nonce"))
+    deadline = r.uint_string(obj["deadline"], join_path(path, "deadline"))
+    salt = r.hex_bytes(obj["salt"], join_path(path, "salt"), 32)
     if nonce is None or deadline is None or salt is None:
         return None
     return ReplayAttackHeader(nonce, deadline, salt)
@@ -360,7 +363,7 @@ def _check_types(r: Reader, value: Any, path: str, primary: str) -> None:
         return
     if "EIP712Domain" not in value:
         r.add(
-            _join(path, "EIP712Domain"),
+            join_path(path, "EIP712Domain"),
             TPSL_TYPES_NO_DOMAIN,
             "EIP712Domain is not listed in types (the docs list it)",
             "warning",
@@ -368,18 +371,18 @@ def _check_types(r: Reader, value: Any, path: str, primary: str) -> None:
         expected = {k: v for k, v in expected.items() if k != "EIP712Domain"}
     for name, members in expected.items():
         if name not in value:
-            r.add(_join(path, name), TPSL_TYPES, "type is missing")
+            r.add(join_path(path, name), TPSL_TYPES, "type is missing")
         elif value[name] != members:
             want = ",".join(f"{m['type']} {m['name']}" for m in members)
             r.add(
-                _join(path, name),
+                join_path(path, name),
                 TPSL_TYPES,
                 f"members differ from the pinned type: expected ({want})",
             )
     for name in value:
         if name not in expected:
             r.add(
-                _join(path, str(name)),
+                join_path(path, str(name)),
                 TPSL_TYPES,
                 "type is not part of the pinned ConditionalOrder types",
             )
@@ -389,10 +392,10 @@ def read_domain(r: Reader, value: Any, path: str) -> Domain | None:
     obj = r.object(value, path, ("name", "version", "chainId", "verifyingContract"))
     if obj is None:
         return None
-    name = r.string(obj["name"], _join(path, "name"))
-    version = r.string(obj["version"], _join(path, "version"))
-    chain_id = r.json_int(obj["chainId"], _join(path, "chainId"), 0, (1 << 256) - 1, "uint256")
-    contract = r.address(obj["verifyingContract"], _join(path, "verifyingContract"))
+    name = r.string(obj["name"], join_path(path, "name"))
+    version = r.string(obj["version"], join_path(path, "version"))
+    chain_id = r.json_int(obj["chainId"], join_path(path, "chainId"), 0, (1 << 256) - 1, "uint256")
+    contract = r.address(obj["verifyingContract"], join_path(path, "verifyingContract"))
     if name is None or version is None or chain_id is None or contract is None:
         return None
     return Domain(name, version, chain_id, contract)
@@ -403,26 +406,32 @@ def _read_conditional_order(r: Reader, value: Any, path: str) -> ConditionalOrde
     if obj is None:
         return None
     before = len(r.problems)
-    va = r.address(obj["virtualAccount"], _join(path, "virtualAccount"))
-    sub = r.address(obj["subAccount"], _join(path, "subAccount"))
+    va = r.address(obj["virtualAccount"], join_path(path, "virtualAccount"))
+    sub = r.address(obj["subAccount"], join_path(path, "subAccount"))
     salt_raw = obj["salt"]
     salt: int | None = None
     if isinstance(salt_raw, str):
-        salt = r.uint_string(salt_raw, _join(path, "salt"))
+        salt = r.uint_string(salt_raw, join_path(path, "salt"))
     else:
         r.add(
-            _join(path, "salt"),
+            join_path(path, "salt"),
             TPSL_SALT_TYPE,
             f"expected the salt as a decimal string (a 256-bit number loses precision as a "
             f"JSON number), got {_json_kind(salt_raw)}",
         )
-    quote_id = r.json_int(obj["quoteId"], _join(path, "quoteId"), INT256_MIN, INT256_MAX, "int256")
-    symbol_id = r.json_int(obj["symbolId"], _join(path, "symbolId"), 0, (1 << 256) - 1, "uint256")
-    position_type = r.json_int(obj["positionType"], _join(path, "positionType"), 0, 255, "uint8")
-    affiliate = r.address(obj["affiliate"], _join(path, "affiliate"))
-    tp = _read_leg(r, obj["takeProfit"], _join(path, "takeProfit"), Leg)
-    sl = _read_leg(r, obj["stopLoss"], _join(path, "stopLoss"), Leg)
-    sq = _read_leg(r, obj["sendQuote"], _join(path, "sendQuote"), SendQuoteLeg)
+    quote_id = r.json_int(
+        obj["quoteId"], join_path(path, "quoteId"), INT256_MIN, INT256_MAX, "int256"
+    )
+    symbol_id = r.json_int(
+        obj["symbolId"], join_path(path, "symbolId"), 0, (1 << 256) - 1, "uint256"
+    )
+    position_type = r.json_int(
+        obj["positionType"], join_path(path, "positionType"), 0, 255, "uint8"
+    )
+    affiliate = r.address(obj["affiliate"], join_path(path, "affiliate"))
+    tp = _read_leg(r, obj["takeProfit"], join_path(path, "takeProfit"), Leg)
+    sl = _read_leg(r, obj["stopLoss"], join_path(path, "stopLoss"), Leg)
+    sq = _read_leg(r, obj["sendQuote"], join_path(path, "sendQuote"), SendQuoteLeg)
     if any(p.severity == "error" for p in r.problems[before:]):
         return None
     return ConditionalOrder(
@@ -444,15 +453,15 @@ def _read_leg(r: Reader, value: Any, path: str, kind: Callable[..., Leg]) -> Leg
     obj = r.object(value, path, keys)
     if obj is None:
         return None
-    quantity = r.decimal_text(obj["quantity"], _join(path, "quantity"))
-    price = r.decimal_text(obj["price"], _join(path, "price"))
-    order_type = r.json_int(obj["orderType"], _join(path, "orderType"), 0, 255, "uint8")
-    conditional_price = r.decimal_text(obj["conditionalPrice"], _join(path, "conditionalPrice"))
-    price_type = r.string(obj["conditionalPriceType"], _join(path, "conditionalPriceType"))
+    quantity = r.decimal_text(obj["quantity"], join_path(path, "quantity"))
+    price = r.decimal_text(obj["price"], join_path(path, "price"))
+    order_type = r.json_int(obj["orderType"], join_path(path, "orderType"), 0, 255, "uint8")
+    conditional_price = r.decimal_text(obj["conditionalPrice"], join_path(path, "conditionalPrice"))
+    price_type = r.string(obj["conditionalPriceType"], join_path(path, "conditionalPriceType"))
     fields = (quantity, price, order_type, conditional_price, price_type)
     if kind is SendQuoteLeg:
         leverage = r.json_int(
-            obj["leverage"], _join(path, "leverage"), 0, (1 << 256) - 1, "uint256"
+            obj["leverage"], join_path(path, "leverage"), 0, (1 << 256) - 1, "uint256"
         )
         if leverage is None or None in fields:
             return None
@@ -535,10 +544,10 @@ def _read_operation_parts(r: Reader, value: Any, path: str) -> OperationParts:
     if not isinstance(value, dict):
         return parts
     if "signedOperation" in value:
-        path_op = _join(path, "signedOperation")
+        path_op = join_path(path, "signedOperation")
         parts.signed_operation = _read_signed_operation(r, value["signedOperation"], path_op)
     if "signature" in value:
-        parts.signature = r.hex_bytes(value["signature"], _join(path, "signature"), 65)
+        parts.signature = r.hex_bytes(value["signature"], join_path(path, "signature"), 65)
     return parts
 
 
@@ -586,7 +595,7 @@ def parse_instant_close_parts(
             f"{max_operations} (the operations were not checked one by one)",
         )
         return Parsed(None, r.problems)
-    ops = [_read_operation_parts(r, item, _join(base, i)) for i, item in enumerate(ops_json)]
+    ops = [_read_operation_parts(r, item, join_path(base, i)) for i, item in enumerate(ops_json)]
     return Parsed(ops, r.problems)
 
 
