@@ -17,6 +17,7 @@ from eth_abi import encode as abi_encode
 from eth_abi.exceptions import DecodingError, EncodingError
 
 from .errors import CalldataError, InputError
+from .model import DelegationInfo, SignedDelegation, SignedOperation
 from .primitives import ZERO_ADDRESS, eip55, keccak
 
 # Tuple aliases of spec §2.
@@ -290,6 +291,42 @@ FUNCTIONS: tuple[Function, ...] = tuple(
 BY_SELECTOR: dict[bytes, Function] = {
     f.selector: f for f in FUNCTIONS if f is not REQUEST_TO_CLOSE_POSITION_WITH_UPNL_SIG
 }
+
+# --- Typed values as ABI tuples -------------------------------------------------------------
+
+
+def operation_args(op: SignedOperation) -> tuple[Any, ...]:
+    """A SignedOperation as the ABI tuple OP7 (for executeBatch, getOperationHash)."""
+    header = op.replay_attack_header
+    return (
+        op.signer,
+        op.target,
+        op.call_data,
+        (op.signer_account.addr, op.signer_account.is_party_b),
+        [(f.offset, f.length, f.authorized_flex_filler) for f in op.flex_fields],
+        op.max_uses,
+        (header.nonce, header.deadline, header.salt),
+    )
+
+
+def delegation_info_args(info: DelegationInfo) -> tuple[Any, ...]:
+    """A DelegationInfo as the ABI tuple DELEGATION_INFO (for grantDelegation)."""
+    return (
+        (info.account.addr, info.account.is_party_b),
+        info.delegated_signer,
+        list(info.selectors),
+        info.expiry_timestamp,
+    )
+
+
+def signed_delegation_args(value: SignedDelegation) -> tuple[Any, ...]:
+    """A SignedDelegation as the ABI tuple of grantBatchDelegationBySig / getDelegationHash."""
+    header = value.replay_attack_header
+    return (
+        delegation_info_args(value.delegation_info),
+        (header.nonce, header.deadline, header.salt),
+    )
+
 
 # --- Delegation keys (§0.4, §6.2) -------------------------------------------------------------
 #: Opaque key the conditional-order handler looks up; matches no known signature.

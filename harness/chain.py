@@ -93,36 +93,6 @@ class Sent:
 # ------------------------------------------------------------------------------ ABI tuples
 
 
-def operation_tuple(op: SignedOperation) -> tuple[Any, ...]:
-    header = op.replay_attack_header
-    return (
-        op.signer,
-        op.target,
-        op.call_data,
-        (op.signer_account.addr, op.signer_account.is_party_b),
-        [(f.offset, f.length, f.authorized_flex_filler) for f in op.flex_fields],
-        op.max_uses,
-        (header.nonce, header.deadline, header.salt),
-    )
-
-
-def delegation_info_tuple(info: DelegationInfo) -> tuple[Any, ...]:
-    return (
-        (info.account.addr, info.account.is_party_b),
-        info.delegated_signer,
-        list(info.selectors),
-        info.expiry_timestamp,
-    )
-
-
-def signed_delegation_tuple(value: SignedDelegation) -> tuple[Any, ...]:
-    header = value.replay_attack_header
-    return (
-        delegation_info_tuple(value.delegation_info),
-        (header.nonce, header.deadline, header.salt),
-    )
-
-
 # ------------------------------------------------------------------------------ the chain
 
 Call = flow.TxRequest | ContractFunction
@@ -454,7 +424,7 @@ class System:
         """(signedOps, signatures, fills, flexFillerSignatures); no fills = empty lists."""
         empty: list[list[bytes]] = [[] for _ in ops]
         return (
-            [operation_tuple(w.signed_operation) for w in ops],
+            [cd.operation_args(w.signed_operation) for w in ops],
             [w.signature for w in ops],
             [list(f) for f in fills] if fills is not None else empty,
             [list(f) for f in flex_signatures] if flex_signatures is not None else empty,
@@ -551,11 +521,11 @@ class System:
 
     def operation_hash(self, op: SignedOperation) -> bytes:
         il = self.instant_layer.functions
-        return bytes(self.view(il.getOperationHash(operation_tuple(op))))
+        return bytes(self.view(il.getOperationHash(cd.operation_args(op))))
 
     def delegation_hash(self, value: SignedDelegation) -> bytes:
         il = self.instant_layer.functions
-        return bytes(self.view(il.getDelegationHash(signed_delegation_tuple(value))))
+        return bytes(self.view(il.getDelegationHash(cd.signed_delegation_args(value))))
 
     def flex_fill_auth_hash(self, op_hash: bytes, field_index: int, value: bytes) -> bytes:
         il = self.instant_layer.functions

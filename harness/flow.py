@@ -175,17 +175,8 @@ def grant_delegation(context: Context, owner: str, info: DelegationInfo) -> TxRe
         raise InputError("delegatedSigner", "equals the owner: the contract reverts SelfDelegation")
     if not info.selectors:
         raise InputError("selectors", "empty: grantDelegation with no selectors does nothing")
-    data = cd.GRANT_DELEGATION.encode(_delegation_tuple(info))
+    data = cd.GRANT_DELEGATION.encode(cd.delegation_info_args(info))
     return TxRequest("grantDelegation", owner, context.instant_layer, data, cd.GRANT_DELEGATION)
-
-
-def _delegation_tuple(info: DelegationInfo) -> tuple[object, ...]:
-    return (
-        (info.account.addr, info.account.is_party_b),
-        info.delegated_signer,
-        list(info.selectors),
-        info.expiry_timestamp,
-    )
 
 
 def signed_delegation(
@@ -213,11 +204,7 @@ def signed_delegation(
 def grant_delegation_by_sig(
     context: Context, sender: str, value: SignedDelegation, signature: bytes
 ) -> TxRequest:
-    header = value.replay_attack_header
-    data = cd.GRANT_BATCH_DELEGATION_BY_SIG.encode(
-        (_delegation_tuple(value.delegation_info), (header.nonce, header.deadline, header.salt)),
-        signature,
-    )
+    data = cd.GRANT_BATCH_DELEGATION_BY_SIG.encode(cd.signed_delegation_args(value), signature)
     return TxRequest(
         "grantBatchDelegationBySig",
         sender,

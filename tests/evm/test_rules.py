@@ -17,7 +17,7 @@ from eth_abi import encode
 
 from harness import calldata as cd
 from harness import eip712, flow
-from harness.chain import Call, delegation_info_tuple
+from harness.chain import Call
 from harness.model import (
     Account,
     DelegationInfo,
@@ -274,7 +274,7 @@ def _(s: Scenario):
 @rule("self-delegation", "§3: delegatedSigner == msg.sender: SelfDelegation")
 def _(s: Scenario):
     info = DelegationInfo(Account(s.sub), s.user.address, (ADD_MARGIN,), s.chain.now() + 99)
-    data = cd.GRANT_DELEGATION.encode(delegation_info_tuple(info))  # flow refuses to build it
+    data = cd.GRANT_DELEGATION.encode(cd.delegation_info_args(info))  # flow refuses to build it
     il = s.system.instant_layer.address
     return flow.TxRequest("grantDelegation", s.user.address, il, data, cd.GRANT_DELEGATION), (
         "SelfDelegation",
