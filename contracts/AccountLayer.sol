@@ -8,11 +8,13 @@ import {ISymmioCore} from "./interfaces/ISymmioCore.sol";
 /// @title AccountLayer (mock of the Symmio v0.8.5 AccountLayer diamond, as one contract)
 /// @notice Our own code, written from the interface facts: selectors, enums, the sub-account and
 ///         virtual-account (VA) address formulas, VA prediction order, `_call` routing, the
-///         isolation table of `addMarginToNextVA`, and the (scoped) signer owner check.
+///         isolation table of `addMarginToNextVA`, and the signer owner check.
 /// @dev Owner check: the acting signer is `globalSigner` when set (by the InstantLayer through
-///      `setSigner` / `setSignerScoped`), else `msg.sender`. `onlyAccountOwner(account)` passes when
-///      that signer owns the account (or the parent of a VA) or holds INSTANT_LAYER_ROLE, and then,
-///      when a scope is set, the account must be the scope or a VA whose parent is the scope.
+///      `setSigner`, with the account OWNER as signer), else `msg.sender`. `onlyAccountOwner(account)`
+///      passes when that signer owns the account (or the parent of a VA) or holds INSTANT_LAYER_ROLE.
+///      As in this generation of the real contracts there is no per-delegation scope: an operation
+///      a delegate drives acts with the owner's authority on every account of that owner
+///      (v0.8.6 adds `setSignerScoped` and `AccountOutOfScope`).
 ///      Virtual nonces are per parent sub-account; the sub-account nonce is global.
 contract AccountLayer is AccessControl {
     // ---------------------------------------------------------------- roles
@@ -72,7 +74,6 @@ contract AccountLayer is AccessControl {
 
     // ---------------------------------------------------------------- errors
     error NotOwner();
-    error AccountOutOfScope(address account, address scope);
     error InvalidIsolationType();
     error Unauthorized();
     error AccountDoesNotExist();
@@ -108,7 +109,6 @@ contract AccountLayer is AccessControl {
     // ---------------------------------------------------------------- storage
     uint256 public globalNonce;
     address private _globalSigner;
-    address private _signerScope;
 
     mapping(address => bool) public isSymmioCoreAllowed;
     mapping(address => SubAccountDetail) private _subs;
@@ -138,15 +138,6 @@ contract AccountLayer is AccessControl {
     function setSigner(address signer) external {
         _checkSignerSetter();
         _globalSigner = signer;
-        _signerScope = address(0);
-    }
-
-    /// Like setSigner, and restricts the session to `scope` (a sub-account and its VAs);
-    /// scope address(0) means unscoped.
-    function setSignerScoped(address signer, address scope) external {
-        _checkSignerSetter();
-        _globalSigner = signer;
-        _signerScope = scope;
     }
 
     // ================================================================ accounts
@@ -376,10 +367,6 @@ contract AccountLayer is AccessControl {
         return _globalSigner;
     }
 
-    function getSignerScope() external view returns (address) {
-        return _signerScope;
-    }
-
     /// low 20 bytes of keccak(0xff ++ affiliate ++ keccak(user ++ uint256 nonce) ++ keccak("ACC_V1"))
     function computeSubAccountAddress(address affiliate, address user, uint256 nonce) public pure returns (address) {
         bytes32 inner = keccak256(abi.encodePacked(user, nonce));
@@ -406,10 +393,6 @@ contract AccountLayer is AccessControl {
         address signer = _signer();
         address owner = ownerOf(account);
         if ((owner == address(0) || owner != signer) && !hasRole(INSTANT_LAYER_ROLE, signer)) revert NotOwner();
-        address scope = _signerScope;
-        if (scope != address(0) && account != scope && _vas[account].parentAccount != scope) {
-            revert AccountOutOfScope(account, scope);
-        }
     }
 
     function _coreOf(address account) internal view returns (address) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlEnumerable} from "@openzeppelin/contracts/access/AccessControlEnumerable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/security/ReentrancyGuard.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -11,28 +11,29 @@ import {ISymmioCore} from "./interfaces/ISymmioCore.sol";
 import {IPartyB} from "./interfaces/IPartyB.sol";
 
 /// @title InstantLayer (mock of the Symmio v0.8.5 InstantLayer, 7-field SignedOperation generation)
-/// @notice Our own implementation of the documented rule set (shared/spec/contracts-and-services.md
-///         section 3): EIP-712 domain "SymmioInstantLayer"/"1", verification order, replay by digest
-///         use-count, optional per-account nonce, delegations on the canonical account with
-///         revocation ETA, flex fills with FlexFillAuth, template result injection and routing.
-///         Error names, argument types and selectors match the facts; argument names are ours.
-contract InstantLayer is AccessControl, EIP712, ReentrancyGuard {
+/// @notice Our own implementation of the behaviour of the real InstantLayer of this generation
+///         (FlexFillAuth, 4-argument executeBatch): the same public surface (functions, events,
+///         errors; `harness/chain/surface.json` lists it and a test compares), the same order of
+///         checks and the same error arguments, so a revert decoded against this mock is the revert
+///         the real contract gives. The behaviours a frontend should know are listed in
+///         contracts/README.md ("Real behaviours a frontend should know").
+contract InstantLayer is AccessControlEnumerable, EIP712, ReentrancyGuard {
     // ---------------------------------------------------------------- types
     struct Account {
         address addr;
         bool isPartyB;
     }
 
-    struct FlexField {
-        uint256 offset; // relative to the arguments (after the 4-byte selector)
-        uint256 length;
-        address authorizedFlexFiller;
-    }
-
     struct ReplayAttackHeader {
         uint256 nonce; // 0 = salt-only; else must be nonces[signerAccount.addr] + 1
         uint256 deadline; // 0 = never expires
         bytes32 salt;
+    }
+
+    struct FlexField {
+        uint256 offset; // relative to the arguments (after the 4-byte selector)
+        uint256 length;
+        address authorizedFlexFiller;
     }
 
     struct SignedOperation {
@@ -57,8 +58,8 @@ contract InstantLayer is AccessControl, EIP712, ReentrancyGuard {
         ReplayAttackHeader replayAttackHeader;
     }
 
-    /// Injection k of operation i: the 32-byte word at results[sourceIndices[k]][sourceOffsets[k]]
-    /// is written at callData[4 + insertionPoints[k]].
+    /// Injection k of a template step: the 32-byte word at results[sourceIndices[k]] + sourceOffsets[k]
+    /// is written over callData[4 + insertionPoints[k] .. +32].
     struct TemplateOperation {
         uint256[] insertionPoints;
         uint256[] sourceIndices;
@@ -68,7 +69,7 @@ contract InstantLayer is AccessControl, EIP712, ReentrancyGuard {
     struct Template {
         string name;
         TemplateOperation[] operations;
-        bool instantOpenMode;
+        bool active;
     }
 
     // ---------------------------------------------------------------- constants
@@ -77,271 +78,397 @@ contract InstantLayer is AccessControl, EIP712, ReentrancyGuard {
     bytes32 public constant REVOKER_ROLE = keccak256("REVOKER_ROLE");
 
     bytes32 public constant ACCOUNT_TYPEHASH = keccak256("Account(address addr,bool isPartyB)");
-    bytes32 public constant REPLAY_ATTACK_HEADER_TYPEHASH =
+    bytes32 public constant REPLAY_HEADER_TYPEHASH =
         keccak256("ReplayAttackHeader(uint256 nonce,uint256 deadline,bytes32 salt)");
     bytes32 public constant FLEX_FIELD_TYPEHASH =
         keccak256("FlexField(uint256 offset,uint256 length,address authorizedFlexFiller)");
-    bytes32 public constant SIGNED_OPERATION_TYPEHASH = keccak256(
-        "SignedOperation(address signer,address target,bytes callData,Account signerAccount,FlexField[] flexFields,uint256 maxUses,ReplayAttackHeader replayAttackHeader)Account(address addr,bool isPartyB)FlexField(uint256 offset,uint256 length,address authorizedFlexFiller)ReplayAttackHeader(uint256 nonce,uint256 deadline,bytes32 salt)"
-    );
+    bytes32 public constant FLEX_FILL_AUTH_TYPEHASH =
+        keccak256("FlexFillAuth(bytes32 opHash,uint256 fieldIndex,bytes value)");
     bytes32 public constant DELEGATION_INFO_TYPEHASH = keccak256(
         "DelegationInfo(Account account,address delegatedSigner,bytes4[] selectors,uint256 expiryTimestamp)Account(address addr,bool isPartyB)"
     );
     bytes32 public constant SIGNED_DELEGATION_TYPEHASH = keccak256(
         "SignedDelegation(DelegationInfo delegationInfo,ReplayAttackHeader replayAttackHeader)Account(address addr,bool isPartyB)DelegationInfo(Account account,address delegatedSigner,bytes4[] selectors,uint256 expiryTimestamp)ReplayAttackHeader(uint256 nonce,uint256 deadline,bytes32 salt)"
     );
-    bytes32 public constant FLEX_FILL_AUTH_TYPEHASH =
-        keccak256("FlexFillAuth(bytes32 opHash,uint256 fieldIndex,bytes value)");
+    /// Not public in the real contract either (no getter): getOperationHash exposes the digest.
+    bytes32 internal constant SIGNED_OPERATION_TYPEHASH = keccak256(
+        "SignedOperation(address signer,address target,bytes callData,Account signerAccount,FlexField[] flexFields,uint256 maxUses,ReplayAttackHeader replayAttackHeader)Account(address addr,bool isPartyB)FlexField(uint256 offset,uint256 length,address authorizedFlexFiller)ReplayAttackHeader(uint256 nonce,uint256 deadline,bytes32 salt)"
+    );
 
-    uint256 public constant DEFAULT_REVOCATION_COOLDOWN = 600;
-    uint256 public constant MIN_REVOCATION_COOLDOWN = 300;
-    uint256 public constant MAX_REVOCATION_COOLDOWN = 2_592_000;
+    uint256 internal constant INITIAL_REVOCATION_COOLDOWN = 10 minutes;
+    uint256 internal constant MIN_REVOCATION_COOLDOWN = 5 minutes;
+    uint256 internal constant MAX_REVOCATION_COOLDOWN = 30 days;
 
-    // ---------------------------------------------------------------- errors (facts, section 3)
+    // ---------------------------------------------------------------- errors
+    error AccountLayerNotSet();
     error ArrayLengthMismatch();
-    error BadSourceResultLength(bytes result, uint256 sourceOffset);
+    error BadSourceResultLength(bytes res, uint256 length);
     error CallDataLengthMismatch();
     error DeadlineExpired(uint256 deadline);
-    error DelegationAlreadyExecuted(bytes32 digest);
+    error DelegationAlreadyExecuted(bytes32 hash);
     error DelegationExpired(uint256 expiryTimestamp);
+    error EmptyArray();
     error EmptyBatch();
+    error EmptyTemplate();
     error FlexFieldOutOfBounds(uint256 offset, uint256 length, uint256 callDataLength);
-    error InsertionPointOutOfBounds(uint256 insertionPoint, uint256 callDataLength);
+    error InsertionPointOutOfBounds(uint256 offset, uint256 length);
+    error InvalidCallData();
     error InvalidDelegation();
-    error InvalidFlexFillLength(uint256 expected, uint256 actual);
-    error InvalidFlexFillValueLength(uint256 fieldIndex, uint256 expected, uint256 actual);
+    error InvalidFlexFillLength(uint256 expected, uint256 provided);
+    error InvalidFlexFillValueLength(uint256 fieldIndex, uint256 expected, uint256 provided);
     error InvalidFlexFillerSignature(uint256 fieldIndex);
-    error InvalidNonce(address account, uint256 expected, uint256 provided);
+    error InvalidNonce(address user, uint256 expected, uint256 provided);
     error InvalidSignature();
     error InvalidSourceIndex(uint256 sourceIndex);
-    error MaxUsesExceeded(bytes32 digest, uint256 maxUses);
+    error InvalidTemplate(uint256 templateId);
+    error MaxUsesExceeded(bytes32 hash, uint256 maxUses);
     error MismatchSignerAndAccount(address signer, address account);
     error MissingSourceResult();
-    error NotOwnerOfAccount(address caller, address account);
-    error OperationFailed(uint256 index, bytes revertData);
+    error NotOwnerOfAccount(address sender, address account);
+    error OperationFailed(uint256 operationIndex, bytes revertData);
+    error PartyBAlreadyRegistered(address partyB);
+    error PartyBNotRegistered(address partyB);
     error RevocationCooldownNotOver(uint256 eta);
     error SelfDelegation();
     error TargetNotWhitelisted(address target);
+    error TemplateNotActive(uint256 templateId);
     error TemplateOperationLengthMismatch();
+    error UnregisteredAccountLayer(address accountLayer);
     error UnregisteredPartyB(address partyB);
-    // mock-only
-    error InvalidRevocationCooldown(uint256 cooldown);
-    error TemplateNotFound(uint256 templateId);
 
     // ---------------------------------------------------------------- events
+    event AccountLayerUpdated(address indexed oldAccountLayer, address indexed newAccountLayer);
     event DelegationGranted(address indexed delegator, address indexed delegate, bytes4 selector, uint256 expiryTimestamp);
-    event RevocationInitiated(address indexed delegator, address indexed delegate, bytes4 selector, uint256 eta);
-    event DelegationRevoked(address indexed delegator, address indexed delegate, bytes4 selector);
-    event NonceIncremented(address indexed account, uint256 newNonce);
     event DelegationNonceIncremented(address indexed delegator, uint256 newNonce);
-    event OperationExecuted(uint256 index, bytes32 indexed opHash, address indexed signer, address indexed account);
+    event DelegationSelectorRevoked(address indexed delegator, address indexed delegate, bytes4 selector);
+    event NonceIncremented(address indexed user, uint256 newNonce);
     event PartyBRegistered(address indexed partyB);
-    event AccountLayerSet(address indexed accountLayer);
-    event TargetWhitelistSet(address indexed target, bool allowed);
-    event RevocationCooldownSet(uint256 cooldown);
-    event TemplateAdded(uint256 indexed templateId, string name, uint256 operationCount);
-    event TemplateInstantOpenModeSet(uint256 indexed templateId, bool enabled);
+    event PartyBUnregistered(address indexed partyB);
+    event RevocationCooldownUpdated(uint256 oldCooldown, uint256 newCooldown);
+    event RevocationScheduled(address indexed delegator, address indexed delegate, bytes4 selector, uint256 eta);
+    event TargetWhitelistUpdated(address indexed target, bool allowed);
+    event TemplateAdded(uint256 indexed templateId, string name);
+    event TemplateUpdated(uint256 indexed templateId, bool active);
 
     // ---------------------------------------------------------------- storage
     address public immutable symmio;
     address public accountLayer;
     uint256 public revocationCooldown;
+    uint256 public nextTemplateId;
 
-    mapping(address => bool) public targetWhitelist;
+    mapping(address => uint256) public nonces;
+    mapping(address => uint256) public delegationNonces;
+    mapping(uint256 => Template) public templates;
+    mapping(uint256 => bool) public templateInstantOpenMode;
     mapping(address => bool) public registeredPartyBs;
+    mapping(address => bool) public whitelistedTargets;
+    mapping(bytes32 => uint256) public operationUsageCount;
+    mapping(bytes32 => bool) public usedDelegationHashes;
     /// delegator (canonical account) => delegate => selector => expiry timestamp
     mapping(address => mapping(address => mapping(bytes4 => uint256))) public delegations;
     /// delegator (canonical account) => delegate => selector => revocation ETA (0 = none)
     mapping(address => mapping(address => mapping(bytes4 => uint256))) public pendingRevocationEta;
-    mapping(address => uint256) public nonces;
-    mapping(address => uint256) public delegationNonces;
-    mapping(bytes32 => uint256) public operationUsageCount;
-    mapping(bytes32 => bool) public executedDelegations;
-    Template[] private _templates;
 
     constructor(address symmio_, address admin) EIP712("SymmioInstantLayer", "1") {
         symmio = symmio_;
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(SETTER_ROLE, admin);
         _grantRole(OPERATOR_ROLE, admin);
-        revocationCooldown = DEFAULT_REVOCATION_COOLDOWN;
-        targetWhitelist[symmio_] = true;
-        emit TargetWhitelistSet(symmio_, true);
-        emit RevocationCooldownSet(DEFAULT_REVOCATION_COOLDOWN);
+        revocationCooldown = INITIAL_REVOCATION_COOLDOWN;
+        emit RevocationCooldownUpdated(0, INITIAL_REVOCATION_COOLDOWN);
+        whitelistedTargets[symmio_] = true;
+        emit TargetWhitelistUpdated(symmio_, true);
     }
 
     // ================================================================ settings (SETTER_ROLE)
+    /// Registers each PartyB (and grants it OPERATOR_ROLE); an empty list or a repeat reverts.
     function registerPartyBs(address[] calldata partyBs) external onlyRole(SETTER_ROLE) {
+        if (partyBs.length == 0) revert EmptyArray();
         for (uint256 i = 0; i < partyBs.length; i++) {
-            registeredPartyBs[partyBs[i]] = true;
-            _grantRole(OPERATOR_ROLE, partyBs[i]);
-            emit PartyBRegistered(partyBs[i]);
+            address partyB = partyBs[i];
+            if (registeredPartyBs[partyB]) revert PartyBAlreadyRegistered(partyB);
+            registeredPartyBs[partyB] = true;
+            _grantRole(OPERATOR_ROLE, partyB);
+            emit PartyBRegistered(partyB);
         }
     }
 
-    function setAccountLayer(address accountLayer_) external onlyRole(SETTER_ROLE) {
-        accountLayer = accountLayer_;
-        targetWhitelist[accountLayer_] = true;
-        emit AccountLayerSet(accountLayer_);
-        emit TargetWhitelistSet(accountLayer_, true);
+    function unregisterPartyB(address partyB) external onlyRole(SETTER_ROLE) {
+        if (!registeredPartyBs[partyB]) revert PartyBNotRegistered(partyB);
+        registeredPartyBs[partyB] = false;
+        _revokeRole(OPERATOR_ROLE, partyB);
+        emit PartyBUnregistered(partyB);
+    }
+
+    /// Moves the target whitelist entry from the old AccountLayer to the new one.
+    function setAccountLayer(address newAccountLayer) external onlyRole(SETTER_ROLE) {
+        if (newAccountLayer == address(0)) revert UnregisteredAccountLayer(newAccountLayer);
+        address old = accountLayer;
+        emit AccountLayerUpdated(old, newAccountLayer);
+        whitelistedTargets[old] = false;
+        accountLayer = newAccountLayer;
+        whitelistedTargets[newAccountLayer] = true;
+        emit TargetWhitelistUpdated(newAccountLayer, true);
     }
 
     function setTargetWhitelist(address target, bool allowed) external onlyRole(SETTER_ROLE) {
-        targetWhitelist[target] = allowed;
-        emit TargetWhitelistSet(target, allowed);
+        if (target == address(0)) revert InvalidCallData();
+        whitelistedTargets[target] = allowed;
+        emit TargetWhitelistUpdated(target, allowed);
     }
 
-    function setRevocationCooldown(uint256 cooldown) external onlyRole(SETTER_ROLE) {
-        if (cooldown < MIN_REVOCATION_COOLDOWN || cooldown > MAX_REVOCATION_COOLDOWN) {
-            revert InvalidRevocationCooldown(cooldown);
+    /// 5 minutes to 30 days; anything else is InvalidCallData (the real contract has no other error).
+    function setRevocationCooldown(uint256 newCooldown) external onlyRole(SETTER_ROLE) {
+        if (newCooldown < MIN_REVOCATION_COOLDOWN || newCooldown > MAX_REVOCATION_COOLDOWN) {
+            revert InvalidCallData();
         }
-        revocationCooldown = cooldown;
-        emit RevocationCooldownSet(cooldown);
+        uint256 old = revocationCooldown;
+        revocationCooldown = newCooldown;
+        emit RevocationCooldownUpdated(old, newCooldown);
     }
 
-    /// Template ids are 0-based (the first template added is id 0).
-    function addTemplate(
-        string calldata name,
-        TemplateOperation[] calldata operations
-    ) external onlyRole(SETTER_ROLE) returns (uint256 templateId) {
-        templateId = _templates.length;
-        Template storage t = _templates.push();
+    /// Ids count up from 0 (`nextTemplateId`); a new template is active. The three arrays of a step
+    /// are not checked against each other here (a short one fails at execution with a Panic).
+    function addTemplate(string calldata name, TemplateOperation[] calldata operations) external onlyRole(SETTER_ROLE) {
+        if (operations.length == 0) revert EmptyTemplate();
+        uint256 templateId = nextTemplateId;
+        nextTemplateId = templateId + 1;
+        Template storage t = templates[templateId];
         t.name = name;
+        t.active = true;
         for (uint256 i = 0; i < operations.length; i++) {
-            TemplateOperation calldata o = operations[i];
-            if (o.insertionPoints.length != o.sourceIndices.length || o.insertionPoints.length != o.sourceOffsets.length) {
-                revert ArrayLengthMismatch();
-            }
-            TemplateOperation storage s = t.operations.push();
-            s.insertionPoints = o.insertionPoints;
-            s.sourceIndices = o.sourceIndices;
-            s.sourceOffsets = o.sourceOffsets;
+            t.operations.push(operations[i]);
         }
-        emit TemplateAdded(templateId, name, operations.length);
+        emit TemplateAdded(templateId, name);
     }
 
-    /// Stored and reported by getTemplate; the mock attaches no further behaviour to it.
-    function setTemplateInstantOpenMode(uint256 templateId, bool enabled) external onlyRole(SETTER_ROLE) {
-        if (templateId >= _templates.length) revert TemplateNotFound(templateId);
-        _templates[templateId].instantOpenMode = enabled;
-        emit TemplateInstantOpenModeSet(templateId, enabled);
+    /// Brackets the template's execution with core setInstantOpenMode(true/false). No event.
+    function setTemplateInstantOpenMode(uint256 templateId, bool mode) external onlyRole(SETTER_ROLE) {
+        _requireTemplate(templateId);
+        templateInstantOpenMode[templateId] = mode;
     }
 
-    function getTemplate(uint256 templateId) external view returns (Template memory) {
-        if (templateId >= _templates.length) revert TemplateNotFound(templateId);
-        return _templates[templateId];
-    }
-
-    function templateCount() external view returns (uint256) {
-        return _templates.length;
+    function setTemplateActive(uint256 templateId, bool active) external onlyRole(SETTER_ROLE) {
+        _requireTemplate(templateId);
+        templates[templateId].active = active;
+        emit TemplateUpdated(templateId, active);
     }
 
     // ================================================================ delegations
-    /// Owner-only. Guards in this order: NotOwnerOfAccount, InvalidDelegation (isPartyB),
-    /// SelfDelegation, DelegationExpired; an empty selector list is a no-op.
+    /// Owner of `info.account` only (NotOwnerOfAccount first); then InvalidDelegation (isPartyB),
+    /// SelfDelegation, DelegationExpired. Stored on the canonical account (a VA's parent). An empty
+    /// selector list grants nothing. Re-granting a selector clears a pending revocation.
     function grantDelegation(DelegationInfo calldata info) external {
-        address acct = info.account.addr;
-        if (_ownerOf(acct) != msg.sender) revert NotOwnerOfAccount(msg.sender, acct);
+        if (_ownerOf(info.account.addr) != msg.sender) revert NotOwnerOfAccount(msg.sender, info.account.addr);
         if (info.account.isPartyB) revert InvalidDelegation();
         if (info.delegatedSigner == msg.sender) revert SelfDelegation();
         if (info.expiryTimestamp <= block.timestamp) revert DelegationExpired(info.expiryTimestamp);
-        _storeDelegation(_canonical(acct), info.delegatedSigner, info.selectors, info.expiryTimestamp);
+        _grant(_canonicalDelegator(info.account.addr), info.delegatedSigner, info.selectors, info.expiryTimestamp);
     }
 
-    /// Gasless grant signed by the account owner (ECDSA or ERC-1271); anyone may submit it.
-    function grantBatchDelegationBySig(SignedDelegation calldata signed, bytes calldata signature) external {
-        DelegationInfo calldata info = signed.delegationInfo;
-        ReplayAttackHeader calldata h = signed.replayAttackHeader;
-        if (info.selectors.length == 0 || info.account.isPartyB) revert InvalidDelegation();
-        if (h.deadline != 0 && block.timestamp > h.deadline) revert DeadlineExpired(h.deadline);
-        address acct = info.account.addr;
-        address delegator = _canonical(acct);
-        bytes32 digest = getDelegationHash(signed);
-        if (executedDelegations[digest]) revert DelegationAlreadyExecuted(digest);
-        uint256 expected = delegationNonces[delegator] + 1;
-        if (h.nonce != expected) revert InvalidNonce(delegator, expected, h.nonce);
-        address owner = _ownerOf(acct);
-        if (owner == address(0) || !SignatureChecker.isValidSignatureNow(owner, digest, signature)) {
-            revert InvalidSignature();
-        }
+    /// Gasless grant signed by the owner of the canonical account; anyone may submit it. Checks in
+    /// order: isPartyB, self-delegation, expiry, deadline, empty selectors, nonce (= stored + 1; the
+    /// error reports the stored value as `expected`), signature. The nonce comes before the replay
+    /// check, so a replayed grant reverts InvalidNonce (DelegationAlreadyExecuted is unreachable).
+    function grantBatchDelegationBySig(SignedDelegation calldata signedDelegation, bytes calldata signature) external {
+        DelegationInfo calldata info = signedDelegation.delegationInfo;
+        ReplayAttackHeader calldata header = signedDelegation.replayAttackHeader;
+        if (info.account.isPartyB) revert InvalidDelegation();
+        address delegator = _canonicalDelegator(info.account.addr);
+        address owner = _ownerOf(delegator);
         if (info.delegatedSigner == owner) revert SelfDelegation();
         if (info.expiryTimestamp <= block.timestamp) revert DelegationExpired(info.expiryTimestamp);
-        executedDelegations[digest] = true;
-        delegationNonces[delegator] = expected;
-        emit DelegationNonceIncremented(delegator, expected);
-        _storeDelegation(delegator, info.delegatedSigner, info.selectors, info.expiryTimestamp);
+        if (header.deadline != 0 && block.timestamp > header.deadline) revert DeadlineExpired(header.deadline);
+        if (info.selectors.length == 0) revert InvalidDelegation();
+
+        uint256 stored = delegationNonces[delegator];
+        if (header.nonce != stored + 1) revert InvalidNonce(delegator, stored, header.nonce);
+        delegationNonces[delegator] = stored + 1;
+        emit DelegationNonceIncremented(delegator, stored + 1);
+
+        bytes32 hash = getDelegationHash(signedDelegation);
+        if (!SignatureChecker.isValidSignatureNow(owner, hash, signature)) revert InvalidSignature();
+        if (usedDelegationHashes[hash]) revert DelegationAlreadyExecuted(hash);
+        usedDelegationHashes[hash] = true;
+        _grant(delegator, info.delegatedSigner, info.selectors, info.expiryTimestamp);
     }
 
-    /// Owner, the delegate itself or REVOKER_ROLE. Sets eta = now + revocationCooldown for each
-    /// currently active selector without a pending ETA; others are skipped silently.
+    /// The owner, the delegate itself or REVOKER_ROLE. Every selector whose delegation has not
+    /// expired gets eta = now + revocationCooldown, whether or not a revocation was already
+    /// scheduled or has already taken effect: calling again moves the ETA later and re-activates a
+    /// selector whose earlier ETA has passed. Expired selectors are skipped.
     function initiateRevokeDelegation(Account calldata account, address delegate, bytes4[] calldata selectors) external {
-        address acct = account.addr;
-        if (msg.sender != _ownerOf(acct) && msg.sender != delegate && !hasRole(REVOKER_ROLE, msg.sender)) {
-            revert NotOwnerOfAccount(msg.sender, acct);
-        }
-        address delegator = _canonical(acct);
-        uint256 eta = block.timestamp + revocationCooldown;
+        address delegator = _canonicalDelegator(account.addr);
+        bool allowed = msg.sender == _ownerOf(delegator) || msg.sender == delegate || hasRole(REVOKER_ROLE, msg.sender);
+        if (!allowed) revert NotOwnerOfAccount(msg.sender, account.addr);
         for (uint256 i = 0; i < selectors.length; i++) {
-            bytes4 sel = selectors[i];
-            if (!_isActive(delegator, delegate, sel) || pendingRevocationEta[delegator][delegate][sel] != 0) continue;
-            pendingRevocationEta[delegator][delegate][sel] = eta;
-            emit RevocationInitiated(delegator, delegate, sel, eta);
+            bytes4 selector = selectors[i];
+            if (delegations[delegator][delegate][selector] <= block.timestamp) continue;
+            uint256 eta = block.timestamp + revocationCooldown;
+            pendingRevocationEta[delegator][delegate][selector] = eta;
+            emit RevocationScheduled(delegator, delegate, selector, eta);
         }
     }
 
-    /// Anyone. Reverts RevocationCooldownNotOver while now < eta; selectors with no ETA are skipped.
+    /// Anyone. Selectors with no scheduled revocation are skipped; RevocationCooldownNotOver while
+    /// now < eta; otherwise the delegation and its ETA are deleted.
     function finalizeRevokeDelegation(Account calldata account, address delegate, bytes4[] calldata selectors) external {
-        address delegator = _canonical(account.addr);
+        address delegator = _canonicalDelegator(account.addr);
         for (uint256 i = 0; i < selectors.length; i++) {
-            bytes4 sel = selectors[i];
-            uint256 eta = pendingRevocationEta[delegator][delegate][sel];
+            bytes4 selector = selectors[i];
+            uint256 eta = pendingRevocationEta[delegator][delegate][selector];
             if (eta == 0) continue;
             if (block.timestamp < eta) revert RevocationCooldownNotOver(eta);
-            delete delegations[delegator][delegate][sel];
-            delete pendingRevocationEta[delegator][delegate][sel];
-            emit DelegationRevoked(delegator, delegate, sel);
+            delete pendingRevocationEta[delegator][delegate][selector];
+            delete delegations[delegator][delegate][selector];
+            emit DelegationSelectorRevoked(delegator, delegate, selector);
         }
-    }
-
-    /// Active when expiry > now and (no revocation ETA, or ETA still in the future); looked up on
-    /// the canonical account (a VA maps to its parent sub-account).
-    function isDelegationActive(address delegator, address delegate, bytes4 selector) public view returns (bool) {
-        return _isActive(_canonical(delegator), delegate, selector);
     }
 
     // ================================================================ execution (OPERATOR_ROLE)
+    /// Independent operations; nothing flows between them.
     function executeBatch(
         SignedOperation[] calldata signedOps,
         bytes[] calldata signatures,
         bytes[][] calldata fills,
         bytes[][] calldata flexFillerSignatures
-    ) external onlyRole(OPERATOR_ROLE) nonReentrant returns (bytes[] memory results) {
-        return _executeAll(false, 0, signedOps, signatures, fills, flexFillerSignatures);
+    ) external nonReentrant onlyRole(OPERATOR_ROLE) returns (bytes[] memory results) {
+        if (signedOps.length == 0) revert EmptyBatch();
+        _requireSameLengths(signedOps.length, signatures.length, fills.length, flexFillerSignatures.length);
+        ISymmioCore(symmio).setCallFromInstantLayer(true);
+        results = new bytes[](signedOps.length);
+        for (uint256 i = 0; i < signedOps.length; i++) {
+            bytes memory callData = _prepare(signedOps[i], signatures[i], fills[i], flexFillerSignatures[i]);
+            results[i] = _execute(i, signedOps[i], callData);
+        }
+        ISymmioCore(symmio).setCallFromInstantLayer(false);
     }
 
+    /// A template's steps in order; each step's callData gets earlier results injected after its
+    /// flex fills. Checks: InvalidTemplate, the three array lengths, TemplateNotActive, then the
+    /// operation count (TemplateOperationLengthMismatch, also for an empty list).
     function executeTemplate(
         uint256 templateId,
         SignedOperation[] calldata signedOps,
         bytes[] calldata signatures,
         bytes[][] calldata fills,
         bytes[][] calldata flexFillerSignatures
-    ) external onlyRole(OPERATOR_ROLE) nonReentrant returns (bytes[] memory results) {
-        return _executeAll(true, templateId, signedOps, signatures, fills, flexFillerSignatures);
+    ) external nonReentrant onlyRole(OPERATOR_ROLE) returns (bytes[] memory results) {
+        _requireTemplate(templateId);
+        _requireSameLengths(signedOps.length, signatures.length, fills.length, flexFillerSignatures.length);
+        Template storage t = templates[templateId];
+        if (!t.active) revert TemplateNotActive(templateId);
+        if (signedOps.length != t.operations.length) revert TemplateOperationLengthMismatch();
+
+        bool instantOpen = templateInstantOpenMode[templateId];
+        ISymmioCore(symmio).setCallFromInstantLayer(true);
+        if (instantOpen) ISymmioCore(symmio).setInstantOpenMode(true);
+        results = new bytes[](signedOps.length);
+        for (uint256 i = 0; i < signedOps.length; i++) {
+            TemplateOperation memory step = t.operations[i];
+            bytes memory callData = _prepare(signedOps[i], signatures[i], fills[i], flexFillerSignatures[i]);
+            _inject(callData, step, results);
+            results[i] = _execute(i, signedOps[i], callData);
+        }
+        if (instantOpen) ISymmioCore(symmio).setInstantOpenMode(false);
+        ISymmioCore(symmio).setCallFromInstantLayer(false);
     }
 
-    // ================================================================ hashing views
+    // ================================================================ views
+    function isPartyBRegistered(address partyB) public view returns (bool) {
+        return registeredPartyBs[partyB];
+    }
+
+    /// Exactly the stored entry for `delegator`: a VA is NOT mapped to its parent here (execution
+    /// does map it), so for a VA this is false even when its parent's delegation is active.
+    function isDelegationActive(address delegator, address delegate, bytes4 selector) public view returns (bool) {
+        uint256 expiry = delegations[delegator][delegate][selector];
+        uint256 eta = pendingRevocationEta[delegator][delegate][selector];
+        return expiry > block.timestamp && (eta == 0 || eta > block.timestamp);
+    }
+
+    /// For each delegate with at least one active selector among the ones asked (on the canonical
+    /// account): its active selectors and their earliest expiry.
+    function getActiveDelegations(
+        Account calldata delegatorAccount,
+        address[] calldata delegates,
+        bytes4[][] calldata selectors
+    ) external view returns (DelegationInfo[] memory active) {
+        if (delegates.length != selectors.length) revert ArrayLengthMismatch();
+        address delegator = _canonicalDelegator(delegatorAccount.addr);
+        DelegationInfo[] memory found = new DelegationInfo[](delegates.length);
+        uint256 count = 0;
+        for (uint256 i = 0; i < delegates.length; i++) {
+            bytes4[] memory live = new bytes4[](selectors[i].length);
+            uint256 n = 0;
+            uint256 earliest = type(uint256).max;
+            for (uint256 j = 0; j < selectors[i].length; j++) {
+                bytes4 selector = selectors[i][j];
+                if (!isDelegationActive(delegator, delegates[i], selector)) continue;
+                live[n++] = selector;
+                uint256 expiry = delegations[delegator][delegates[i]][selector];
+                if (expiry < earliest) earliest = expiry;
+            }
+            if (n == 0) continue;
+            assembly ("memory-safe") {
+                mstore(live, n)
+            }
+            found[count++] = DelegationInfo(delegatorAccount, delegates[i], live, earliest);
+        }
+        active = new DelegationInfo[](count);
+        for (uint256 k = 0; k < count; k++) {
+            active[k] = found[k];
+        }
+    }
+
     function domainSeparator() external view returns (bytes32) {
         return _domainSeparatorV4();
     }
 
-    /// Full EIP-712 digest of a SignedOperation (over the signed callData, before any fill).
-    function getOperationHash(SignedOperation calldata op) public view returns (bytes32) {
-        return _hashTypedDataV4(hashSignedOperationStruct(op));
+    /// An id at or past nextTemplateId reads as an empty, inactive template.
+    function getTemplate(uint256 templateId) external view returns (Template memory) {
+        return templates[templateId];
     }
 
-    /// Full EIP-712 digest of a SignedDelegation.
-    function getDelegationHash(SignedDelegation calldata signed) public view returns (bytes32) {
-        return _hashTypedDataV4(hashSignedDelegationStruct(signed));
+    function getNextTemplateId() external view returns (uint256) {
+        return nextTemplateId;
+    }
+
+    function getTemplateOperations(uint256 templateId) external view returns (TemplateOperation[] memory) {
+        return templates[templateId].operations;
+    }
+
+    /// Templates [startId, min(startId + limit, nextTemplateId)); none when startId is past the end.
+    function getTemplates(uint256 startId, uint256 limit) external view returns (Template[] memory list) {
+        if (startId >= nextTemplateId) return new Template[](0);
+        uint256 end = startId + limit;
+        if (end > nextTemplateId) end = nextTemplateId;
+        list = new Template[](end - startId);
+        for (uint256 id = startId; id < end; id++) {
+            list[id - startId] = templates[id];
+        }
+    }
+
+    /// Full EIP-712 digest of a SignedOperation (over the signed callData, before any fill).
+    function getOperationHash(SignedOperation calldata signedOp) public view returns (bytes32) {
+        bytes32[] memory fieldHashes = new bytes32[](signedOp.flexFields.length);
+        for (uint256 i = 0; i < fieldHashes.length; i++) {
+            FlexField calldata f = signedOp.flexFields[i];
+            fieldHashes[i] = keccak256(abi.encode(FLEX_FIELD_TYPEHASH, f.offset, f.length, f.authorizedFlexFiller));
+        }
+        bytes32 structHash = keccak256(
+            abi.encode(
+                SIGNED_OPERATION_TYPEHASH,
+                signedOp.signer,
+                signedOp.target,
+                keccak256(signedOp.callData),
+                _hashAccount(signedOp.signerAccount),
+                keccak256(abi.encodePacked(fieldHashes)),
+                signedOp.maxUses,
+                _hashHeader(signedOp.replayAttackHeader)
+            )
+        );
+        return _hashTypedDataV4(structHash);
     }
 
     /// Full EIP-712 digest of FlexFillAuth(opHash, fieldIndex, value); opHash is the operation digest.
@@ -349,235 +476,179 @@ contract InstantLayer is AccessControl, EIP712, ReentrancyGuard {
         return _hashTypedDataV4(keccak256(abi.encode(FLEX_FILL_AUTH_TYPEHASH, opHash, fieldIndex, keccak256(value))));
     }
 
-    /// Mock-only helper: the EIP-712 struct hash (no domain) of a SignedOperation.
-    function hashSignedOperationStruct(SignedOperation calldata op) public pure returns (bytes32) {
-        bytes32[] memory ff = new bytes32[](op.flexFields.length);
-        for (uint256 i = 0; i < ff.length; i++) {
-            FlexField calldata f = op.flexFields[i];
-            ff[i] = keccak256(abi.encode(FLEX_FIELD_TYPEHASH, f.offset, f.length, f.authorizedFlexFiller));
-        }
-        return keccak256(
-            abi.encode(
-                SIGNED_OPERATION_TYPEHASH,
-                op.signer,
-                op.target,
-                keccak256(op.callData),
-                _hashAccount(op.signerAccount),
-                keccak256(abi.encodePacked(ff)),
-                op.maxUses,
-                _hashHeader(op.replayAttackHeader)
-            )
-        );
-    }
-
-    /// Mock-only helper: the EIP-712 struct hash (no domain) of a SignedDelegation.
-    function hashSignedDelegationStruct(SignedDelegation calldata signed) public pure returns (bytes32) {
-        DelegationInfo calldata info = signed.delegationInfo;
+    /// Full EIP-712 digest of a SignedDelegation.
+    function getDelegationHash(SignedDelegation calldata signedDelegation) public view returns (bytes32) {
+        DelegationInfo calldata info = signedDelegation.delegationInfo;
         bytes32 infoHash = keccak256(
             abi.encode(
                 DELEGATION_INFO_TYPEHASH,
                 _hashAccount(info.account),
                 info.delegatedSigner,
-                keccak256(abi.encodePacked(info.selectors)),
+                _hashSelectors(info.selectors),
                 info.expiryTimestamp
             )
         );
-        return keccak256(abi.encode(SIGNED_DELEGATION_TYPEHASH, infoHash, _hashHeader(signed.replayAttackHeader)));
+        return _hashTypedDataV4(
+            keccak256(abi.encode(SIGNED_DELEGATION_TYPEHASH, infoHash, _hashHeader(signedDelegation.replayAttackHeader)))
+        );
     }
 
     // ================================================================ internals: execution
-    function _executeAll(
-        bool useTemplate,
-        uint256 templateId,
-        SignedOperation[] calldata ops,
-        bytes[] calldata sigs,
-        bytes[][] calldata fills,
-        bytes[][] calldata flexSigs
-    ) internal returns (bytes[] memory results) {
-        uint256 n = ops.length;
-        if (n == 0) revert EmptyBatch();
-        if (sigs.length != n || fills.length != n || flexSigs.length != n) revert ArrayLengthMismatch();
-        if (useTemplate && (templateId >= _templates.length || _templates[templateId].operations.length != n)) {
-            revert TemplateOperationLengthMismatch();
-        }
-        results = new bytes[](n);
-        for (uint256 i = 0; i < n; i++) {
-            results[i] = _runOperation(i, ops[i], sigs[i], fills[i], flexSigs[i], useTemplate, templateId, results);
-        }
-    }
-
-    /// verify -> flex fills -> template injection -> route, for operation `index`.
-    function _runOperation(
-        uint256 index,
+    /// Verify, then apply the flex fills: the callData to run.
+    function _prepare(
         SignedOperation calldata op,
-        bytes calldata sig,
+        bytes calldata signature,
         bytes[] calldata fill,
-        bytes[] calldata fillerSigs,
-        bool useTemplate,
-        uint256 templateId,
-        bytes[] memory results
-    ) internal returns (bytes memory result) {
-        (bytes32 digest, address owner) = _verifyOperation(op, sig);
-        bytes memory callData = _applyFlexFills(op, digest, fill, fillerSigs);
-        if (useTemplate) _injectResults(_templates[templateId].operations[index], callData, results);
-        result = _executeOperationSafe(index, op, callData, owner);
-        emit OperationExecuted(index, digest, op.signer, op.signerAccount.addr);
+        bytes[] calldata fillerSignatures
+    ) internal returns (bytes memory) {
+        bytes32 opHash = _verifyOperation(op, signature);
+        return _applyFlexFills(op, fill, fillerSignatures, opHash);
     }
 
-    /// Steps 1-8 of the documented verification order. Returns the digest and (PartyA) the owner.
-    function _verifyOperation(SignedOperation calldata op, bytes calldata sig) internal returns (bytes32 digest, address owner) {
-        ReplayAttackHeader calldata h = op.replayAttackHeader;
-        // 1. deadline (0 = never)
-        if (h.deadline != 0 && h.deadline < block.timestamp) revert DeadlineExpired(h.deadline);
-        // 2. selector present
+    /// In order: deadline, callData length, target whitelist, authorization (PartyB: signer equals
+    /// the account and is registered; PartyA: the owner, or a delegate active for the selector on
+    /// the canonical account), signature (skipped when the signer sends the transaction), use count,
+    /// then the optional nonce of signerAccount.addr.
+    function _verifyOperation(SignedOperation calldata op, bytes calldata signature) internal returns (bytes32 hash) {
+        ReplayAttackHeader calldata header = op.replayAttackHeader;
+        if (header.deadline != 0 && header.deadline < block.timestamp) revert DeadlineExpired(header.deadline);
         if (op.callData.length < 4) revert CallDataLengthMismatch();
-        // 3. target whitelist
-        if (!targetWhitelist[op.target]) revert TargetNotWhitelisted(op.target);
-        // 4. digest
-        digest = getOperationHash(op);
-        // 5. authorization
-        address acct = op.signerAccount.addr;
+        if (!whitelistedTargets[op.target]) revert TargetNotWhitelisted(op.target);
+        hash = getOperationHash(op);
+
+        address account = op.signerAccount.addr;
         if (op.signerAccount.isPartyB) {
-            if (op.signer != acct) revert MismatchSignerAndAccount(op.signer, acct);
-            if (!registeredPartyBs[acct]) revert UnregisteredPartyB(acct);
-        } else {
-            owner = IAccountLayer(accountLayer).ownerOf(acct);
-            if (op.signer != owner && !isDelegationActive(acct, op.signer, bytes4(op.callData[:4]))) {
-                revert InvalidDelegation();
-            }
+            if (op.signer != account) revert MismatchSignerAndAccount(op.signer, account);
+            if (!isPartyBRegistered(op.signer)) revert UnregisteredPartyB(op.signer);
+        } else if (_ownerOf(account) != op.signer) {
+            bytes4 selector = bytes4(op.callData[:4]);
+            if (!isDelegationActive(_canonicalDelegator(account), op.signer, selector)) revert InvalidDelegation();
         }
-        // 6. signature (skipped when the signer submits the batch itself)
-        if (op.signer != msg.sender && !SignatureChecker.isValidSignatureNow(op.signer, digest, sig)) {
+
+        if (op.signer != msg.sender && !SignatureChecker.isValidSignatureNow(op.signer, hash, signature)) {
             revert InvalidSignature();
         }
-        // 7. replay by digest use-count (maxUses 0 = unlimited)
-        uint256 count = operationUsageCount[digest];
-        if (op.maxUses != 0 && count >= op.maxUses) revert MaxUsesExceeded(digest, op.maxUses);
-        operationUsageCount[digest] = count + 1;
-        // 8. optional sequential nonce per signerAccount.addr
-        if (h.nonce != 0) {
-            uint256 expected = nonces[acct] + 1;
-            if (h.nonce != expected) revert InvalidNonce(acct, expected, h.nonce);
-            nonces[acct] = expected;
-            emit NonceIncremented(acct, expected);
+
+        uint256 used = operationUsageCount[hash];
+        if (op.maxUses != 0 && used >= op.maxUses) revert MaxUsesExceeded(hash, op.maxUses);
+        operationUsageCount[hash] = used + 1;
+
+        if (header.nonce != 0) {
+            uint256 expected = nonces[account] + 1;
+            if (header.nonce != expected) revert InvalidNonce(account, expected, header.nonce);
+            nonces[account] = expected;
+            emit NonceIncremented(account, expected);
         }
     }
 
+    /// One fill per flex field (empty = keep the signed bytes). Bounds are checked for every field
+    /// with checked arithmetic: an offset near 2^256 reverts Panic(0x11), not FlexFieldOutOfBounds.
     function _applyFlexFills(
         SignedOperation calldata op,
-        bytes32 digest,
         bytes[] calldata fill,
-        bytes[] calldata fillerSigs
+        bytes[] calldata fillerSignatures,
+        bytes32 opHash
     ) internal view returns (bytes memory callData) {
         callData = op.callData;
-        uint256 n = op.flexFields.length;
-        if (n == 0) return callData;
-        if (fill.length != n) revert InvalidFlexFillLength(n, fill.length);
-        if (fillerSigs.length != n) revert ArrayLengthMismatch();
-        uint256 argLen = callData.length - 4;
-        for (uint256 j = 0; j < n; j++) {
-            FlexField calldata f = op.flexFields[j];
-            // offset + length + 4 > callData.length, without overflow
-            if (f.offset > argLen || f.length > argLen - f.offset) {
-                revert FlexFieldOutOfBounds(f.offset, f.length, callData.length);
+        uint256 fieldCount = op.flexFields.length;
+        if (fieldCount == 0) return callData;
+        if (fill.length != fieldCount) revert InvalidFlexFillLength(fieldCount, fill.length);
+        if (fillerSignatures.length != fieldCount) revert ArrayLengthMismatch();
+        for (uint256 i = 0; i < fieldCount; i++) {
+            FlexField calldata field = op.flexFields[i];
+            if (field.offset + field.length + 4 > callData.length) {
+                revert FlexFieldOutOfBounds(field.offset, field.length, callData.length);
             }
-            bytes calldata value = fill[j];
+            bytes calldata value = fill[i];
             if (value.length == 0) continue;
-            if (value.length != f.length) revert InvalidFlexFillValueLength(j, f.length, value.length);
-            if (f.authorizedFlexFiller != msg.sender) {
-                bytes32 authHash = getFlexFillAuthHash(digest, j, value);
-                if (!SignatureChecker.isValidSignatureNow(f.authorizedFlexFiller, authHash, fillerSigs[j])) {
-                    revert InvalidFlexFillerSignature(j);
+            if (value.length != field.length) revert InvalidFlexFillValueLength(i, field.length, value.length);
+            if (field.authorizedFlexFiller != msg.sender) {
+                bytes32 authHash = getFlexFillAuthHash(opHash, i, value);
+                if (!SignatureChecker.isValidSignatureNow(field.authorizedFlexFiller, authHash, fillerSignatures[i])) {
+                    revert InvalidFlexFillerSignature(i);
                 }
             }
-            uint256 dst = f.offset;
+            uint256 at = 4 + field.offset;
             assembly ("memory-safe") {
-                calldatacopy(add(add(callData, 36), dst), value.offset, value.length)
+                calldatacopy(add(add(callData, 32), at), value.offset, value.length)
             }
         }
     }
 
-    function _injectResults(TemplateOperation storage t, bytes memory callData, bytes[] memory results) internal view {
-        uint256 m = t.insertionPoints.length;
-        for (uint256 k = 0; k < m; k++) {
-            uint256 src = t.sourceIndices[k];
-            if (src >= results.length) revert InvalidSourceIndex(src);
-            bytes memory r = results[src];
-            if (r.length == 0) revert MissingSourceResult();
-            uint256 so = t.sourceOffsets[k];
-            if (r.length < 32 || so > r.length - 32) revert BadSourceResultLength(r, so);
-            uint256 ip = t.insertionPoints[k];
-            if (callData.length < 36 || ip > callData.length - 36) {
-                revert InsertionPointOutOfBounds(ip, callData.length);
-            }
+    /// Writes each injected word in place. Results of steps not yet run are empty
+    /// (MissingSourceResult); PartyB steps return nothing, so only PartyA results can be sources.
+    function _inject(bytes memory callData, TemplateOperation memory step, bytes[] memory results) internal pure {
+        for (uint256 k = 0; k < step.insertionPoints.length; k++) {
+            uint256 source = step.sourceIndices[k];
+            if (source >= results.length) revert InvalidSourceIndex(source);
+            bytes memory result = results[source];
+            uint256 sourceOffset = step.sourceOffsets[k];
+            if (result.length == 0) revert MissingSourceResult();
+            if (result.length < sourceOffset + 32) revert BadSourceResultLength(result, result.length);
+            uint256 point = step.insertionPoints[k];
+            if (point + 36 > callData.length) revert InsertionPointOutOfBounds(point + 32, callData.length);
             assembly ("memory-safe") {
-                mstore(add(add(callData, 36), ip), mload(add(add(r, 32), so)))
+                mstore(add(add(callData, 36), point), mload(add(add(result, 32), sourceOffset)))
             }
         }
     }
 
-    /// PartyB -> PartyB._call([callData]); PartyA + Symmio target -> AccountLayer._call(account,
-    /// [callData]) (result = inner bytes[0]); PartyA + AccountLayer target -> direct call; both inside
-    /// core setCallFromInstantLayer(true/false) and AccountLayer setSignerScoped(owner, scope) /
-    /// setSigner(0); any other whitelisted target -> plain call. Failures -> OperationFailed.
-    function _executeOperationSafe(
-        uint256 index,
-        SignedOperation calldata op,
-        bytes memory callData,
-        address owner
-    ) internal returns (bytes memory ret) {
+    /// PartyB -> signer._call([callData]) (no result); PartyA with the core as target ->
+    /// AccountLayer._call(account, [callData]) (result = its first entry); PartyA with the
+    /// AccountLayer as target -> a direct call; both with AccountLayer setSigner(owner) before and
+    /// setSigner(0) after; any other whitelisted target -> a plain call. A failure reverts
+    /// OperationFailed(index, revert data).
+    function _execute(uint256 index, SignedOperation calldata op, bytes memory callData) internal returns (bytes memory result) {
         bool ok;
-        address acct = op.signerAccount.addr;
+        bool nested;
         if (op.signerAccount.isPartyB) {
-            (ok, ret) = acct.call(abi.encodeCall(IPartyB._call, (_one(callData))));
-            if (!ok) revert OperationFailed(index, ret);
-            return _first(ret);
-        }
-        address al = accountLayer;
-        if (op.target == symmio || op.target == al) {
-            address scope = op.signer == owner ? address(0) : _canonical(acct);
-            ISymmioCore(symmio).setCallFromInstantLayer(true);
-            IAccountLayer(al).setSignerScoped(owner, scope);
+            (ok, result) = op.signer.call(abi.encodeCall(IPartyB._call, (_single(callData))));
+        } else if (op.target == symmio || op.target == accountLayer) {
+            address al = accountLayer;
+            if (al == address(0)) revert AccountLayerNotSet();
+            IAccountLayer(al).setSigner(_ownerOf(op.signerAccount.addr));
             if (op.target == symmio) {
-                (ok, ret) = al.call(abi.encodeCall(IAccountLayer._call, (acct, _one(callData))));
-                if (ok) ret = _first(ret);
+                (ok, result) = al.call(abi.encodeCall(IAccountLayer._call, (op.signerAccount.addr, _single(callData))));
+                nested = true;
             } else {
-                (ok, ret) = al.call(callData);
+                (ok, result) = al.call(callData);
             }
             IAccountLayer(al).setSigner(address(0));
-            ISymmioCore(symmio).setCallFromInstantLayer(false);
         } else {
-            (ok, ret) = op.target.call(callData);
+            (ok, result) = op.target.call(callData);
         }
-        if (!ok) revert OperationFailed(index, ret);
+        if (!ok) revert OperationFailed(index, result);
+        if (nested && result.length > 0) result = abi.decode(result, (bytes[]))[0];
     }
 
     // ================================================================ internals: helpers
-    function _storeDelegation(address delegator, address delegate, bytes4[] calldata selectors, uint256 expiry) internal {
+    function _grant(address delegator, address delegate, bytes4[] calldata selectors, uint256 expiry) internal {
         for (uint256 i = 0; i < selectors.length; i++) {
-            bytes4 sel = selectors[i];
-            delegations[delegator][delegate][sel] = expiry;
-            delete pendingRevocationEta[delegator][delegate][sel];
-            emit DelegationGranted(delegator, delegate, sel, expiry);
+            bytes4 selector = selectors[i];
+            delegations[delegator][delegate][selector] = expiry;
+            delete pendingRevocationEta[delegator][delegate][selector];
+            emit DelegationGranted(delegator, delegate, selector, expiry);
         }
     }
 
-    function _isActive(address delegator, address delegate, bytes4 selector) internal view returns (bool) {
-        uint256 expiry = delegations[delegator][delegate][selector];
-        uint256 eta = pendingRevocationEta[delegator][delegate][selector];
-        return expiry > block.timestamp && (eta == 0 || eta > block.timestamp);
+    function _requireTemplate(uint256 templateId) internal view {
+        if (templateId >= nextTemplateId) revert InvalidTemplate(templateId);
+    }
+
+    function _requireSameLengths(uint256 ops, uint256 sigs, uint256 fills, uint256 fillerSigs) internal pure {
+        if (ops != sigs || ops != fills || ops != fillerSigs) revert ArrayLengthMismatch();
     }
 
     function _ownerOf(address account) internal view returns (address) {
+        if (accountLayer == address(0)) revert AccountLayerNotSet();
         return IAccountLayer(accountLayer).ownerOf(account);
     }
 
-    /// The parent sub-account for an existing VA, else the address itself.
-    function _canonical(address account) internal view returns (address) {
-        address al = accountLayer;
-        if (al == address(0)) return account;
-        VirtualAccountDetail memory v = IAccountLayer(al).getVirtualAccount(account);
-        return v.isExists ? v.parentAccount : account;
+    /// The parent sub-account of an existing VA, else the address itself.
+    function _canonicalDelegator(address account) internal view returns (address) {
+        if (accountLayer == address(0)) revert AccountLayerNotSet();
+        VirtualAccountDetail memory va = IAccountLayer(accountLayer).getVirtualAccount(account);
+        return va.isExists ? va.parentAccount : account;
     }
 
     function _hashAccount(Account calldata a) internal pure returns (bytes32) {
@@ -585,16 +656,20 @@ contract InstantLayer is AccessControl, EIP712, ReentrancyGuard {
     }
 
     function _hashHeader(ReplayAttackHeader calldata h) internal pure returns (bytes32) {
-        return keccak256(abi.encode(REPLAY_ATTACK_HEADER_TYPEHASH, h.nonce, h.deadline, h.salt));
+        return keccak256(abi.encode(REPLAY_HEADER_TYPEHASH, h.nonce, h.deadline, h.salt));
     }
 
-    function _one(bytes memory b) internal pure returns (bytes[] memory arr) {
-        arr = new bytes[](1);
-        arr[0] = b;
+    /// EIP-712 bytes4[]: each selector right-padded to a word, concatenated, hashed.
+    function _hashSelectors(bytes4[] calldata selectors) internal pure returns (bytes32) {
+        bytes32[] memory words = new bytes32[](selectors.length);
+        for (uint256 i = 0; i < selectors.length; i++) {
+            words[i] = bytes32(selectors[i]);
+        }
+        return keccak256(abi.encodePacked(words));
     }
 
-    function _first(bytes memory ret) internal pure returns (bytes memory) {
-        bytes[] memory arr = abi.decode(ret, (bytes[]));
-        return arr.length == 0 ? bytes("") : arr[0];
+    function _single(bytes memory callData) internal pure returns (bytes[] memory list) {
+        list = new bytes[](1);
+        list[0] = callData;
     }
 }

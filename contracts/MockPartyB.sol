@@ -56,16 +56,16 @@ contract MockPartyB {
     }
 
     /// Runs each call on the Symmio core as this PartyB; bubbles the first revert unchanged.
-    /// Callable by the InstantLayer, the hedger signer or the admin.
-    function _call(bytes[] calldata calls) external returns (bytes[] memory results) {
+    /// Callable by the InstantLayer, the hedger signer or the admin. Returns nothing, like the real
+    /// SymmioPartyB's `_call(bytes[])`: results of PartyB calls never reach the InstantLayer.
+    function _call(bytes[] calldata calls) external {
         require(
             (msg.sender == instantLayer && msg.sender != address(0)) || msg.sender == hedgerSigner
                 || msg.sender == admin,
             "MockPartyB: caller is not allowed"
         );
-        results = new bytes[](calls.length);
         for (uint256 i = 0; i < calls.length; i++) {
-            results[i] = _doCall(symmioCore, calls[i]);
+            _doCall(symmioCore, calls[i]);
         }
     }
 

@@ -99,6 +99,10 @@ contract SymmioCore {
     address public instantLayer;
     address private _signer;
     bool public callFromInstantLayer;
+    /// Set by the InstantLayer around a template marked instant-open. The real core then skips
+    /// pending-balance bookkeeping for send + lock + open; this mock keeps no pending balances, so
+    /// the flag is only stored (and readable).
+    bool public instantOpenMode;
     uint256 public unbindCooldown;
     uint256 private _lastQuoteId;
 
@@ -247,10 +251,16 @@ contract SymmioCore {
         _signer = signer;
     }
 
-    /// Called by the InstantLayer: true before it routes a PartyA operation, false after.
+    /// Called by the InstantLayer: true at the start of a batch or template, false at its end.
     function setCallFromInstantLayer(bool value) external {
         require(msg.sender == instantLayer, "SymmioCore: caller is not the InstantLayer");
         callFromInstantLayer = value;
+    }
+
+    /// Called by the InstantLayer around a template whose instant-open mode is set.
+    function setInstantOpenMode(bool value) external {
+        require(msg.sender == instantLayer, "SymmioCore: caller is not the InstantLayer");
+        instantOpenMode = value;
     }
 
     function getSigner() external view returns (address) {

@@ -11,7 +11,5 @@ interface IAccountLayer {
 
     function setSigner(address signer) external;
 
-    function setSignerScoped(address signer, address scope) external;
-
     function _call(address account, bytes[] calldata calls) external returns (bytes[] memory);
 }

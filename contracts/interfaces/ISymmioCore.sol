@@ -7,6 +7,8 @@ interface ISymmioCore {
 
     function setCallFromInstantLayer(bool value) external;
 
+    function setInstantOpenMode(bool value) external;
+
     function depositFor(address account, uint256 amount) external;
 
     function internalTransfer(address user, uint256 amount) external;

@@ -1,0 +1,408 @@
+"""Drive a deployment (ours or a real one) through the real contracts' surface only.
+
+`System` runs the flow against an InstantLayer, AccountLayer, Symmio core and collateral token
+at given addresses on any `Chain`: steps 1-5 as the user's transactions (built by
+`harness.flow`), the solver's side (PartyB operations signed by the hedger for the PartyB
+contract, `executeBatch`, `executeTemplate`, the instant open in one transaction, the close with
+the PartyB's fill), delegation management and the views the flow reads. Every contract object is
+built from `surface.abi(...)`, so a function outside the real surface cannot be called from here
+(a test also records every call a lifecycle makes). Mock-only conveniences (the faucet, the mock
+core's quote and balance views) live in `harness.chain.mocks`.
+
+Values only known after a transaction (a new sub-account, a quote id) come from the functions'
+own return values: the transaction is first run as a call on the pending block, then sent. The
+driver sends one transaction at a time, so nothing can come between the two.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+
+from .. import calldata as cd
+from .. import eip712, flow
+from ..context import Context, Symbol
+from ..model import (
+    Account,
+    DelegationInfo,
+    Domain,
+    InstantClose,
+    InstantOpen,
+    ReplayAttackHeader,
+    SignedDelegation,
+    SignedOperation,
+    WrappedOperation,
+)
+from . import surface
+from .node import Chain, Sent
+
+#: The PartyB close fill (not part of the user's flow, so not in harness.calldata).
+FILL_CLOSE_REQUEST = cd.Function(
+    "fillCloseRequest",
+    (
+        ("quoteId", "uint256"),
+        ("filledAmount", "uint256"),
+        ("closedPrice", "uint256"),
+        ("upnlSig", cd.PAIR_SIG),
+    ),
+    (),
+    "symmio_core",
+)
+
+#: Instant open = [addMarginToNextVA, sendQuote, lockQuote, openPosition]: the quote id that
+#: sendQuote returns (result 1, word 0) is written over the first argument (offset 0 after the
+#: selector) of lockQuote and openPosition. Entries: (insertionPoints, sourceIndices, offsets).
+INSTANT_OPEN_TEMPLATE: tuple[tuple[list[int], list[int], list[int]], ...] = (
+    ([], [], []),
+    ([], [], []),
+    ([0], [1], [0]),
+    ([0], [1], [0]),
+)
+#: Index of sendQuote in the instant-open template (its result is the quote id).
+SEND_QUOTE_STEP = 1
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where a system lives, and the solver-side facts a driver needs about it."""
+
+    collateral: str
+    symmio_core: str
+    account_layer: str
+    instant_layer: str
+    party_b: str
+    hedger: flow.Signer  # signs the PartyB's operations (ERC-1271 on the PartyB contract)
+    affiliate: str
+    symbols: tuple[Symbol, ...]
+    open_template_id: int
+
+
+@dataclass(frozen=True)
+class Onboarded:
+    """A user after steps 1-5."""
+
+    user: str
+    sub_account: str
+    steps: dict[str, Sent]
+
+
+@dataclass(frozen=True)
+class Opened:
+    """An instant open: the quote id sendQuote returned and the VA it was sent from."""
+
+    quote_id: int
+    virtual_account: str
+    sent: Sent
+
+
+class System:
+    """A deployment driven through the real surface (see the module docstring)."""
+
+    def __init__(self, chain: Chain, deployment: Deployment) -> None:
+        self.chain = chain
+        self.deployment = deployment
+        w3 = chain.w3
+        self.collateral: Contract = w3.eth.contract(deployment.collateral, abi=surface.abi("ERC20"))
+        self.core: Contract = w3.eth.contract(deployment.symmio_core, abi=surface.abi("SymmioCore"))
+        self.account_layer: Contract = w3.eth.contract(
+            deployment.account_layer, abi=surface.abi("AccountLayer")
+        )
+        self.instant_layer: Contract = w3.eth.contract(
+            deployment.instant_layer, abi=surface.abi("InstantLayer")
+        )
+        #: the driver never calls the PartyB contract: its operations go through the InstantLayer
+        self.party_b: Contract = w3.eth.contract(deployment.party_b, abi=[])
+
+    @property
+    def hedger(self) -> flow.Signer:
+        return self.deployment.hedger
+
+    @property
+    def affiliate(self) -> str:
+        return self.deployment.affiliate
+
+    @property
+    def symbols(self) -> tuple[Symbol, ...]:
+        return self.deployment.symbols
+
+    @property
+    def open_template_id(self) -> int:
+        return self.deployment.open_template_id
+
+    @property
+    def admin(self) -> str:
+        return self.chain.admin
+
+    @property
+    def domain(self) -> Domain:
+        return eip712.instant_layer_domain(self.chain.chain_id, self.instant_layer.address)
+
+    def context(self, **optional: Any) -> Context:
+        """The context file's content for this deployment (the PartyB contract is the hedger)."""
+        return Context(
+            chain_id=self.chain.chain_id,
+            instant_layer=self.instant_layer.address,
+            account_layer=self.account_layer.address,
+            symmio_core=self.core.address,
+            hedger=self.party_b.address,
+            affiliate=self.affiliate,
+            symbols=self.symbols,
+            **optional,
+        )
+
+    # --- steps 1-5, from the user's EOA
+
+    def create_sub_account(self, owner: str, name: str, **options: Any) -> tuple[str, Sent]:
+        """Step 1; the new sub-account is what createSubAccounts returns."""
+        tx = flow.create_sub_account(self.context(), owner, name, **options)
+        (accounts,) = abi_decode(["address[]"], self.chain.call(tx))
+        return self.chain.w3.to_checksum_address(accounts[0]), self.chain.send(tx)
+
+    def approve(self, owner: str, units: int) -> Sent:
+        """Step 2a: the allowance goes to the Symmio core (the ERC20 spender)."""
+        ctx = self.context()
+        return self.chain.send(flow.approve_collateral(ctx, owner, self.collateral.address, units))
+
+    def deposit(self, owner: str, sub_account: str, units: int) -> Sent:
+        return self.chain.send(flow.deposit(self.context(), owner, sub_account, units))
+
+    def bind(self, owner: str, sub_account: str) -> Sent:
+        return self.chain.send(flow.bind(self.context(), owner, sub_account))
+
+    def grant_delegation(self, owner: str, info: DelegationInfo) -> Sent:
+        return self.chain.send(flow.grant_delegation(self.context(), owner, info))
+
+    def onboard(
+        self,
+        user: str,
+        session_key: str,
+        tpsl_bot: str | None = None,
+        *,
+        deposit_units: int,
+        expiry: int,
+        name: str = "harness",
+    ) -> Onboarded:
+        """Steps 1-5 for `user` (who must hold `deposit_units` of collateral and be able to
+        send here): sub-account, approve + deposit, bind to the PartyB, the session key's and
+        the bot's delegations."""
+        sub, sent = self.create_sub_account(user, name)
+        steps = {"createSubAccounts": sent}
+        steps["approve"] = self.approve(user, deposit_units)
+        steps["depositForAccount"] = self.deposit(user, sub, deposit_units)
+        steps["bindToPartyB"] = self.bind(user, sub)
+        session = flow.session_key_delegation(sub, session_key, expiry)
+        steps["grantDelegation(session key)"] = self.grant_delegation(user, session)
+        if tpsl_bot is not None:
+            bot = flow.tpsl_bot_delegation(sub, tpsl_bot, expiry)
+            steps["grantDelegation(TP/SL bot)"] = self.grant_delegation(user, bot)
+        return Onboarded(user, sub, steps)
+
+    # --- solver side
+
+    def sign_operation(self, key: flow.Signer, op: SignedOperation) -> WrappedOperation:
+        """Sign an operation built by hand (negative tests, PartyB operations)."""
+        return WrappedOperation(op, key.sign_digest(eip712.digest(self.domain, op)))
+
+    def partyb_operation(
+        self,
+        call_data: bytes,
+        *,
+        deadline: int = 0,
+        nonce: int = 0,
+        max_uses: int = 1,
+        salt: bytes | None = None,
+    ) -> WrappedOperation:
+        """A PartyB operation on the core: signer = signerAccount = the PartyB contract
+        (isPartyB), signed by its hedger EOA and accepted through ERC-1271."""
+        party_b = self.party_b.address
+        op = SignedOperation(
+            signer=party_b,
+            target=self.core.address,
+            call_data=call_data,
+            signer_account=Account(party_b, True),
+            flex_fields=(),
+            max_uses=max_uses,
+            replay_attack_header=ReplayAttackHeader(
+                nonce, deadline, salt if salt is not None else secrets.token_bytes(32)
+            ),
+        )
+        return self.sign_operation(self.hedger, op)
+
+    def batch_tx(
+        self,
+        ops: Sequence[WrappedOperation],
+        *,
+        fills: Sequence[Sequence[bytes]] | None = None,
+        flex_signatures: Sequence[Sequence[bytes]] | None = None,
+        sender: str | None = None,
+    ) -> flow.TxRequest:
+        data = cd.EXECUTE_BATCH.encode(*self._batch_args(ops, fills, flex_signatures))
+        il = self.instant_layer.address
+        return flow.TxRequest("executeBatch", sender or self.admin, il, data, cd.EXECUTE_BATCH)
+
+    def template_tx(
+        self,
+        template_id: int,
+        ops: Sequence[WrappedOperation],
+        *,
+        fills: Sequence[Sequence[bytes]] | None = None,
+        flex_signatures: Sequence[Sequence[bytes]] | None = None,
+        sender: str | None = None,
+    ) -> flow.TxRequest:
+        args = self._batch_args(ops, fills, flex_signatures)
+        data = cd.EXECUTE_TEMPLATE.encode(template_id, *args)
+        il = self.instant_layer.address
+        return flow.TxRequest(
+            "executeTemplate", sender or self.admin, il, data, cd.EXECUTE_TEMPLATE
+        )
+
+    @staticmethod
+    def _batch_args(
+        ops: Sequence[WrappedOperation],
+        fills: Sequence[Sequence[bytes]] | None,
+        flex_signatures: Sequence[Sequence[bytes]] | None,
+    ) -> tuple[list[Any], list[bytes], list[list[bytes]], list[list[bytes]]]:
+        """(signedOps, signatures, fills, flexFillerSignatures); no fills = empty lists."""
+        empty: list[list[bytes]] = [[] for _ in ops]
+        return (
+            [cd.operation_args(w.signed_operation) for w in ops],
+            [w.signature for w in ops],
+            [list(f) for f in fills] if fills is not None else empty,
+            [list(f) for f in flex_signatures] if flex_signatures is not None else empty,
+        )
+
+    def execute_batch(self, ops: Sequence[WrappedOperation], **options: Any) -> Sent:
+        return self.chain.send(self.batch_tx(ops, **options))
+
+    def execute_template(
+        self, template_id: int, ops: Sequence[WrappedOperation], **options: Any
+    ) -> Sent:
+        return self.chain.send(self.template_tx(template_id, ops, **options))
+
+    def instant_open_tx(
+        self, body: InstantOpen, *, opened_price: int | None = None, deadline: int | None = None
+    ) -> flow.TxRequest:
+        """The solver's one transaction for an instant_open body: addMargin + sendQuote (the
+        user's signed operations) + lockQuote + openPosition (the PartyB's), quote id injected.
+        The PartyB fills the whole quantity at `opened_price` (default: the requested price)."""
+        quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(
+            body.send_quote.signed_operation.call_data
+        )
+        price = quote["price"] if opened_price is None else opened_price
+        until = quote["deadline"] if deadline is None else deadline
+        # quote id 0 is the placeholder the template overwrites
+        lock = self.partyb_operation(cd.LOCK_QUOTE.encode(0, cd.EMPTY_UPNL_SIG_4), deadline=until)
+        open_ = self.partyb_operation(
+            cd.OPEN_POSITION.encode(0, quote["quantity"], price, cd.EMPTY_PAIR_UPNL_SIG),
+            deadline=until,
+        )
+        return self.template_tx(
+            self.open_template_id, [body.add_margin, body.send_quote, lock, open_]
+        )
+
+    def instant_open(self, body: InstantOpen, **options: Any) -> Opened:
+        """Send the instant open; the VA is the AccountLayer's prediction for the addMargin
+        step, the quote id what sendQuote returns (read by running the template as a call)."""
+        margin = cd.ADD_MARGIN_TO_NEXT_VA.decode(body.add_margin.signed_operation.call_data)
+        predict = self.account_layer.functions.predictNextVirtualAccountAddress(
+            self.chain.w3.to_checksum_address(margin["subAccount"]),
+            margin["vaIsolationType"],
+            margin["symbolId"],
+        )
+        va = self.view(predict, "pending")
+        tx = self.instant_open_tx(body, **options)
+        (results,) = abi_decode(["bytes[]"], self.chain.call(tx))
+        (quote_id,) = abi_decode(["uint256"], results[SEND_QUOTE_STEP])
+        return Opened(quote_id, va, self.chain.send(tx))
+
+    def instant_close_tx(
+        self,
+        operations: InstantClose | Sequence[WrappedOperation],
+        *,
+        closed_price: int | None = None,
+    ) -> flow.TxRequest:
+        """Each close request followed by the PartyB's fill of the whole requested quantity at
+        `closed_price` (default: the requested close price), in one executeBatch."""
+        ops = operations.operations if isinstance(operations, InstantClose) else operations
+        batch: list[WrappedOperation] = []
+        for op in ops:
+            close = cd.REQUEST_TO_CLOSE_POSITION.decode(op.signed_operation.call_data)
+            price = close["closePrice"] if closed_price is None else closed_price
+            fill = FILL_CLOSE_REQUEST.encode(
+                close["quoteId"], close["quantityToClose"], price, cd.EMPTY_PAIR_UPNL_SIG
+            )
+            batch += [op, self.partyb_operation(fill, deadline=close["deadline"])]
+        return self.batch_tx(batch)
+
+    def instant_close(
+        self, operations: InstantClose | Sequence[WrappedOperation], **options: Any
+    ) -> Sent:
+        return self.chain.send(self.instant_close_tx(operations, **options))
+
+    # --- delegation management beyond steps 4-5
+
+    def grant_delegation_by_sig(
+        self, sender: str, value: SignedDelegation, signature: bytes
+    ) -> Sent:
+        return self.chain.send(
+            flow.grant_delegation_by_sig(self.context(), sender, value, signature)
+        )
+
+    def revoke_tx(
+        self,
+        sender: str,
+        account: str,
+        delegate: str,
+        selectors: Sequence[bytes],
+        *,
+        finalize: bool = False,
+    ) -> flow.TxRequest:
+        """initiateRevokeDelegation (owner, delegate or REVOKER_ROLE) or, with `finalize`,
+        finalizeRevokeDelegation (anyone, after the ETA)."""
+        fn = cd.FINALIZE_REVOKE_DELEGATION if finalize else cd.INITIATE_REVOKE_DELEGATION
+        data = fn.encode((account, False), delegate, list(selectors))
+        return flow.TxRequest(fn.name, sender, self.instant_layer.address, data, fn)
+
+    # --- views (eth_call with an explicit sender: web3 would otherwise list every account to
+    # guess one; on the pending block when block.timestamp matters)
+
+    def view(self, fn: ContractFunction, block: str = "latest") -> Any:
+        return fn.call({"from": self.admin}, block)
+
+    def operation_hash(self, op: SignedOperation) -> bytes:
+        il = self.instant_layer.functions
+        return bytes(self.view(il.getOperationHash(cd.operation_args(op))))
+
+    def delegation_hash(self, value: SignedDelegation) -> bytes:
+        il = self.instant_layer.functions
+        return bytes(self.view(il.getDelegationHash(cd.signed_delegation_args(value))))
+
+    def flex_fill_auth_hash(self, op_hash: bytes, field_index: int, value: bytes) -> bytes:
+        il = self.instant_layer.functions
+        return bytes(self.view(il.getFlexFillAuthHash(op_hash, field_index, value)))
+
+    def is_delegation_active(self, delegator: str, delegate: str, selector: bytes) -> bool:
+        """The contract's view: exactly the stored entry (a VA is not mapped to its parent)."""
+        fn = self.instant_layer.functions.isDelegationActive(delegator, delegate, selector)
+        return bool(self.view(fn, "pending"))
+
+    def canonical_account(self, account: str) -> str:
+        """The account delegations are stored under: a VA's parent sub-account, else itself."""
+        detail = self.view(self.account_layer.functions.getVirtualAccount(account))
+        return detail[1] if detail[3] else account
+
+    def pending_revocation_eta(self, delegator: str, delegate: str, selector: bytes) -> int:
+        fn = self.instant_layer.functions.pendingRevocationEta(delegator, delegate, selector)
+        return self.view(fn)
+
+    def nonce(self, account: str) -> int:
+        return self.view(self.instant_layer.functions.nonces(account))
+
+    def usage_count(self, digest: bytes) -> int:
+        return self.view(self.instant_layer.functions.operationUsageCount(digest))

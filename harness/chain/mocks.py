@@ -1,0 +1,137 @@
+"""Deploy and wire our mock contracts (contracts/), and the mock-only helpers on top of them.
+
+`deploy_system` deploys MockERC20, SymmioCore, AccountLayer, InstantLayer and MockPartyB on a
+`Chain`, wires them (contracts/README.md "Deploy and wire") and returns a `MockSystem`: the
+real-surface driver (`harness.chain.driver.System`) plus what only our mocks have: the token
+faucet, the mock core's quote and balance views, and full-ABI contract objects for tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from eth_utils import to_checksum_address
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+
+from .. import artifacts, flow
+from ..context import Symbol
+from ..keys import LocalKey
+from ..primitives import keccak
+from .driver import INSTANT_OPEN_TEMPLATE, Deployment, Onboarded, System
+from .node import Chain, Sent
+
+WAD = 10**18
+
+
+def default_affiliate() -> str:
+    return to_checksum_address(keccak(b"symmio-harness affiliate")[12:])
+
+
+class MockSystem(System):
+    """Our deployment: the driver, plus mock-only helpers and full-ABI contract objects."""
+
+    def __init__(self, chain: Chain, deployment: Deployment, wiring_gas: dict[str, int]) -> None:
+        super().__init__(chain, deployment)
+        self.wiring_gas = wiring_gas
+        #: full-ABI objects of our mocks (tests reach mock-only functions through these)
+        self.mock = {
+            name: chain.contract(name, address)
+            for name, address in (
+                ("MockERC20", deployment.collateral),
+                ("SymmioCore", deployment.symmio_core),
+                ("AccountLayer", deployment.account_layer),
+                ("InstantLayer", deployment.instant_layer),
+                ("MockPartyB", deployment.party_b),
+            )
+        }
+        self.party_b = self.mock["MockPartyB"]
+
+    def mint(self, to: str, units: int) -> Sent:
+        """Test-token faucet (MockERC20.mint is open to anyone)."""
+        return self.chain.send(self.mock["MockERC20"].functions.mint(to, units), to)
+
+    def onboard(
+        self, user: str, session_key: str, tpsl_bot: str | None = None, **kw: Any
+    ) -> Onboarded:
+        """Faucet mint of the deposit, then the driver's steps 1-5."""
+        minted = self.mint(user, kw["deposit_units"])
+        done = super().onboard(user, session_key, tpsl_bot, **kw)
+        return Onboarded(done.user, done.sub_account, {"mint": minted, **done.steps})
+
+    def quote(self, quote_id: int) -> dict[str, Any]:
+        """The mock core's quote record, by field name."""
+        fn = self.mock["SymmioCore"].functions.getQuote(quote_id)
+        outputs = fn.abi["outputs"][0]["components"]
+        return dict(zip([o["name"] for o in outputs], self.view(fn), strict=True))
+
+    def balance(self, account: str) -> int:
+        """The account's free balance inside the mock core (18 decimals)."""
+        return self.view(self.mock["SymmioCore"].functions.balanceOf(account))
+
+
+def deploy_system(
+    chain: Chain | None = None,
+    *,
+    hedger: flow.Signer | None = None,
+    collateral_decimals: int = 6,
+    symbols: Sequence[Symbol] = (Symbol(1, "BTCUSDT", 1, 3),),
+    min_quote_value: Decimal = Decimal(5),
+    affiliate: str | None = None,
+) -> MockSystem:
+    """Deploy and wire the mocks; the instant-open template gets the InstantLayer's next id."""
+    chain = chain if chain is not None else Chain()
+    hedger = hedger if hedger is not None else LocalKey.generate()
+    admin = chain.admin
+    gas: dict[str, int] = {}
+
+    def deploy(name: str, *args: Any) -> Contract:
+        contract, sent = chain.deploy_sent(name, *args)
+        gas[sent.step] = sent.gas_used
+        return contract
+
+    def send(label: str, fn: ContractFunction) -> None:
+        gas[label] = chain.send(fn, admin).gas_used
+
+    usdc = deploy("MockERC20", "Mock USDC", "mUSDC", collateral_decimals)
+    core = deploy("SymmioCore", usdc.address, admin)
+    al = deploy("AccountLayer", admin)
+    il = deploy("InstantLayer", core.address, admin)
+    pb = deploy("MockPartyB", hedger.address, core.address, admin)
+
+    send("core.setAccountLayer", core.functions.setAccountLayer(al.address))
+    send("core.setInstantLayer", core.functions.setInstantLayer(il.address))
+    send("core.registerPartyB", core.functions.registerPartyB(pb.address, True))
+    min_value = int(min_quote_value * WAD)
+    for s in symbols:
+        send(f"core.addSymbol({s.id})", core.functions.addSymbol(s.id, s.name, min_value))
+    send("al.setSymmioCoreAllowed", al.functions.setSymmioCoreAllowed(core.address, True))
+    role = al.functions.INSTANT_LAYER_ROLE().call()
+    send("al.grantRole(INSTANT_LAYER_ROLE)", al.functions.grantRole(role, il.address))
+    send("il.setAccountLayer", il.functions.setAccountLayer(al.address))
+    send("il.registerPartyBs", il.functions.registerPartyBs([pb.address]))
+    send("pb.setInstantLayer", pb.functions.setInstantLayer(il.address))
+    template_id = il.functions.nextTemplateId().call()
+    template = [list(map(list, op)) for op in INSTANT_OPEN_TEMPLATE]
+    send("il.addTemplate(instant_open)", il.functions.addTemplate("instant_open", template))
+    instant_mode = il.functions.setTemplateInstantOpenMode(template_id, True)
+    send("il.setTemplateInstantOpenMode", instant_mode)
+    deployment = Deployment(
+        collateral=usdc.address,
+        symmio_core=core.address,
+        account_layer=al.address,
+        instant_layer=il.address,
+        party_b=pb.address,
+        hedger=hedger,
+        affiliate=affiliate or default_affiliate(),
+        symbols=tuple(symbols),
+        open_template_id=template_id,
+    )
+    return MockSystem(chain, deployment, gas)
+
+
+def mock_abi(name: str) -> list[dict[str, Any]]:
+    """A mock's full compiled ABI (for tests that reach past the real surface)."""
+    return artifacts.abi(name)
