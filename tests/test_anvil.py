@@ -311,4 +311,5 @@ def test_module_keeps_no_record_of_stopped_nodes(tmp_path: Path) -> None:
     before = dict(anvil_mod._RUNNING)
     with pytest.raises(AnvilError):
         Anvil(binary=fake, startup_timeout=5).start()
-    assert anvil_mod._RUNNING == before, f"a failed start is still tracked: {anvil_mod._RUNNING}"
+    after = dict(anvil_mod._RUNNING)
+    assert after == before, f"a failed start is still tracked: {after}"
