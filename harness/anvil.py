@@ -205,6 +205,11 @@ def _stop_all() -> None:
 class Anvil:
     """One anvil node on 127.0.0.1.
 
+    `start()` returns once `eth_chainId` answers (or raises AnvilError, leaving nothing behind);
+    `stop()` is idempotent. `rpc_url`, `chain_id`, `pid` and `accounts` (the funded dev accounts)
+    are what a server prints and a client needs. Start it from a thread that lives as long as the
+    process: the parent-death signal is tied to the starting thread.
+
     >>> with Anvil() as node:            # doctest: +SKIP
     ...     node.rpc_url, node.chain_id, node.accounts[0].address
     """
@@ -221,8 +226,10 @@ class Anvil:
         stop_timeout: float = 5.0,
         extra_args: tuple[str, ...] = (),
     ) -> None:
-        if port is not None and not (isinstance(port, int) and 1 <= port <= 65535):
-            raise AnvilError(f"port: expected an integer 1..65535, got {port!r}")
+        if port is not None and not (
+            isinstance(port, int) and not isinstance(port, bool) and 0 <= port <= 65535
+        ):
+            raise AnvilError(f"port: expected an integer 0..65535 (0: a free one), got {port!r}")
         self._requested_port = port
         self.chain_id = chain_id
         self._account_count = accounts

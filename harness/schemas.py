@@ -22,7 +22,7 @@ import argparse
 import json
 import re
 import sys
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
@@ -256,44 +256,43 @@ def tpsl_schema() -> dict[str, Any]:
     }
 
 
-def _dataclass_object(
-    cls: type, bounds: dict[str, tuple[int, int]], required: tuple[str, ...]
-) -> dict[str, Any]:
+def _dataclass_object(cls: type, overrides: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """An object schema from a context dataclass: members from its fields, JSON types from their
+    annotations (`int` -> integer, `str` -> string) unless overridden, required = no default."""
     props: dict[str, Any] = {}
     for f in fields(cls):
-        annotation = str(f.type)
-        if f.name in ("verifying_contract",):
-            props[f.name] = _address()
-            continue
-        kind = "integer" if annotation.startswith("int") else "string"
-        prop: dict[str, Any] = {"type": kind}
-        if f.name in bounds:
-            prop["minimum"], prop["maximum"] = bounds[f.name]
-        props[f.name] = prop
+        kind = "integer" if str(f.type).startswith("int") else "string"
+        props[f.name] = overrides.get(f.name, {"type": kind})
     return {
         "type": "object",
         "properties": props,
-        "required": list(required),
+        "required": [f.name for f in fields(cls) if f.default is MISSING],
         "additionalProperties": False,
     }
+
+
+def _bounded(lo: int, hi: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": lo, "maximum": hi}
 
 
 #: Schemas of the context keys: every key of `context.REQUIRED_KEYS` / `OPTIONAL_KEYS` must be
 #: here (a test says which is missing), so a new key cannot ship without its schema.
 def _context_key_schemas() -> dict[str, Any]:
-    precision = (0, WEI_DECIMALS)
+    precision = _bounded(0, WEI_DECIMALS)
     symbol = _dataclass_object(
         context_module.Symbol,
-        {"id": (0, UINT256_MAX), "price_precision": precision, "quantity_precision": precision},
-        tuple(f.name for f in fields(context_module.Symbol)),
+        {
+            "id": _bounded(0, UINT256_MAX),
+            "price_precision": precision,
+            "quantity_precision": precision,
+        },
     )
     domain = _dataclass_object(
         context_module.ConditionalOrderDomainConfig,
-        {"chain_id": (0, UINT256_MAX)},
-        ("name", "version"),
+        {"chain_id": _bounded(0, UINT256_MAX), "verifying_contract": _address()},
     )
     return {
-        "chain_id": {"type": "integer", "minimum": 1, "maximum": UINT256_MAX},
+        "chain_id": _bounded(1, UINT256_MAX),
         "instant_layer": _address(),
         "account_layer": _address(),
         "symmio_core": _address(),
