@@ -1,0 +1,270 @@
+// Steps 1-8 of Symmio Instant Trading from a Node frontend against `symmio-harness serve --chain anvil`.
+//
+//   symmio-harness serve --chain anvil            # prints the base URL, e.g. http://127.0.0.1:PORT
+//   node examples/typescript/flow.mjs http://127.0.0.1:PORT
+//
+// Everything it needs comes from GET /context and GET /abi/{AccountLayer,InstantLayer,SymmioCore,ERC20}
+// (plus the solver's and the COH's own endpoints, as a real frontend reads them):
+// - steps 1-5 from its own wallet (one of the funded anvil test accounts of /context, whose public
+//   dev key it derives from anvil's mnemonic) through the JSON-RPC URL: createSubAccounts,
+//   approve + depositForAccount, _call(sub, [bindToPartyB]), the two grantDelegation;
+// - steps 6-8 signed by its own fresh session key (ethers TypedDataEncoder), every body checked
+//   against schemas/ with ajv before it is sent; the quote id and the VA from the websocket;
+//   the TP/SL order triggered through POST /coh/mock/price.
+// Exit 0 when every step succeeded; 1 with one line saying which step failed and why.
+//
+// Environment: SYMMIO_OWNER_INDEX (which of context.test_accounts is the wallet; default the last),
+// SYMMIO_SOLVER_URL / SYMMIO_COH_URL (default BASE/solver and BASE/coh).
+
+import { randomBytes, randomUUID } from "node:crypto";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Contract, HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, Wallet, getAddress, hexlify } from "ethers";
+import WebSocket from "ws";
+import { loadSchemas } from "./schemas.mjs";
+import {
+  INSTANT_LAYER_DOMAIN,
+  SESSION_KEY_MARKER,
+  SUB_ISO,
+  buildInstantClose,
+  buildInstantOpen,
+  buildTpsl,
+  dec,
+  fixed,
+  interfaces,
+  mul,
+  sessionKeySelectors,
+  subscribeFrame,
+  toTokenUnits,
+  tpslBotSelectors,
+} from "./symmio.mjs";
+
+// anvil's public development mnemonic: its keys hold test ETH on a local chain only.
+const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
+const GAS = { gasLimit: 5_000_000n };
+const WAIT_MS = 30_000;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const schemas = loadSchemas(join(here, "..", "..", "schemas"));
+
+class StepError extends Error {}
+const fail = (step, why) => {
+  throw new StepError(`${step}: ${why}`);
+};
+
+async function http(method, url, body) {
+  const response = await fetch(url, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = text;
+  }
+  if (!response.ok) fail(`${method} ${url}`, `HTTP ${response.status}: ${text.slice(0, 300)}`);
+  if (json && typeof json === "object" && Array.isArray(json.warnings) && json.warnings.length)
+    fail(`${method} ${url}`, `the service warned: ${JSON.stringify(json.warnings)}`);
+  return json;
+}
+
+// What `serve` adds to the context file in GET /context (not keys `validate --context` needs).
+const SERVE_KEYS = ["rpc_url", "collateral", "tpsl_bot", "test_accounts"];
+/** The context-file part of GET /context, checked against schemas/context.schema.json. */
+function contextFile(served) {
+  const file = Object.fromEntries(Object.entries(served).filter(([k]) => !SERVE_KEYS.includes(k)));
+  return checked("context", file);
+}
+
+function checked(kind, body) {
+  const validate = schemas[kind];
+  if (!validate(body)) fail(`schema ${kind}`, JSON.stringify(validate.errors.slice(0, 3)));
+  return body;
+}
+
+/** The notifications websocket: frames in arrival order, awaited by predicate. */
+class Notifications {
+  constructor(url) {
+    this.frames = [];
+    this.waiters = [];
+    this.socket = new WebSocket(url);
+    this.socket.on("message", (raw) => {
+      const frame = JSON.parse(raw.toString());
+      this.frames.push(frame);
+      for (const w of [...this.waiters]) w();
+    });
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.once("open", resolve);
+      this.socket.once("error", reject);
+    });
+  }
+  next(what, predicate) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new StepError(`websocket: no ${what} within ${WAIT_MS / 1000} s`)), WAIT_MS);
+      const look = () => {
+        const i = this.frames.findIndex(predicate);
+        if (i < 0) return;
+        const [frame] = this.frames.splice(i, 1);
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== look);
+        resolve(frame);
+      };
+      this.waiters.push(look);
+      look();
+    });
+  }
+  close() {
+    this.socket.close();
+  }
+}
+
+const action = (name, quoteId) => (f) =>
+  f.data && f.data.last_seen_action === name && (quoteId === undefined || f.data.quote_id === quoteId);
+
+async function main() {
+  const base = (process.argv[2] || process.env.SYMMIO_SERVE_URL || "").replace(/\/$/, "");
+  if (!base) {
+    console.error("usage: node flow.mjs BASE_URL   (the URL `symmio-harness serve --chain anvil` prints)");
+    process.exit(2);
+  }
+  const solverUrl = process.env.SYMMIO_SOLVER_URL || `${base}/solver`;
+  const cohUrl = process.env.SYMMIO_COH_URL || `${base}/coh`;
+  const log = (step, text) => console.log(`${step.padEnd(4)} ${text}`);
+
+  // --- what the server tells a frontend
+  const context = await http("GET", `${base}/context`);
+  contextFile(context);
+  for (const key of [...SERVE_KEYS, "hedger", "affiliate", "symbols"])
+    if (!(key in context)) fail("GET /context", `no ${key}`);
+  const abis = {};
+  for (const name of ["AccountLayer", "InstantLayer", "SymmioCore", "ERC20"]) {
+    const served = await http("GET", `${base}/abi/${name}`);
+    abis[name] = Array.isArray(served) ? served : served.abi;
+  }
+  const ifaces = interfaces(abis);
+
+  // --- its own wallet: a funded anvil test account (public dev key, derived, never fetched)
+  const provider = new JsonRpcProvider(context.rpc_url, undefined, { staticNetwork: true, polling: true, pollingInterval: 50 });
+  const index = process.env.SYMMIO_OWNER_INDEX ? Number(process.env.SYMMIO_OWNER_INDEX) : context.test_accounts.length - 1;
+  const ownerAddress = getAddress(context.test_accounts[index]);
+  const mnemonic = Mnemonic.fromPhrase(ANVIL_MNEMONIC);
+  let owner;
+  for (let i = 0; i < 50 && !owner; i++) {
+    const w = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`);
+    if (w.address === ownerAddress) owner = new Wallet(w.privateKey, provider);
+  }
+  if (!owner) fail("wallet", `${ownerAddress} is not one of anvil's dev accounts`);
+  const chainId = (await provider.getNetwork()).chainId;
+  if (Number(chainId) !== context.chain_id) fail("wallet", `RPC chain id ${chainId}, context says ${context.chain_id}`);
+
+  // One nonce sequence for the wallet (ethers' "pending" count can lag right after a receipt).
+  const sender = new NonceManager(owner);
+  const at = (address, name) => new Contract(address, abis[name], sender);
+  const accountLayer = at(context.account_layer, "AccountLayer");
+  const instantLayer = at(context.instant_layer, "InstantLayer");
+  const token = at(context.collateral, "ERC20");
+  const mined = async (step, pending) => {
+    const tx = await pending;
+    const receipt = await tx.wait(1, WAIT_MS);
+    if (!receipt || receipt.status !== 1) fail(step, `transaction ${tx.hash} reverted`);
+    log(step, `${tx.hash} (block ${receipt.blockNumber}, gas ${receipt.gasUsed})`);
+    return receipt;
+  };
+
+  // --- step 1: createSubAccounts(affiliate, [(name, metadata, core, isolationType, singleVAMode)])
+  const name = `ts-example-${Date.now()}`;
+  await mined("1", accountLayer.createSubAccounts(context.affiliate, [[name, "0x", context.symmio_core, SUB_ISO.MARKET_DIRECTION, true]], GAS));
+  const subs = await accountLayer.getUserSubAccountsAddresses(owner.address, 0, 1000);
+  const sub = getAddress(subs[subs.length - 1]);
+  log("", `sub-account ${sub}`);
+
+  // --- step 2: approve Symmio core (the ERC20 spender), then depositForAccount on the AccountLayer
+  const decimals = Number(await token.decimals());
+  const units = toTokenUnits(dec("1000"), decimals);
+  if ((await token.balanceOf(owner.address)) < units) fail("2", `${owner.address} holds less than 1000 test collateral`);
+  await mined("2a", token.approve(context.symmio_core, units, GAS));
+  await mined("2b", accountLayer.depositForAccount(sub, units, GAS));
+
+  // --- step 3: _call(sub, [bindToPartyB(hedger)])
+  const bind = ifaces.SymmioCore.encodeFunctionData("bindToPartyB", [context.hedger]);
+  await mined("3", accountLayer._call(sub, [bind], GAS));
+
+  // --- steps 4-5: grantDelegation to a fresh session key and to the TP/SL bot (owner only)
+  const session = Wallet.createRandom();
+  const now = (await provider.getBlock("latest")).timestamp;
+  const expiry = BigInt(now + 24 * 3600);
+  const selectors4 = sessionKeySelectors(ifaces.AccountLayer, ifaces.SymmioCore);
+  await mined("4", instantLayer.grantDelegation([[sub, false], session.address, selectors4, expiry], GAS));
+  await mined("5", instantLayer.grantDelegation([[sub, false], context.tpsl_bot, tpslBotSelectors(ifaces.SymmioCore), expiry], GAS));
+  if (!(await instantLayer.isDelegationActive(sub, session.address, SESSION_KEY_MARKER)))
+    fail("4", "isDelegationActive(sub, session key, 0x00000001) is false");
+  const mine = await http("GET", `${base}/context?owner=${owner.address}`);
+  contextFile(mine);
+  if (mine.sub_account !== sub || mine.session_key !== session.address)
+    fail("GET /context?owner", `sub_account ${mine.sub_account}, session_key ${mine.session_key}`);
+
+  // --- step 6: instant_open (market data from the solver, the clock from the chain)
+  const symbol = context.symbols[0];
+  const { symbols: rows } = await http("GET", `${solverUrl}/api/contract-symbols`);
+  const market = rows.find((r) => r.symbol_id === symbol.id);
+  const leverage = 10;
+  const lockedParams = await http("GET", `${solverUrl}/api/get_locked_params/${symbol.name}?leverage=${leverage}`);
+  const deadline = (await provider.getBlock("latest")).timestamp + 3600;
+  const domain = INSTANT_LAYER_DOMAIN(context.chain_id, context.instant_layer);
+  const wsUrl = `${solverUrl.replace(/^http/, "ws")}/api/ws/notifications`;
+  const ws = new Notifications(wsUrl);
+  await ws.opened;
+  ws.socket.send(JSON.stringify(subscribeFrame(sub)));
+  await ws.next("subscription answer", (f) => "subscribed" in f);
+  const side = "long";
+  const open = buildInstantOpen({
+    ifaces, domain, sessionKey: session, context, subAccount: sub, symbol, side, quantity: "0.015",
+    leverage, markPrice: market.mark_price, lockedParams, tradingFee: market.trading_fee, deadline,
+    uuid: randomUUID(), salts: [hexlify(randomBytes(32)), hexlify(randomBytes(32))],
+  });
+  const accepted = await http("POST", `${solverUrl}/api/instant_trade/instant_open`, checked("instant_open", open.body));
+  const opened = await ws.next("SendQuoteTransaction frame", action("SendQuoteTransaction"));
+  if (opened.data.action_status !== "success") fail("6", `open failed: ${JSON.stringify(opened.data)}`);
+  const quoteId = opened.data.quote_id;
+  const va = getAddress(opened.data.va_address);
+  log("6", `temp ${accepted.temp_quote_id} -> quote ${quoteId}, VA ${va}, requested price ${open.requestedPrice}`);
+
+  // --- step 7: instant_close of part of the position, signed for the VA
+  const close = buildInstantClose({
+    ifaces, domain, sessionKey: session, context, virtualAccount: va, quoteId, symbol, side,
+    quantity: "0.010", markPrice: market.mark_price, deadline, salt: hexlify(randomBytes(32)),
+  });
+  await http("POST", `${solverUrl}/api/instant_trade/instant_close`, checked("instant_close", close.body));
+  const closed = await ws.next("FillMarketOrderInstantClose frame", action("FillMarketOrderInstantClose", quoteId));
+  if (closed.data.action_status !== "success") fail("7", `close failed: ${JSON.stringify(closed.data)}`);
+  log("7", `closed ${closed.data.filled_amount_close} of quote ${quoteId}`);
+
+  // --- step 8: TP/SL under the domain the COH serves; a mock price move triggers the bot
+  const spec = await http("GET", `${cohUrl}/api/v5/signing-spec`);
+  const takeProfit = fixed(roundDown(mul(dec(market.mark_price), dec("1.05")), symbol.price_precision), symbol.price_precision);
+  const tpsl = buildTpsl({
+    domain: spec.domain, sessionKey: session, subAccount: sub, virtualAccount: va, affiliate: context.affiliate,
+    quoteId, symbol, side, quantity: "0.005", markPrice: market.mark_price, takeProfit,
+    salt: BigInt(hexlify(randomBytes(32))),
+  });
+  const stored = await http("POST", `${cohUrl}/api/v5/`, checked("tpsl", tpsl.body));
+  const moved = await http("POST", `${cohUrl}/mock/price`, { symbol_id: symbol.id, price: takeProfit });
+  const triggered = await ws.next("TP close frame", action("FillMarketOrderInstantClose", quoteId));
+  if (triggered.data.action_status !== "success") fail("8", `TP close failed: ${JSON.stringify(triggered.data)}`);
+  log("8", `COH order ${stored.coh_quote_id}; price ${moved.price} triggered ${moved.triggered.length} leg(s); closed by the bot`);
+  ws.close();
+  console.log(`steps 1-8 done: owner ${owner.address}, sub-account ${sub}, quote ${quoteId}, VA ${va}`);
+}
+
+function roundDown(x, places) {
+  const s = 10n ** BigInt(places);
+  return { n: (x.n * s) / x.d, d: s };
+}
+
+main().catch((err) => {
+  console.error(err instanceof StepError ? err.message : `unexpected: ${err && err.stack ? err.stack.split("\n")[0] : err}`);
+  process.exit(1);
+});
