@@ -9,7 +9,7 @@ Sources of revert data, all handled by `revert_data`:
 
 Names come from the error ABIs of the compiled contracts plus `Error(string)` and
 `Panic(uint256)`; `OperationFailed(index, bytes)` is decoded recursively, so a routed failure
-reads `("OperationFailed", (0, ("AccountOutOfScope", (account, scope))))`.
+reads `("OperationFailed", (0, ("Error", ("SymmioCore: insufficient free balance",))))`.
 """
 
 from __future__ import annotations
