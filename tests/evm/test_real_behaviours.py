@@ -328,3 +328,31 @@ def test_the_operation_digest_is_the_one_we_sign(onboarded: Scenario) -> None:
     s = onboarded
     op = session_op(s).signed_operation
     assert s.system.operation_hash(op) == eip712.digest(s.system.domain, op)
+
+
+def test_an_instant_layer_without_an_account_layer_reverts_account_layer_not_set(
+    deployed: Scenario,
+) -> None:
+    s = deployed
+    bare = s.chain.deploy("InstantLayer", s.system.core.address, s.chain.admin)
+    info = DelegationInfo(Account(s.stranger.address), s.session.address, (ADD_MARGIN,), 2**40)
+    grant = bare.functions.grantDelegation(cd.delegation_info_args(info))
+    reverts(s, grant, s.user.address, "AccountLayerNotSet()")
+
+
+def test_get_active_delegations_lists_the_active_selectors_on_the_canonical_account(
+    opened: Scenario,
+) -> None:
+    s = opened
+    initiate(s, s.user.address)
+    s.chain.time_travel(eta(s))  # ADD_MARGIN is revoked from here on
+    fn = s.system.instant_layer.functions.getActiveDelegations(
+        (s.va, False), [s.session.address], [[ADD_MARGIN, cd.SESSION_KEY_MARKER]]
+    )
+    ((account, delegate, selectors, expiry),) = s.system.view(fn, "pending")
+    assert (account, delegate, list(selectors)) == (
+        (s.va, False),
+        s.session.address,
+        [cd.SESSION_KEY_MARKER],
+    )
+    assert expiry == s.expiry
