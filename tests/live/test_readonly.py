@@ -51,6 +51,7 @@ def deployment() -> Iterator[tuple[Services, TestClient, Profile]]:
 
 
 def run(deployment, **changes) -> dict[str, tuple[str, str]]:
+    services, http, profile = deployment
     checks = ReadOnlyRun(
         replace(profile, **changes), w3=services.backend.system.chain.w3, http=http
     ).run()
