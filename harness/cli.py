@@ -157,5 +157,35 @@ def rules(
     sys.stdout.write(rules_command(fmt.value))
 
 
+live_app = typer.Typer(
+    help="Live smoke runs against a real deployment (configured by a profile).",
+    no_args_is_help=True,
+)
+app.add_typer(live_app, name="live")
+
+
+class LiveFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@live_app.command("check")
+def live_check(
+    profile: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Profile of the config file.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(metavar="FILE", help="Config file (default ./symmio-harness.toml)."),
+    ] = None,
+    fmt: Annotated[LiveFormat, typer.Option("--format", help="Report format.")] = LiveFormat.text,
+) -> None:
+    """Stage 1, read-only: chain, contracts, EIP-712 and the services' configuration against
+    ours. Exit 0: all pass; 1: a check failed; 2: bad settings or an unreachable endpoint."""
+    from .live.command import check_command
+
+    raise typer.Exit(check_command(profile, config, fmt.value, sys.stdout, sys.stderr))
+
+
 def main() -> None:
     app()
