@@ -12,7 +12,6 @@ its own event loop (`call_soon_threadsafe`), so publishing is safe from any thre
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -21,10 +20,14 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .. import jsonread
+
 log = logging.getLogger("harness.services")
 
 PATTERN_KEYS = ("app_name", "address", "primary_identifier", "secondary_identifier")
 MAX_PATTERNS = 100
+MAX_FRAME_BYTES = 64 * 1024
+MAX_FRAME_DEPTH = 8
 
 
 class SubscribeError(ValueError):
@@ -97,6 +100,15 @@ class Notifier:
             subscriber.put(frame)
         return frame
 
+    def send(self, address: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Send `{data, address}` as given (no quote-notification defaults)."""
+        with self._lock:
+            subscribers = [s for s in self._subscribers if s.wants(address)]
+        frame = {"data": data, "address": address}
+        for subscriber in subscribers:
+            subscriber.put(frame)
+        return frame
+
     def publish_chain_failure(
         self, address: str, action: str, error_name: str, **data: Any
     ) -> dict[str, Any]:
@@ -155,13 +167,17 @@ async def notifications_endpoint(websocket: WebSocket, notifier: Notifier) -> No
             try:
                 if text is None:
                     raise SubscribeError("expected a text frame holding JSON")
-                try:
-                    loaded = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise SubscribeError(f"not JSON ({exc.msg})") from None
-                patterns = read_subscribe(loaded)
+                got = jsonread.read(
+                    text, max_bytes=MAX_FRAME_BYTES, max_depth=MAX_FRAME_DEPTH, max_values=1000
+                )
+                if got.problem is not None:
+                    raise SubscribeError(got.problem[1])
+                patterns = read_subscribe(got.value)
             except SubscribeError as exc:
                 subscriber.put({"error": str(exc)})
+                continue
+            if len(subscriber.patterns) + len(patterns) > MAX_PATTERNS:
+                subscriber.put({"error": f"channel_patterns: at most {MAX_PATTERNS} in all"})
                 continue
             subscriber.patterns.extend(patterns)
             subscriber.put({"subscribed": patterns})

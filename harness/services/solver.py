@@ -39,8 +39,9 @@ from .errors import (
     ServiceRefusal,
     error_body,
 )
+from .faults import faultable
 from .notifications import notifications_endpoint
-from .plumbing import guarded, validated
+from .plumbing import guarded, judge, read_json
 
 #: Where the notifications websocket lives, relative to the solver's base URL.
 NOTIFICATIONS_PATH = "/api/ws/notifications"
@@ -168,11 +169,17 @@ class Solver:
     # --- HTTP
 
     @guarded
+    @faultable("instant_open")
     async def http_instant_open(self, request: Request) -> JSONResponse:
-        data, _ = await validated(request, "instant_open", self.options("instant_open"))
-        body = wire.parse_instant_open(data).value
-        assert body is not None  # the validator passed it
-        record = self.open(body)
+        data = await read_json(request)
+
+        def work() -> tuple[TempQuote, InstantOpen]:
+            judge(data, request.url.path, self.options("instant_open"))
+            body = wire.parse_instant_open(data).value
+            assert body is not None  # the validator passed it
+            return self.open(body), body
+
+        record, body = await self.backend.run(work)
         if record.state == "failed":
             assert record.error is not None
             return JSONResponse(
@@ -187,11 +194,17 @@ class Solver:
         )
 
     @guarded
+    @faultable("instant_close")
     async def http_instant_close(self, request: Request) -> JSONResponse:
-        data, _ = await validated(request, "instant_close", self.options("instant_close"))
-        body = wire.parse_instant_close(data).value
-        assert body is not None
-        sent = self.close(body)
+        data = await read_json(request)
+
+        def work() -> Sent:
+            judge(data, request.url.path, self.options("instant_close"))
+            body = wire.parse_instant_close(data).value
+            assert body is not None
+            return self.close(body)
+
+        sent = await self.backend.run(work)
         return JSONResponse({"successful": True, "tx_hash": sent.tx_hash})
 
     @guarded
