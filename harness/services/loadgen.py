@@ -88,9 +88,7 @@ def open_bodies(context: Context, users: list[tuple[LocalKey, str]], per_user: i
 def bad_requests(rng: random.Random, valid_body: bytes) -> list[Req]:
     forged = json.loads(valid_body)
     sig = forged["sendQuote"]["signature"]
-    forged["sendQuote"]["signature"] = (
-        sig[:-4] + ("00" if sig[-4:-2] != "00" else "11") + sig[-2:]
-    )
+    forged["sendQuote"]["signature"] = sig[:-4] + ("00" if sig[-4:-2] != "00" else "11") + sig[-2:]
     routes = [OPEN, "/coh/api/v5/", "/coh/mock/price", "/mock/onboard", "/coh/api/v5/search/"]
     return [
         Req("bad:deep", "POST", rng.choice(routes), DEEP),
