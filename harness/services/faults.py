@@ -55,6 +55,8 @@ class Faults:
         self._lock = threading.Lock()
         self._armed: dict[str, list[Armed]] = {}
         self.fired: list[tuple[str, str]] = []
+        #: requests seen per route (faulted or not)
+        self.requests: dict[str, int] = {}
 
     def arm(self, route: str, armed: Armed) -> None:
         with self._lock:
@@ -67,6 +69,7 @@ class Faults:
     def take(self, route: str) -> Armed | None:
         """The fault for this request of `route`, if one is armed (consumes one count)."""
         with self._lock:
+            self.requests[route] = self.requests.get(route, 0) + 1
             queue = self._armed.get(route)
             if not queue:
                 return None
@@ -77,12 +80,18 @@ class Faults:
             self.fired.append((route, armed.fault))
             return armed
 
-    def pending(self) -> dict[str, list[dict[str, Any]]]:
+    def describe(self) -> dict[str, Any]:
+        """What is armed, what fired (in order), and the requests seen per route."""
         with self._lock:
-            return {
+            armed = {
                 route: [vars(a).copy() for a in queue]
                 for route, queue in self._armed.items()
                 if queue
+            }
+            return {
+                "armed": armed,
+                "fired": [list(f) for f in self.fired],
+                "requests": dict(self.requests),
             }
 
 

@@ -56,6 +56,7 @@ class Services:
                 Route("/context", self.http_context),
                 Route("/mock/onboard", self.http_onboard, methods=["POST"]),
                 Route("/mock/faults", self.http_faults, methods=["POST", "GET", "DELETE"]),
+                Route("/mock/operation_usage/{digest}", self.http_operation_usage),
             ]
         )
 
@@ -100,7 +101,19 @@ class Services:
             faults.arm(route, armed)
         elif request.method == "DELETE":
             faults.clear()
-        return JSONResponse({"armed": faults.pending(), "fired": len(faults.fired)})
+        return JSONResponse(faults.describe())
+
+    @guarded
+    async def http_operation_usage(self, request: Request) -> JSONResponse:
+        """The InstantLayer's operationUsageCount of a digest (a chain read, for clients that
+        reconcile against a served chain: `client.served_usage_count`)."""
+        raw = request.path_params["digest"]
+        r = Reader()
+        digest = r.hex_bytes(raw, "digest", 32)
+        if digest is None or r.problems:
+            raise ServiceRefusal(BAD_PARAMETER, "digest: expected 0x and 64 hex digits")
+        count = await self.backend.run(lambda: self.backend.system.usage_count(digest))
+        return JSONResponse({"digest": raw, "usage_count": count})
 
 
 IN_PROCESS_BASE = "http://services.local"
