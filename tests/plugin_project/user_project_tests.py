@@ -1,0 +1,99 @@
+"""A frontend team's own tests, as in the README: run from a separate project by
+tests/test_pytest_fixtures.py (pytester), with nothing but the installed package."""
+
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from harness import flow, wire
+from harness.pricing import LockedParamsPct
+
+LOCKED = LockedParamsPct.from_response(
+    {"cva": "2", "lf": "1", "partyAmm": "5", "partyBmm": "0", "leverage": "10"}
+)
+
+
+def open_body(context, user, deadline):
+    return flow.build_instant_open(
+        context,
+        user.session,
+        sub_account=user.sub_account,
+        symbol=context.symbols[0],
+        side="long",
+        quantity=Decimal("0.015"),
+        leverage=10,
+        mark_price=Decimal("65000.5"),
+        locked_params=LOCKED,
+        trading_fee=Decimal("0.0006"),
+        deadline=deadline,
+    ).body
+
+
+def test_open_runs_on_chain_through_the_services(symmio_chain, symmio_user, symmio_services):
+    context = symmio_services.services.backend.context
+    accepted = symmio_services.solver.instant_open(
+        open_body(context, symmio_user, symmio_chain.chain.now() + 3600)
+    )
+    status = symmio_services.solver.temp_quote_status(accepted.temp_quote_id)
+    assert status["state"] == "opened" and status["quote_id"] == 1
+    assert symmio_chain.system.quote(1)["quoteStatus"] == 4  # OPENED
+    assert "private" in repr(symmio_user.session) and "hidden" in repr(symmio_user.session)
+
+
+def test_state_never_leaks_between_tests(symmio_chain, symmio_user):
+    assert symmio_chain.system.nonce(symmio_user.sub_account) == 0
+    assert symmio_chain.system.quote(1)["quoteStatus"] == 0  # the open above was undone
+
+
+def test_my_client_against_the_mock_solver(mock_solver, symmio_context, symmio_user, symmio_chain):
+    body = wire.instant_open_to_wire(
+        open_body(symmio_context, symmio_user, symmio_chain.chain.now() + 3600)
+    )
+    got = httpx.post("https://solver.team.test/api/instant_trade/instant_open", json=body)
+    assert got.status_code == 200 and got.json()["temp_quote_id"] < 0
+    body["sendQuote"]["signature"] = "0x" + "11" * 65
+    refused = httpx.post("https://solver.team.test/api/instant_trade/instant_open", json=body)
+    assert refused.status_code == 400 and refused.json()["code"] == 3000
+    mock_solver.assert_called("instant_open", times=2)
+    mock_solver.assert_refused("instant_open", 3000)
+
+
+def test_my_client_survives_a_lost_reply(mock_solver, symmio_context, symmio_user, symmio_chain):
+    mock_solver.fault("instant_open", "reply_lost")
+    body = wire.instant_open_to_wire(
+        open_body(symmio_context, symmio_user, symmio_chain.chain.now() + 3600)
+    )
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post("https://solver.team.test/api/instant_trade/instant_open", json=body)
+    (call,) = mock_solver.assert_called("instant_open", times=1)
+    assert call.fault == "reply_lost" and call.body["temp_quote_id"] < 0  # it was accepted
+
+
+def test_my_tpsl_client_against_the_mock_coh(mock_coh, symmio_context, symmio_user):
+    spec = httpx.get("https://coh.symmio.test/api/v5/signing-spec").json()
+    assert spec["primaryType"] == "ConditionalOrder"
+    order = flow.build_tpsl(
+        symmio_context.tpsl_domain(),
+        symmio_user.session,
+        sub_account=symmio_user.sub_account,
+        virtual_account=symmio_user.sub_account,
+        affiliate=symmio_context.affiliate,
+        quote_id=1,
+        symbol=symmio_context.symbols[0],
+        side="long",
+        quantity=Decimal("0.004"),
+        mark_price=Decimal("65000.5"),
+        take_profit=Decimal("68250.5"),
+    )
+    body = wire.tpsl_to_wire(order)
+    assert httpx.post("https://coh.symmio.test/api/v5/", json=body).json()["successful"] is True
+    assert httpx.post("https://coh.symmio.test/api/v5/", json=body).status_code == 409  # replay
+    body["typedData"]["message"]["takeProfit"]["quantity"] = "0.0045"
+    assert httpx.post("https://coh.symmio.test/api/v5/", json=body).json()["code"] == 407
+    mock_coh.assert_called("tpsl", times=3)
+
+
+@pytest.mark.live
+def test_the_live_marker_is_registered():
+    pass
