@@ -469,11 +469,11 @@ def _salt_of(data: Any) -> int | None:
 def served_usage_count(base_url: str, timeout: float = 10.0) -> Callable[[bytes], int]:
     """A `usage_count` read through the mock's `GET /mock/operation_usage/{digest}` (for
     `serve`, whose chain lives in another process); against a real chain use a web3 view of
-    `operationUsageCount` instead."""
-    reader = _Base(base_url.rstrip("/"), timeout=timeout)
+    `operationUsageCount` instead. Each read is retried within the default bounds."""
 
     def usage_count(digest: bytes) -> int:
-        got = reader._request("GET", f"/mock/operation_usage/{to_hex(digest)}")
+        with _Base(base_url.rstrip("/"), timeout=timeout) as reader:
+            got = reader._request("GET", f"/mock/operation_usage/{to_hex(digest)}")
         return int(got["usage_count"])
 
     return usage_count
