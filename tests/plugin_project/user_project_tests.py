@@ -8,6 +8,7 @@ import pytest
 
 from harness import flow, wire
 from harness.pricing import LockedParamsPct
+from harness.services import AmbiguousSubmission, SolverClient
 
 LOCKED = LockedParamsPct.from_response(
     {"cva": "2", "lf": "1", "partyAmm": "5", "partyBmm": "0", "leverage": "10"}
@@ -92,6 +93,30 @@ def test_my_tpsl_client_against_the_mock_coh(mock_coh, symmio_context, symmio_us
     body["typedData"]["message"]["takeProfit"]["quantity"] = "0.0045"
     assert httpx.post("https://coh.symmio.test/api/v5/", json=body).json()["code"] == 407
     mock_coh.assert_called("tpsl", times=3)
+
+
+def test_a_lost_reply_is_not_reposted(mock_solver, symmio_context, symmio_user, symmio_chain):
+    mock_solver.fault("instant_open", "reply_lost")  # accepted, then the connection drops
+    body = open_body(symmio_context, symmio_user, symmio_chain.chain.now() + 3600)
+    client = SolverClient("https://solver.team.test")  # or your own client code
+    with pytest.raises(AmbiguousSubmission) as lost:  # no chain read given: it cannot tell
+        client.instant_open(body)
+    assert len(lost.value.digests) == 2  # addMargin and sendQuote
+    mock_solver.assert_called("instant_open", times=1)  # never re-posted
+
+
+def test_with_a_chain_read_the_lost_reply_is_reconciled(symmio_chain, symmio_user, symmio_services):
+    from harness.services import Reconciled
+
+    faults = symmio_services.services.backend.faults
+    from harness.services.faults import Armed
+
+    faults.arm("instant_open", Armed("error_after_execute", 1))
+    context = symmio_services.services.backend.context
+    got = symmio_services.solver.instant_open(
+        open_body(context, symmio_user, symmio_chain.chain.now() + 3600)
+    )
+    assert isinstance(got, Reconciled) and symmio_chain.system.quote(1)["quoteStatus"] == 4
 
 
 @pytest.mark.live
