@@ -33,7 +33,7 @@ def _rows(name: str, outcomes: list[loadgen.Outcome], seconds: float, note: str)
 
 
 def run(quick: bool) -> list[dict]:
-    n_reads, n_bad, users, per_user = (200, 200, 2, 3) if quick else (2000, 2000, 6, 10)
+    n_reads, n_bad, users, per_user = (200, 200, 2, 3) if quick else (2000, 2000, 10, 6)
     rng = random.Random(9)
     rows: list[dict] = []
     with ServeProcess() as served:

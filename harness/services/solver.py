@@ -214,7 +214,7 @@ class Solver:
         if market is None:
             raise ServiceRefusal(UNKNOWN_SYMBOL, f"symbolName: no symbol named {name!r}")
         raw = request.query_params.get("leverage")
-        if raw is None or not raw.isdigit() or raw.startswith("0"):
+        if raw is None or not raw.isascii() or not raw.isdigit() or raw.startswith("0"):
             raise ServiceRefusal(
                 BAD_PARAMETER, f"leverage: expected a whole number >= 1, got {raw!r}"
             )
@@ -262,11 +262,9 @@ class Solver:
 
     def _temp(self, request: Request) -> TempQuote:
         raw = request.path_params["temp_quote_id"]
-        try:
-            temp = int(raw)
-        except ValueError:
-            temp = 0
-        if temp >= 0 or not raw.startswith("-"):
+        strict = raw.isascii() and raw.startswith("-") and raw[1:].isdigit() and len(raw) <= 20
+        temp = int(raw) if strict and not raw.startswith("-0") else 0
+        if temp >= 0:
             raise ServiceRefusal(
                 BAD_PARAMETER, f"tempQuoteId: expected a negative integer, got {raw!r}"
             )

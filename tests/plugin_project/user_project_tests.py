@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from harness import flow, wire
 from harness.pricing import LockedParamsPct
@@ -117,6 +119,23 @@ def test_with_a_chain_read_the_lost_reply_is_reconciled(symmio_chain, symmio_use
         open_body(context, symmio_user, symmio_chain.chain.now() + 3600)
     )
     assert isinstance(got, Reconciled) and symmio_chain.system.quote(1)["quoteStatus"] == 4
+
+
+STARTS = []
+
+
+@settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(units=st.integers(1, 10**9))
+def test_hypothesis_examples_do_not_leak(symmio_chain, symmio_user, units):
+    token = symmio_chain.system.collateral.functions
+    with symmio_chain.isolated():
+        start = token.balanceOf(symmio_user.address).call()
+        STARTS.append(start)
+        symmio_chain.system.mint(symmio_user.address, units)
+        assert token.balanceOf(symmio_user.address).call() == start + units
+    assert len(set(STARTS)) == 1, STARTS  # every example started from the same state
 
 
 @pytest.mark.live

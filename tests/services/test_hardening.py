@@ -292,3 +292,15 @@ def test_search_by_salt_finds_the_order(
 
 def test_unknown_path_and_base_are_plain_404s(http) -> None:
     assert http.get(f"{BASE}/nowhere").status_code == 404
+
+
+@pytest.mark.parametrize("raw", ["-1_0", "-\u0663", "- 1", "-01", "1", "-1e2"])
+def test_temp_quote_ids_in_paths_are_strict(http, raw: str) -> None:
+    response = http.get(f"/solver/api/temp_quote_status/{raw}")
+    assert_refused(response, 400, 3002, "tempQuoteId: expected a negative integer")
+
+
+@pytest.mark.parametrize("raw", ["\u0663", "1_0", "+3", "03"])
+def test_leverage_is_strict(http, raw: str) -> None:
+    response = http.get("/solver/api/get_locked_params/BTCUSDT", params={"leverage": raw})
+    assert_refused(response, 400, 3002, "leverage: expected a whole number")
