@@ -42,6 +42,21 @@ def served() -> Iterator[ServeProcess]:
         yield process
 
 
+OPENED: list = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while OPENED:
+        OPENED.pop().close()
+
+
+def kept(client):
+    OPENED.append(client)
+    return client
+
+
 @pytest.fixture
 def http(served: ServeProcess) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=served.base, timeout=30) as client:
@@ -90,11 +105,13 @@ def digests(served: ServeProcess, plan: flow.OpenPlan) -> tuple[bytes, ...]:
 
 
 def solver(served: ServeProcess, **kwargs) -> SolverClient:
-    return SolverClient(
-        f"{served.base}/solver",
-        usage_count=served_usage_count(served.base),
-        retry=FAST,
-        **kwargs,
+    return kept(
+        SolverClient(
+            f"{served.base}/solver",
+            usage_count=served_usage_count(served.base),
+            retry=FAST,
+            **kwargs,
+        )
     )
 
 
@@ -174,7 +191,7 @@ def test_without_a_chain_read_an_ambiguous_open_raises_with_its_digests(
     session, sub = onboard(http)
     plan = open_plan(served, session, sub)
     arm(http, "instant_open", "reply_lost")
-    client = SolverClient(f"{served.base}/solver", retry=FAST)
+    client = kept(SolverClient(f"{served.base}/solver", retry=FAST))
     with pytest.raises(AmbiguousSubmission) as caught:
         client.instant_open(plan.body)
     assert caught.value.digests == tuple(to_hex(d) for d in digests(served, plan))
@@ -185,7 +202,7 @@ def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
     served: ServeProcess, http: httpx.Client
 ) -> None:
     session, sub = onboard(http)
-    plain = SolverClient(f"{served.base}/solver")
+    plain = kept(SolverClient(f"{served.base}/solver"))
     accepted = plain.instant_open(open_plan(served, session, sub).body)
     status = plain.temp_quote_status(accepted.temp_quote_id)
     order = flow.build_tpsl(
@@ -202,7 +219,7 @@ def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
         take_profit=Decimal("68250.5"),
     )
     arm(http, "tpsl", "reply_lost")
-    coh = CohClient(f"{served.base}/coh", retry=FAST)
+    coh = kept(CohClient(f"{served.base}/coh", retry=FAST))
     ws_url = served.base.replace("http://", "ws://") + "/coh/api/v5/ws"
     with SyncNotifications(ws_url) as ws:
         ws.subscribe(status["va_address"])
