@@ -6,6 +6,10 @@ the server is a child process this benchmark starts and stops."""
 from __future__ import annotations
 
 import random
+import threading
+import time
+
+import httpx
 
 from harness.services import loadgen
 from harness.services.launch import ServeProcess
@@ -64,4 +68,46 @@ def run(quick: bool) -> list[dict]:
         out, seconds = loadgen.run(served.base, mix, CONCURRENCY)
         growth = (served.rss_bytes() - rss) / 2**20
         rows += _rows("mixed", out, seconds, f"{total} requests; server RSS +{growth:.0f} MiB")
+    rows += _during_bot_closes(3 if quick else 4, 5 if quick else 9)
     return rows
+
+
+def _during_bot_closes(users: int, per_position: int) -> list[dict]:
+    """Read latency while one price move makes the bot close users x per_position orders."""
+    with ServeProcess() as served:
+        onboarded = loadgen.onboard(served.base, users)
+        stored = loadgen.positions_with_orders(served.base, served.context, onboarded, per_position)
+        done = threading.Event()
+        took: list[float] = []
+
+        def move() -> None:
+            start = time.perf_counter()
+            with httpx.Client(base_url=served.base, timeout=300) as mover:
+                mover.post("/coh/mock/price", json={"symbol_id": 1, "price": "68300.0"})
+            took.append(time.perf_counter() - start)
+            done.set()
+
+        thread = threading.Thread(target=move)
+        latencies: list[float] = []
+        with httpx.Client(base_url=served.base, timeout=300) as http:
+            thread.start()
+            while not done.is_set():
+                start = time.perf_counter()
+                http.get("/coh/api/v5/configs/")
+                latencies.append(time.perf_counter() - start)
+        thread.join()
+    return [
+        {
+            "benchmark": f"read during {stored} bot closes, max",
+            "value": max(latencies) * 1000,
+            "unit": "ms",
+            "note": f"{len(latencies)} reads while the move took {took[0]:.2f} s "
+            f"(p95 {loadgen.percentile(latencies, 0.95) * 1000:.1f} ms)",
+        },
+        {
+            "benchmark": "price move / worst read",
+            "value": took[0] / max(latencies),
+            "unit": "x",
+            "note": "how much longer the chain work ran than any read waited",
+        },
+    ]

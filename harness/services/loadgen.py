@@ -186,3 +186,33 @@ def percentile(values: list[float], q: float) -> float:
     if not ordered:
         return 0.0
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def positions_with_orders(
+    base: str, context: Context, users: list[tuple[LocalKey, str]], orders_per_position: int
+) -> int:
+    """One open per user, then `orders_per_position` take-profits of 0.001 on it (all fired by
+    one move of the mark to 68300.0). Returns the number of orders stored."""
+    stored = 0
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for (session, sub), body in zip(users, open_bodies(context, users, 1), strict=True):
+            temp = http.post(OPEN, content=body, headers=JSON).json()["temp_quote_id"]
+            status = http.get(f"/solver/api/temp_quote_status/{temp}").json()
+            for _ in range(orders_per_position):
+                order = flow.build_tpsl(
+                    context.tpsl_domain(),
+                    session,
+                    sub_account=sub,
+                    virtual_account=status["va_address"],
+                    affiliate=context.affiliate,
+                    quote_id=status["quote_id"],
+                    symbol=context.symbols[0],
+                    side="long",
+                    quantity=Decimal("0.001"),
+                    mark_price=Decimal("65000.5"),
+                    take_profit=Decimal("68250.5"),
+                )
+                got = http.post("/coh/api/v5/", json=wire.tpsl_to_wire(order))
+                got.raise_for_status()
+                stored += 1
+    return stored

@@ -6,12 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from decimal import Decimal
 
 import httpx
 import pytest
 
-from harness import flow, wire
 from harness.services import loadgen
 from harness.services.launch import ServeProcess
 
@@ -29,30 +27,8 @@ def served() -> Iterator[ServeProcess]:
 def test_reads_are_answered_while_a_price_move_fires_many_bot_closes(served: ServeProcess) -> None:
     context = served.context
     users = loadgen.onboard(served.base, 2)
+    stored = loadgen.positions_with_orders(served.base, context, users, ORDERS_PER_POSITION)
     with httpx.Client(base_url=served.base, timeout=60) as http:
-        stored = 0
-        for (session, sub), body in zip(users, loadgen.open_bodies(context, users, 1), strict=True):
-            temp = http.post(loadgen.OPEN, content=body, headers=loadgen.JSON).json()[
-                "temp_quote_id"
-            ]
-            status = http.get(f"/solver/api/temp_quote_status/{temp}").json()
-            for _ in range(ORDERS_PER_POSITION):
-                order = flow.build_tpsl(
-                    context.tpsl_domain(),
-                    session,
-                    sub_account=sub,
-                    virtual_account=status["va_address"],
-                    affiliate=context.affiliate,
-                    quote_id=status["quote_id"],
-                    symbol=context.symbols[0],
-                    side="long",
-                    quantity=Decimal("0.001"),
-                    mark_price=Decimal("65000.5"),
-                    take_profit=Decimal("68250.5"),
-                )
-                got = http.post("/coh/api/v5/", json=wire.tpsl_to_wire(order))
-                assert got.status_code == 200, got.text
-                stored += 1
         moved: dict = {}
 
         def move() -> None:
