@@ -25,4 +25,4 @@ def test_a_separate_project_uses_the_packaged_fixtures(pytester: pytest.Pytester
     )
     pytester.makepyfile(test_user_project=PROJECT.read_text())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", timeout=300)
-    result.assert_outcomes(passed=9)
+    result.assert_outcomes(passed=10)

@@ -10,6 +10,9 @@ route with one fault, so a client's retry and reconciliation logic can be tested
 | `reply_lost` | the connection is dropped before the answer's body | yes |
 
 Routes: `instant_open`, `instant_close`, `tpsl` (submit), `tpsl_cancel`, `tpsl_search`, `price`.
+A refusal (nothing executed) is answered as such even when a fault is armed. In-process (Starlette's
+TestClient) `reply_lost` shows as a 200 whose body is cut short, which the clients treat as
+ambiguous too.
 """
 
 from __future__ import annotations

@@ -30,22 +30,26 @@ import respx
 from .. import calldata as cd
 from .. import eip712, wire
 from ..context import Context
+from ..errors import SignatureError
 from ..validate import Options
-from .backend import DEFAULT_LOCKED_PARAMS
-from .coh import CONFIGS
+from .backend import DEFAULT_LOCKED_PARAMS, SymbolMarket
+from .coh import CONFIGS, read_delete
 from .errors import (
     CODES,
     INTERNAL,
+    NOT_CONFORMING,
     NOT_JSON_MEDIA,
     RATE_LIMITED,
     REPLAYED,
     UNAVAILABLE,
     UNKNOWN_TEMP_QUOTE,
+    WRONG_POSITION,
     ServiceRefusal,
     error_body,
 )
 from .faults import BEFORE_EXECUTION, Armed, Faults
 from .plumbing import MAX_BODY_BYTES, judge, read_json_bytes
+from .solver import contract_symbol_row
 
 Clock = Callable[[], int]
 BEFORE = {"rate_limited": RATE_LIMITED, "unavailable": UNAVAILABLE}
@@ -166,6 +170,7 @@ class MockSolver(_Mock):
         self._add("POST", "/api/instant_trade/instant_close", "instant_close", self._close)
         self._add("GET", "/api/instant_trade/eip712-config", "eip712_config", self._config)
         self._add("GET", "/api/error_codes", "error_codes", lambda _r: [c.to_json() for c in CODES])
+        self._add("GET", "/api/contract-symbols", "contract_symbols", self._symbols)
         self.router.route(
             method="GET", url__regex=rf"^{re.escape(self.base_url)}/api/temp_quote_status/-?\d+$"
         ).mock(side_effect=self._status)
@@ -197,6 +202,11 @@ class MockSolver(_Mock):
             "types": eip712.eip712_types("SignedOperation"),
             "primaryType": "SignedOperation",
         }
+
+    def _symbols(self, _request: httpx.Request) -> dict[str, Any]:
+        markets = [SymbolMarket(s) for s in self.context.symbols]
+        rows = [contract_symbol_row(m, m.mark_price) for m in markets]
+        return {"count": len(rows), "symbols": rows}
 
     def _status(self, request: httpx.Request) -> httpx.Response:
         temp = int(request.url.path.rsplit("/", 1)[1])
@@ -230,6 +240,7 @@ class MockCoh(_Mock):
         self._add("GET", "/api/v5/signing-spec", "signing_spec", lambda _r: spec)
         self._add("POST", "/api/v5/", "tpsl", self._submit)
         self._add("POST", "/api/v5/search/", "tpsl_search", self._search)
+        self._add("DELETE", "/api/v5/", "tpsl_cancel", self._cancel)
         self._add("GET", "/api/v5/configs/", "configs", lambda _r: CONFIGS)
 
     def _submit(self, request: httpx.Request) -> dict[str, Any]:
@@ -257,6 +268,33 @@ class MockCoh(_Mock):
                     }
                 )
         return {"successful": True, "message": "conditional order stored", "coh_quote_id": coh_id}
+
+    def _cancel(self, request: httpx.Request) -> dict[str, Any]:
+        """The delete envelope read strictly; the signature must recover to the signer (no
+        chain here: the delegation is not checked); one new leg with that salt is cancelled."""
+        domain, message, signature, signer = read_delete(self.body(request))
+        if domain != self.context.tpsl_domain():
+            raise ServiceRefusal(NOT_CONFORMING, "typedData.domain: not the served domain")
+        try:
+            recovered = eip712.recover(domain, message, signature)
+        except SignatureError as exc:
+            raise ServiceRefusal(NOT_CONFORMING, f"signature: {exc}") from None
+        if recovered != signer:
+            raise ServiceRefusal(NOT_CONFORMING, f"signature: recovers to {recovered}")
+        for row in self.orders:
+            if (
+                row["coh_quote_id"] == message.coh_quote_id
+                and row["salt"] == str(message.salt)
+                and row["conditional_order_type"] == message.conditional_order_type
+                and row["state"] == "new"
+            ):
+                row["state"] = "canceled"
+                return {
+                    "successful": True,
+                    "message": f"{row['conditional_order_type']} canceled",
+                    "coh_quote_id": row["coh_quote_id"],
+                }
+        raise ServiceRefusal(WRONG_POSITION, "typedData.message.cohQuoteId: no such new order")
 
     def _search(self, request: httpx.Request) -> dict[str, Any]:
         query = self.body(request)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -29,7 +30,7 @@ from ..model import InstantClose, InstantOpen
 from ..primitives import to_hex
 from ..revert import Reverted
 from ..validate import Options
-from .backend import Backend
+from .backend import Backend, SymbolMarket
 from .errors import (
     BAD_PARAMETER,
     CHAIN_REVERTED,
@@ -227,33 +228,10 @@ class Solver:
 
     @guarded
     async def http_contract_symbols(self, request: Request) -> JSONResponse:
-        rows = []
-        for sid, m in sorted(self.backend.markets.items()):
-            s = m.symbol
-            rows.append(
-                {
-                    "symbol_id": sid,
-                    "name": s.name,
-                    "symbol": m.asset,
-                    "asset": m.quote_asset,
-                    "price_precision": s.price_precision,
-                    "quantity_precision": s.quantity_precision,
-                    "trading_fee": pricing.format_decimal(m.trading_fee),
-                    "max_leverage": m.max_leverage,
-                    "lot_size": pricing.format_decimal(pricing.step(s.quantity_precision)),
-                    "min_acceptable_quote_value": pricing.format_decimal(
-                        m.min_acceptable_quote_value
-                    ),
-                    "min_notional_value": pricing.format_decimal(m.min_acceptable_quote_value),
-                    "max_quantity": "1000000",
-                    "hedger_fee_open": pricing.format_decimal(m.trading_fee),
-                    "hedger_fee_close": pricing.format_decimal(m.trading_fee),
-                    "rfq_allowed": True,
-                    "state": "active",
-                    "side": "both",
-                    "mark_price": pricing.format_decimal(self.backend.prices[sid]),
-                }
-            )
+        rows = [
+            contract_symbol_row(m, self.backend.prices[sid])
+            for sid, m in sorted(self.backend.markets.items())
+        ]
         return JSONResponse({"count": len(rows), "symbols": rows})
 
     @guarded
@@ -321,6 +299,31 @@ def eip712_config(backend: Backend) -> dict[str, Any]:
         "typehashes": {n: to_hex(eip712.TYPEHASH[n]) for n in ("EIP712Domain", *names)},
         "types": eip712.eip712_types("SignedOperation"),
         "primaryType": "SignedOperation",
+    }
+
+
+def contract_symbol_row(m: SymbolMarket, mark_price: Decimal) -> dict[str, Any]:
+    """One row of `GET /api/contract-symbols` (strings for decimals, as the real solver)."""
+    s = m.symbol
+    return {
+        "symbol_id": s.id,
+        "name": s.name,
+        "symbol": m.asset,
+        "asset": m.quote_asset,
+        "price_precision": s.price_precision,
+        "quantity_precision": s.quantity_precision,
+        "trading_fee": pricing.format_decimal(m.trading_fee),
+        "max_leverage": m.max_leverage,
+        "lot_size": pricing.format_decimal(pricing.step(s.quantity_precision)),
+        "min_acceptable_quote_value": pricing.format_decimal(m.min_acceptable_quote_value),
+        "min_notional_value": pricing.format_decimal(m.min_acceptable_quote_value),
+        "max_quantity": "1000000",
+        "hedger_fee_open": pricing.format_decimal(m.trading_fee),
+        "hedger_fee_close": pricing.format_decimal(m.trading_fee),
+        "rfq_allowed": True,
+        "state": "active",
+        "side": "both",
+        "mark_price": pricing.format_decimal(mark_price),
     }
 
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from harness import flow, wire
 from harness.pricing import LockedParamsPct
-from harness.services import AmbiguousSubmission, SolverClient
+from harness.services import AmbiguousSubmission, CohClient, SolverClient
 
 LOCKED = LockedParamsPct.from_response(
     {"cva": "2", "lf": "1", "partyAmm": "5", "partyBmm": "0", "leverage": "10"}
@@ -95,6 +95,28 @@ def test_my_tpsl_client_against_the_mock_coh(mock_coh, symmio_context, symmio_us
     body["typedData"]["message"]["takeProfit"]["quantity"] = "0.0045"
     assert httpx.post("https://coh.symmio.test/api/v5/", json=body).json()["code"] == 407
     mock_coh.assert_called("tpsl", times=3)
+    coh = CohClient("https://coh.symmio.test")
+    (row,) = coh.search(salt=str(order.order.salt))
+    message, signature = flow.build_tpsl_delete(
+        symmio_context.tpsl_domain(),
+        symmio_user.session,
+        virtual_account=symmio_user.sub_account,
+        salt=order.order.salt,
+        coh_quote_id=row["coh_quote_id"],
+        conditional_order_type="take_profit",
+    )
+    cancelled = coh.cancel(
+        symmio_context.tpsl_domain(), message, signature, symmio_user.session.address
+    )
+    assert cancelled == row["coh_quote_id"]
+    assert coh.search(salt=str(order.order.salt))[0]["state"] == "canceled"
+
+
+def test_the_mock_solver_serves_symbols_and_error_codes(mock_solver, symmio_context):
+    solver = SolverClient("https://solver.team.test")
+    (row,) = solver.contract_symbols()
+    assert row["name"] == symmio_context.symbols[0].name and row["mark_price"] == "65000.5"
+    assert {c["code"] for c in solver.error_codes()} >= {3000, 407, 3013}
 
 
 def test_a_lost_reply_is_not_reposted(mock_solver, symmio_context, symmio_user, symmio_chain):
