@@ -21,6 +21,13 @@ from .client import (
     Retry,
     ServiceError,
     SolverClient,
+    served_usage_count,
+)
+from .notify_client import (
+    NotificationFailed,
+    Notifications,
+    NotificationTimeout,
+    SyncNotifications,
 )
 from .server import Services, serve
 
@@ -30,6 +37,9 @@ __all__ = [
     "AsyncSolverClient",
     "Backend",
     "CohClient",
+    "NotificationFailed",
+    "NotificationTimeout",
+    "Notifications",
     "OpenAccepted",
     "Reconciled",
     "Retry",
@@ -37,6 +47,8 @@ __all__ = [
     "Services",
     "SolverClient",
     "SymbolMarket",
+    "SyncNotifications",
     "embedded_backend",
     "serve",
+    "served_usage_count",
 ]
