@@ -28,6 +28,7 @@ PATTERN_KEYS = ("app_name", "address", "primary_identifier", "secondary_identifi
 MAX_PATTERNS = 100
 MAX_FRAME_BYTES = 64 * 1024
 MAX_FRAME_DEPTH = 8
+MAX_QUEUED = 1000
 
 
 class SubscribeError(ValueError):
@@ -61,6 +62,7 @@ class Subscriber:
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue
     patterns: list[dict[str, str]] = field(default_factory=list)
+    dropped: int = 0
 
     def wants(self, address: str) -> bool:
         return any(
@@ -68,7 +70,15 @@ class Subscriber:
         )
 
     def put(self, frame: dict[str, Any]) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, frame)
+        self.loop.call_soon_threadsafe(self._put, frame)
+
+    def _put(self, frame: dict[str, Any]) -> None:
+        """A subscriber that does not read keeps at most MAX_QUEUED frames (memory bounded);
+        the excess is dropped and counted."""
+        if self.queue.full():
+            self.dropped += 1
+        else:
+            self.queue.put_nowait(frame)
 
 
 class Notifier:
@@ -150,7 +160,7 @@ def notification(frame_id: int, now: int) -> dict[str, Any]:
 
 async def notifications_endpoint(websocket: WebSocket, notifier: Notifier) -> None:
     await websocket.accept()
-    subscriber = Subscriber(asyncio.get_running_loop(), asyncio.Queue())
+    subscriber = Subscriber(asyncio.get_running_loop(), asyncio.Queue(MAX_QUEUED))
     notifier.add(subscriber)
 
     async def pump() -> None:

@@ -304,3 +304,18 @@ def test_temp_quote_ids_in_paths_are_strict(http, raw: str) -> None:
 def test_leverage_is_strict(http, raw: str) -> None:
     response = http.get("/solver/api/get_locked_params/BTCUSDT", params={"leverage": raw})
     assert_refused(response, 400, 3002, "leverage: expected a whole number")
+
+
+def test_a_subscriber_that_never_reads_keeps_a_bounded_queue() -> None:
+    from harness.services.notifications import MAX_QUEUED, Subscriber
+
+    async def flood() -> Subscriber:
+        subscriber = Subscriber(asyncio.get_running_loop(), asyncio.Queue(MAX_QUEUED))
+        for i in range(MAX_QUEUED + 25):
+            subscriber.put({"n": i})
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return subscriber
+
+    subscriber = asyncio.run(flood())
+    assert (subscriber.queue.qsize(), subscriber.dropped) == (MAX_QUEUED, 25)
