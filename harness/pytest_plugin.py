@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 KINDS = ("auto", "instant_open", "instant_close", "tpsl")
 
+#: The packaged fixtures (symmio_chain, symmio_user, symmio_services, mock_solver, ...).
+pytest_plugins = ["harness.pytest_fixtures"]
+
 
 class SymmioPayloadWarning(UserWarning):
     """A payload conforms but breaks a warning rule (e.g. SDK-style JSON numbers)."""

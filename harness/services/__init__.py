@@ -2,24 +2,53 @@
 notifications websocket, a sync client for them, and `serve` (a loopback uvicorn server).
 
 Modules: `backend` (the embedded chain and shared state), `solver`, `coh`, `notifications`,
-`errors` (error codes), `plumbing` (request reading, refusals), `server` (the combined app and
-`serve`), `client` (`SolverClient`, `CohClient`).
+`errors` (error codes), `plumbing` (strict bounded request reading, refusals), `faults` (fault
+injection), `server` (the combined app and `serve`), `client` (at-most-once `SolverClient`,
+`CohClient` and async twins), `notify_client` (the notifications websocket client), `mocks`
+(respx routers), `launch` (`serve` in a child process), `loadgen` (bounded mixed load).
 """
 
 from __future__ import annotations
 
 from .backend import Backend, SymbolMarket, embedded_backend
-from .client import CohClient, OpenAccepted, ServiceError, SolverClient
+from .client import (
+    AmbiguousSubmission,
+    AsyncCohClient,
+    AsyncSolverClient,
+    CohClient,
+    OpenAccepted,
+    Reconciled,
+    Retry,
+    ServiceError,
+    SolverClient,
+    served_usage_count,
+)
+from .notify_client import (
+    NotificationFailed,
+    Notifications,
+    NotificationTimeout,
+    SyncNotifications,
+)
 from .server import Services, serve
 
 __all__ = [
+    "AmbiguousSubmission",
+    "AsyncCohClient",
+    "AsyncSolverClient",
     "Backend",
     "CohClient",
+    "NotificationFailed",
+    "NotificationTimeout",
+    "Notifications",
     "OpenAccepted",
+    "Reconciled",
+    "Retry",
     "ServiceError",
     "Services",
     "SolverClient",
     "SymbolMarket",
+    "SyncNotifications",
     "embedded_backend",
     "serve",
+    "served_usage_count",
 ]

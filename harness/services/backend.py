@@ -1,25 +1,32 @@
 """What the mock services share: the embedded chain, the market, the notifier, one lock.
 
 `Backend` executes on the chain (`harness.chain.System`) under a lock (eth-tester is not
-thread-safe, and uvicorn, Starlette's TestClient and tests may all call in), keeps the mark price
-per symbol that the solver fills at and the TP/SL bot triggers on, and remembers which
-sub-account owns each virtual account so that close and TP/SL frames reach the sub-account's
-subscribers. The TP/SL bot's key is held here and never shown.
+thread-safe, and uvicorn, Starlette's TestClient and tests may all call in); the HTTP handlers
+hand their chain work to one worker thread (`Backend.run`), never running it on the event loop.
+It keeps the mark price per symbol that the solver fills at and the TP/SL bot triggers on,
+and remembers which sub-account owns each virtual account so that close and TP/SL frames reach
+the sub-account's subscribers. The TP/SL bot's key is held here and never shown.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import TypeVar
 
 from .. import pricing
 from ..chain import Chain, System, deploy_system
 from ..context import Context, Symbol
 from ..flow import Signer
 from ..keys import LocalKey
+from .faults import Faults
 from .notifications import Notifier
+
+T = TypeVar("T")
 
 DEFAULT_LOCKED_PARAMS: Mapping[str, str] = {
     "cva": "2",
@@ -69,7 +76,18 @@ class Backend:
         self.markets: dict[int, SymbolMarket] = {m.symbol.id: m for m in markets}
         self.prices: dict[int, Decimal] = {m.symbol.id: m.mark_price for m in markets}
         self.notifier = Notifier()
+        self.faults = Faults()
         self.va_owner: dict[str, str] = {}
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="symmio-chain")
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Run chain work off the event loop on the one chain thread (serialized: requests
+        queue there, while requests that need no chain are answered meanwhile)."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, self._locked, work)
+
+    def _locked(self, work: Callable[[], T]) -> T:
+        with self.lock:
+            return work()
 
     @property
     def chain(self) -> Chain:

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from .. import calldata as cd
 from .. import eip712, flow, pricing, wire
@@ -38,11 +39,15 @@ from .errors import (
     BAD_PARAMETER,
     NOT_CONFORMING,
     NOT_DELEGATED,
+    REPLAYED,
+    TOO_MANY_ORDERS,
     UNKNOWN_SYMBOL,
     WRONG_POSITION,
     ServiceRefusal,
 )
-from .plumbing import guarded, read_json, validated
+from .faults import faultable
+from .notifications import Notifier, notifications_endpoint
+from .plumbing import decimal_text, guarded, judge, read_json
 
 QUOTE_OPENED = 4
 QUOTE_CLOSE_PENDING = 5
@@ -54,6 +59,9 @@ CONFIGS = {
     "MinProfitStopLossSpreadPercent": "0.2",
     "MaxActiveOrdersPerUser": 50,
 }
+ACTIVE_STATES = ("pending", "new", "triggered_pending")
+#: Where the COH's order websocket lives, relative to its base URL (mock path).
+COH_WS_PATH = "/api/v5/ws"
 TRIGGER_DEADLINE_SECONDS = 600
 BOT_SLIPPAGE_PCT = Decimal(5)
 
@@ -108,6 +116,10 @@ class ConditionalOrders:
         self.backend = backend
         self.orders: dict[int, list[StoredLeg]] = {}
         self._ids = itertools.count(1)
+        self._signatures: set[bytes] = set()
+        self._salts: set[tuple[str, int]] = set()
+        #: the COH's own websocket: a frame per order state change (`state: "new"` once stored)
+        self.notifier = Notifier()
 
     # --- execution (callable without HTTP)
 
@@ -116,6 +128,27 @@ class ConditionalOrders:
         backend, order = self.backend, request.order
         system = backend.system
         with backend.lock:
+            if request.signature in self._signatures:
+                raise ServiceRefusal(
+                    REPLAYED, "signature: this signed order was already stored (replay)"
+                )
+            if (order.virtual_account, order.salt) in self._salts:
+                raise ServiceRefusal(
+                    REPLAYED,
+                    f"typedData.message.salt: salt {order.salt} was already used for "
+                    f"{order.virtual_account} (replay); sign a new order with a fresh salt",
+                )
+            used = [
+                leg for leg in (order.take_profit, order.stop_loss) if Decimal(leg.quantity) != 0
+            ]
+            active = self.active_orders(order.sub_account)
+            limit = CONFIGS["MaxActiveOrdersPerUser"]
+            if active + len(used) > limit:
+                raise ServiceRefusal(
+                    TOO_MANY_ORDERS,
+                    f"typedData.message.subAccount: {order.sub_account} has {active} active "
+                    f"orders; MaxActiveOrdersPerUser is {limit}",
+                )
             if not system.is_delegation_active(
                 order.sub_account, request.signer, cd.SESSION_KEY_MARKER
             ):
@@ -169,7 +202,26 @@ class ConditionalOrders:
                 if Decimal(leg.quantity) != 0
             ]
             self.orders[coh_id] = legs
-            return coh_id
+            self._signatures.add(request.signature)
+            self._salts.add((order.virtual_account, order.salt))
+        for leg in legs:
+            self.publish(leg)
+        return coh_id
+
+    def active_orders(self, sub_account: str) -> int:
+        return sum(
+            1
+            for legs in list(self.orders.values())
+            for leg in legs
+            if leg.state in ACTIVE_STATES and leg.request.order.sub_account == sub_account
+        )
+
+    def publish(self, leg: StoredLeg) -> None:
+        """An order state frame on the COH websocket, to subscribers of the VA or sub-account."""
+        frame = leg.to_json()
+        self.notifier.send(leg.request.order.virtual_account, frame)
+        if leg.request.order.sub_account != leg.request.order.virtual_account:
+            self.notifier.send(leg.request.order.sub_account, frame)
 
     def set_price(self, symbol_id: int, price: Decimal) -> list[StoredLeg]:
         """Move the mark; close every live order it triggers. Returns the triggered legs."""
@@ -193,7 +245,9 @@ class ConditionalOrders:
                 for other in legs:  # one order, one close: the other leg is cancelled
                     if other is not hit and other.state == "new":
                         other.state = "canceled"
+                        self.publish(other)
                 self._close(hit, price)
+                self.publish(hit)
                 triggered.append(hit)
         return triggered
 
@@ -299,6 +353,7 @@ class ConditionalOrders:
                     "can be cancelled",
                 )
             leg.state = "canceled"
+        self.publish(leg)
         return leg
 
     # --- HTTP
@@ -329,8 +384,10 @@ class ConditionalOrders:
         )
 
     @guarded
+    @faultable("tpsl_cancel")
     async def http_delete(self, request: Request) -> JSONResponse:
-        leg = self.cancel(*read_delete(await read_json(request)))
+        envelope = read_delete(await read_json(request))
+        leg = await self.backend.run(lambda: self.cancel(*envelope))
         return JSONResponse(
             {
                 "successful": True,
@@ -340,16 +397,23 @@ class ConditionalOrders:
         )
 
     @guarded
+    @faultable("tpsl")
     async def http_submit(self, request: Request) -> JSONResponse:
-        data, _ = await validated(request, "tpsl", self.options())
-        body = wire.parse_tpsl(data).value
-        assert body is not None
-        coh_id = self.submit(body)
+        data = await read_json(request)
+
+        def work() -> int:
+            judge(data, request.url.path, self.options())
+            body = wire.parse_tpsl(data).value
+            assert body is not None
+            return self.submit(body)
+
+        coh_id = await self.backend.run(work)
         return JSONResponse(
             {"successful": True, "message": "conditional order stored", "coh_quote_id": coh_id}
         )
 
     @guarded
+    @faultable("tpsl_search")
     async def http_search(self, request: Request) -> JSONResponse:
         query = await read_json(request)
         rows = self.search(query)
@@ -364,6 +428,7 @@ class ConditionalOrders:
             "symbol_id",
             "conditional_order_type",
             "conditional_price_type",
+            "salt",
         }
         if not isinstance(query, dict):
             raise ServiceRefusal(BAD_PARAMETER, "(body): expected a JSON object")
@@ -379,12 +444,18 @@ class ConditionalOrders:
         for key, value in (("start", start), ("size", size)):
             if type(value) is not int or value < 0:
                 raise ServiceRefusal(BAD_PARAMETER, f"{key}: expected a whole number >= 0")
-        rows = [leg.to_json() for legs in self.orders.values() for leg in legs]
+        if "salt" in query:
+            query["salt"] = wire.Reader().uint_string(query["salt"], "salt")
+            if query["salt"] is None:
+                raise ServiceRefusal(BAD_PARAMETER, "salt: expected a decimal uint256 string")
+            query["salt"] = str(query["salt"])
+        rows = [leg.to_json() for legs in list(self.orders.values()) for leg in legs]
         for key in (
             "party_a_address",
             "symbol_id",
             "conditional_order_type",
             "conditional_price_type",
+            "salt",
         ):
             if key in query:
                 rows = [r for r in rows if r[key] == query[key]]
@@ -396,6 +467,7 @@ class ConditionalOrders:
         return JSONResponse(CONFIGS)
 
     @guarded
+    @faultable("price")
     async def http_mock_price(self, request: Request) -> JSONResponse:
         body = await read_json(request)
         if not isinstance(body, dict) or set(body) != {"symbol_id", "price"}:
@@ -406,16 +478,16 @@ class ConditionalOrders:
         if type(symbol_id) is not int or symbol_id not in self.backend.markets:
             raise ServiceRefusal(UNKNOWN_SYMBOL, f"symbol_id: no symbol {symbol_id!r}")
         symbol = self.backend.markets[symbol_id].symbol
-        try:
-            if not isinstance(raw, str):
-                raise InvalidOperation
-            price = pricing.require_precision(
-                pricing.positive(raw, "price"), symbol.price_precision, "price"
+        price = decimal_text(raw, "price")
+        if price <= 0:
+            raise ServiceRefusal(BAD_PARAMETER, f"price: must be greater than zero, got {raw!r}")
+        if not pricing.fits_precision(price, symbol.price_precision):
+            raise ServiceRefusal(
+                BAD_PARAMETER,
+                f"price: {raw} has more than {symbol.price_precision} decimal places "
+                f"({symbol.name}'s price precision)",
             )
-        except (InvalidOperation, ValueError) as exc:
-            detail = str(exc) if str(exc) else f"price: expected a decimal string, got {raw!r}"
-            raise ServiceRefusal(BAD_PARAMETER, detail) from None
-        triggered = self.set_price(symbol_id, price)
+        triggered = await self.backend.run(lambda: self.set_price(symbol_id, price))
         return JSONResponse(
             {
                 "symbol_id": symbol_id,
@@ -433,7 +505,13 @@ class ConditionalOrders:
             Route("/api/v5/search/", self.http_search, methods=["POST"]),
             Route("/api/v5/configs/", self.http_configs),
             Route("/mock/price", self.http_mock_price, methods=["POST"]),
+            WebSocketRoute(COH_WS_PATH, self.ws_orders),
         ]
+
+    async def ws_orders(self, websocket: WebSocket) -> None:
+        """The COH's order websocket (mock): subscribe as on the solver's notifications
+        websocket; every state change of a matching order is `{data: <order row>, address}`."""
+        await notifications_endpoint(websocket, self.notifier)
 
 
 DELETE_TYPE = "ConditionalOrderDelete"

@@ -1,6 +1,7 @@
 """The mock services' error codes, in the solver's detailed shape (spec §4 `GET /error_codes`).
 
-Every refusal is `{code (>= 3000), message, category, http_status}`; a refusal by the validator
+Every refusal is `{code (>= 3000; 407 is the real COH's precision error), message, category,
+http_status}`; a refusal by the validator
 also carries `rule_ids` and `findings` (rule, severity, JSON path, message) so a frontend team sees
 which rule its body broke. Internals (tracebacks, exception text) never reach a client.
 """
@@ -40,6 +41,23 @@ UNKNOWN_TEMP_QUOTE = ErrorCode(3004, "unknown temp_quote_id", "validation", 404)
 CHAIN_REVERTED = ErrorCode(3010, "the chain refused the operations", "account_state", 422)
 NOT_DELEGATED = ErrorCode(3011, "the signer holds no active delegation", "authorization", 403)
 WRONG_POSITION = ErrorCode(3012, "the order does not match an open position", "account_state", 422)
+TOO_LARGE = ErrorCode(3005, "the body is too large", "validation", 413)
+NOT_JSON_MEDIA = ErrorCode(
+    3006, "unsupported Content-Type: send application/json", "validation", 415
+)
+DUPLICATE_KEY = ErrorCode(3007, "a key appears twice in one JSON object", "validation", 400)
+REPLAYED = ErrorCode(
+    3013, "replay: this signed order (signature or salt) was already stored", "replay", 409
+)
+TOO_MANY_ORDERS = ErrorCode(
+    3014, "the user's active orders reach MaxActiveOrdersPerUser", "account_state", 422
+)
+RATE_LIMITED = ErrorCode(3020, "rate limited: retry after the Retry-After delay", "rate_limit", 429)
+UNAVAILABLE = ErrorCode(3021, "the service is unavailable: retry later", "availability", 503)
+#: The real COH's own code for a TP/SL amount beyond the symbol's precision.
+COH_PRECISION = ErrorCode(
+    407, "provided values do not meet the required precision", "validation", 400
+)
 INTERNAL = ErrorCode(3099, "internal error of the mock service (see its log)", "internal", 500)
 
 CODES: tuple[ErrorCode, ...] = (
@@ -48,9 +66,17 @@ CODES: tuple[ErrorCode, ...] = (
     BAD_PARAMETER,
     UNKNOWN_SYMBOL,
     UNKNOWN_TEMP_QUOTE,
+    TOO_LARGE,
+    NOT_JSON_MEDIA,
+    DUPLICATE_KEY,
     CHAIN_REVERTED,
     NOT_DELEGATED,
     WRONG_POSITION,
+    REPLAYED,
+    TOO_MANY_ORDERS,
+    RATE_LIMITED,
+    UNAVAILABLE,
+    COH_PRECISION,
     INTERNAL,
 )
 
@@ -75,7 +101,9 @@ def error_body(error: ErrorCode, detail: str, findings: Iterable[Any] = ()) -> d
     return body
 
 
-def error_response(refusal: ServiceRefusal, **extra: Any) -> JSONResponse:
+def error_response(
+    refusal: ServiceRefusal, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = error_body(refusal.error, refusal.detail, refusal.findings)
     body.update(extra)
-    return JSONResponse(body, status_code=refusal.error.http_status)
+    return JSONResponse(body, status_code=refusal.error.http_status, headers=headers)

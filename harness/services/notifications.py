@@ -12,7 +12,6 @@ its own event loop (`call_soon_threadsafe`), so publishing is safe from any thre
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -21,10 +20,15 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .. import jsonread
+
 log = logging.getLogger("harness.services")
 
 PATTERN_KEYS = ("app_name", "address", "primary_identifier", "secondary_identifier")
 MAX_PATTERNS = 100
+MAX_FRAME_BYTES = 64 * 1024
+MAX_FRAME_DEPTH = 8
+MAX_QUEUED = 1000
 
 
 class SubscribeError(ValueError):
@@ -58,6 +62,7 @@ class Subscriber:
     loop: asyncio.AbstractEventLoop
     queue: asyncio.Queue
     patterns: list[dict[str, str]] = field(default_factory=list)
+    dropped: int = 0
 
     def wants(self, address: str) -> bool:
         return any(
@@ -65,7 +70,15 @@ class Subscriber:
         )
 
     def put(self, frame: dict[str, Any]) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, frame)
+        self.loop.call_soon_threadsafe(self._put, frame)
+
+    def _put(self, frame: dict[str, Any]) -> None:
+        """A subscriber that does not read keeps at most MAX_QUEUED frames (memory bounded);
+        the excess is dropped and counted."""
+        if self.queue.full():
+            self.dropped += 1
+        else:
+            self.queue.put_nowait(frame)
 
 
 class Notifier:
@@ -93,6 +106,15 @@ class Notifier:
             self._next_id += 1
             subscribers = [s for s in self._subscribers if s.wants(address)]
         frame = {"data": {**notification(frame_id, now), **data}, "address": address}
+        for subscriber in subscribers:
+            subscriber.put(frame)
+        return frame
+
+    def send(self, address: str, data: dict[str, Any]) -> dict[str, Any]:
+        """Send `{data, address}` as given (no quote-notification defaults)."""
+        with self._lock:
+            subscribers = [s for s in self._subscribers if s.wants(address)]
+        frame = {"data": data, "address": address}
         for subscriber in subscribers:
             subscriber.put(frame)
         return frame
@@ -138,7 +160,7 @@ def notification(frame_id: int, now: int) -> dict[str, Any]:
 
 async def notifications_endpoint(websocket: WebSocket, notifier: Notifier) -> None:
     await websocket.accept()
-    subscriber = Subscriber(asyncio.get_running_loop(), asyncio.Queue())
+    subscriber = Subscriber(asyncio.get_running_loop(), asyncio.Queue(MAX_QUEUED))
     notifier.add(subscriber)
 
     async def pump() -> None:
@@ -155,13 +177,17 @@ async def notifications_endpoint(websocket: WebSocket, notifier: Notifier) -> No
             try:
                 if text is None:
                     raise SubscribeError("expected a text frame holding JSON")
-                try:
-                    loaded = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    raise SubscribeError(f"not JSON ({exc.msg})") from None
-                patterns = read_subscribe(loaded)
+                got = jsonread.read(
+                    text, max_bytes=MAX_FRAME_BYTES, max_depth=MAX_FRAME_DEPTH, max_values=1000
+                )
+                if got.problem is not None:
+                    raise SubscribeError(got.problem[1])
+                patterns = read_subscribe(got.value)
             except SubscribeError as exc:
                 subscriber.put({"error": str(exc)})
+                continue
+            if len(subscriber.patterns) + len(patterns) > MAX_PATTERNS:
+                subscriber.put({"error": f"channel_patterns: at most {MAX_PATTERNS} in all"})
                 continue
             subscriber.patterns.extend(patterns)
             subscriber.put({"subscribed": patterns})

@@ -1,24 +1,50 @@
-"""Request plumbing shared by the two apps: strict body reading, refusals, no leaked internals."""
+"""Request plumbing shared by the apps: strict bounded body reading, refusals, no internals.
+
+Every body of every route goes through `read_json`: Content-Type must be JSON (415), the size
+cap is enforced while the body streams in (413 as soon as it is crossed, before the rest is
+read), and the text is read by `harness.jsonread` (depth measured without recursion, duplicate
+keys, NaN/Infinity and out-of-range numbers refused). `judge` runs the validator on the value.
+`decimal_text` is the one strict reader of decimal strings the services take themselves.
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
-from ..inputs import load_json
+from .. import jsonread
 from ..validate import Options, Result, Validator
-from .errors import INTERNAL, NOT_CONFORMING, UNREADABLE, ServiceRefusal, error_body, error_response
+from .errors import (
+    BAD_PARAMETER,
+    COH_PRECISION,
+    DUPLICATE_KEY,
+    INTERNAL,
+    NOT_CONFORMING,
+    NOT_JSON_MEDIA,
+    TOO_LARGE,
+    UNREADABLE,
+    ServiceRefusal,
+    error_body,
+    error_response,
+)
 
 log = logging.getLogger("harness.services")
 
 MAX_BODY_BYTES = 1 << 20
+MAX_DEPTH = jsonread.MAX_DEPTH
+MAX_VALUES = 50_000
+MAX_DECIMAL_CHARS = 78
 
 Handler = Callable[..., Awaitable[Response]]
+
+_DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 
 
 def guarded(handler: Handler) -> Handler:
@@ -32,6 +58,8 @@ def guarded(handler: Handler) -> Handler:
             return await handler(*args)
         except ServiceRefusal as refusal:
             return error_response(refusal)
+        except ClientDisconnect:
+            return Response(status_code=400)
         except Exception as exc:
             log.error("%s %s failed: %s", request.method, request.url.path, exc.__class__.__name__)
             return JSONResponse(error_body(INTERNAL, ""), status_code=INTERNAL.http_status)
@@ -39,30 +67,89 @@ def guarded(handler: Handler) -> Handler:
     return wrapper
 
 
+def require_json_content_type(request: Request) -> None:
+    raw = request.headers.get("content-type")
+    if raw is None:
+        raise ServiceRefusal(NOT_JSON_MEDIA, "Content-Type: missing; expected application/json")
+    media, *params = (part.strip().lower() for part in raw.split(";"))
+    charset = next(
+        (p.split("=", 1)[1].strip('"') for p in params if p.startswith("charset=")), None
+    )
+    if media != "application/json" or charset not in (None, "utf-8"):
+        shown = raw if len(raw) <= 80 else raw[:80] + "..."
+        raise ServiceRefusal(
+            NOT_JSON_MEDIA, f"Content-Type: {shown!r}; expected application/json (UTF-8)"
+        )
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, streamed: refused (413) as soon as it crosses `limit`, never held whole."""
+    require_json_content_type(request)
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isascii() or not declared.isdigit():
+            raise ServiceRefusal(BAD_PARAMETER, "Content-Length: not a whole number")
+        if int(declared) > limit:
+            raise ServiceRefusal(
+                TOO_LARGE, f"Content-Length {int(declared):,}; the limit is {limit:,} bytes"
+            )
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ServiceRefusal(TOO_LARGE, f"more than {limit:,} bytes; the limit is {limit:,}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_json_bytes(data: bytes | str, limit: int = MAX_BODY_BYTES) -> Any:
+    """JSON text -> value under the services' limits; ServiceRefusal naming the problem."""
+    got = jsonread.read(data, max_bytes=limit, max_depth=MAX_DEPTH, max_values=MAX_VALUES)
+    if got.problem is not None:
+        rule, message = got.problem
+        if rule == jsonread.DUPLICATE_KEY:
+            raise ServiceRefusal(DUPLICATE_KEY, message)
+        raise ServiceRefusal(TOO_LARGE if "the limit is" in message else UNREADABLE, message)
+    return got.value
+
+
 async def read_json(request: Request) -> Any:
-    """The body as JSON under the validator's limits; a refusal naming the problem otherwise."""
-    data = await request.body()
-    if len(data) > MAX_BODY_BYTES:
-        raise ServiceRefusal(UNREADABLE, f"{len(data)} bytes; the limit is {MAX_BODY_BYTES}")
-    loaded = load_json(data)
-    if loaded.problem is not None:
-        raise ServiceRefusal(UNREADABLE, loaded.problem[1])
-    return loaded.value
+    """The body as strict JSON (Content-Type, streamed size cap, depth, duplicate keys)."""
+    return read_json_bytes(await read_body(request))
 
 
-async def validated(request: Request, kind: str, options: Options) -> tuple[Any, Result]:
-    """Read the body and judge it with the validator; refuse it on any violation (warnings,
-    such as JSON numbers or the close envelope, are let through and returned)."""
-    data = await request.body()
-    if len(data) > MAX_BODY_BYTES:
-        raise ServiceRefusal(UNREADABLE, f"{len(data)} bytes; the limit is {MAX_BODY_BYTES}")
-    result = Validator(options).validate_bytes(data, f"{request.url.path}", kind)
+def judge(value: Any, where: str, options: Options) -> Result:
+    """The validator's verdict on a body; a refusal on any violation (warnings, such as JSON
+    numbers or the close envelope, are let through and returned). A TP/SL amount beyond the
+    symbol's precision is the COH's own error 407."""
+    result = Validator(options).validate_body(value, where, options.kind)
     if not result.usable:
         raise ServiceRefusal(UNREADABLE, result.findings[0].message, result.findings)
     if result.violations:
         first = result.violations[0]
+        if options.kind == "tpsl" and any(f.rule == "tpsl.precision" for f in result.violations):
+            shown = next(f for f in result.violations if f.rule == "tpsl.precision")
+            raise ServiceRefusal(COH_PRECISION, f"{shown.path}: {shown.message}", result.findings)
         detail = (
             f"{len(result.violations)} violation(s); first {first.rule} at {first.path or '(body)'}"
         )
         raise ServiceRefusal(NOT_CONFORMING, detail, result.findings)
-    return load_json(data).value, result
+    return result
+
+
+def decimal_text(value: Any, field: str) -> Decimal:
+    """A strict decimal string: ASCII digits, at most one point with digits on both sides; no
+    sign, exponent, underscore, whitespace or non-ASCII digit. ServiceRefusal naming `field`."""
+    if not isinstance(value, str):
+        raise ServiceRefusal(
+            BAD_PARAMETER, f"{field}: expected a decimal string, got {type(value).__name__}"
+        )
+    if len(value) > MAX_DECIMAL_CHARS or not _DECIMAL.fullmatch(value) or not value.isascii():
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        raise ServiceRefusal(
+            BAD_PARAMETER,
+            f"{field}: expected a decimal string of ASCII digits with at most one point (no "
+            f"sign, exponent, underscore or other digits), got {shown!r}",
+        )
+    return Decimal(value)

@@ -16,6 +16,7 @@ import asyncio
 import ipaddress
 import json
 import logging
+import socket
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ from ..wire import Reader
 from .backend import Backend, embedded_backend
 from .coh import ConditionalOrders, coh_app
 from .errors import BAD_PARAMETER, ServiceRefusal
-from .plumbing import guarded, read_json
+from .faults import read_fault
+from .plumbing import MAX_BODY_BYTES, guarded, read_json
 from .solver import NOTIFICATIONS_PATH, Solver, solver_app
 
 log = logging.getLogger("harness.services")
@@ -53,6 +55,8 @@ class Services:
                 Mount(COH_PREFIX, app=coh_app(self.coh)),
                 Route("/context", self.http_context),
                 Route("/mock/onboard", self.http_onboard, methods=["POST"]),
+                Route("/mock/faults", self.http_faults, methods=["POST", "GET", "DELETE"]),
+                Route("/mock/operation_usage/{digest}", self.http_operation_usage),
             ]
         )
 
@@ -77,7 +81,7 @@ class Services:
         key = r.address(obj["session_key"], "session_key") if obj is not None else None
         if r.problems or key is None:
             raise ServiceRefusal(BAD_PARAMETER, "; ".join(str(p) for p in r.problems))
-        done = self.backend.onboard(key)
+        done = await self.backend.run(lambda: self.backend.onboard(key))
         return JSONResponse(
             {
                 "user": done.user,
@@ -87,6 +91,29 @@ class Services:
                 "expiry": done.expiry,
             }
         )
+
+    @guarded
+    async def http_faults(self, request: Request) -> JSONResponse:
+        """POST arms `{"route", "fault", "count"}`; GET lists what is armed; DELETE clears."""
+        faults = self.backend.faults
+        if request.method == "POST":
+            route, armed = read_fault(await read_json(request))
+            faults.arm(route, armed)
+        elif request.method == "DELETE":
+            faults.clear()
+        return JSONResponse(faults.describe())
+
+    @guarded
+    async def http_operation_usage(self, request: Request) -> JSONResponse:
+        """The InstantLayer's operationUsageCount of a digest (a chain read, for clients that
+        reconcile against a served chain: `client.served_usage_count`)."""
+        raw = request.path_params["digest"]
+        r = Reader()
+        digest = r.hex_bytes(raw, "digest", 32)
+        if digest is None or r.problems:
+            raise ServiceRefusal(BAD_PARAMETER, "digest: expected 0x and 64 hex digits")
+        count = await self.backend.run(lambda: self.backend.system.usage_count(digest))
+        return JSONResponse({"digest": raw, "usage_count": count})
 
 
 IN_PROCESS_BASE = "http://services.local"
@@ -153,6 +180,25 @@ def banner(services: Services, where: Listening) -> list[str]:
     return lines
 
 
+def check_port(host: str, port: int) -> None:
+    """One clear line (HarnessError) for a port out of range or already taken."""
+    if type(port) is not int or not 0 <= port <= 65535:
+        raise NotListening(f"--port {port}: expected 0 (any free port) to 65535")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+    except OSError as exc:
+        raise NotListening(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    finally:
+        probe.close()
+
+
+class NotListening(HarnessError):
+    pass
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 0,
@@ -165,6 +211,7 @@ def serve(
     import uvicorn
 
     require_loopback(host, allow_non_loopback)
+    check_port(host, port)
     services = services or Services(embedded_backend())
     config = uvicorn.Config(
         services.app,
@@ -173,6 +220,8 @@ def serve(
         log_level="warning",
         lifespan="off",
         ws="websockets-sansio",
+        ws_max_size=MAX_BODY_BYTES,
+        h11_max_incomplete_event_size=64 * 1024,
     )
     server = uvicorn.Server(config)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -29,7 +30,7 @@ from ..model import InstantClose, InstantOpen
 from ..primitives import to_hex
 from ..revert import Reverted
 from ..validate import Options
-from .backend import Backend
+from .backend import Backend, SymbolMarket
 from .errors import (
     BAD_PARAMETER,
     CHAIN_REVERTED,
@@ -39,8 +40,9 @@ from .errors import (
     ServiceRefusal,
     error_body,
 )
+from .faults import faultable
 from .notifications import notifications_endpoint
-from .plumbing import guarded, validated
+from .plumbing import guarded, judge, read_json
 
 #: Where the notifications websocket lives, relative to the solver's base URL.
 NOTIFICATIONS_PATH = "/api/ws/notifications"
@@ -168,11 +170,17 @@ class Solver:
     # --- HTTP
 
     @guarded
+    @faultable("instant_open")
     async def http_instant_open(self, request: Request) -> JSONResponse:
-        data, _ = await validated(request, "instant_open", self.options("instant_open"))
-        body = wire.parse_instant_open(data).value
-        assert body is not None  # the validator passed it
-        record = self.open(body)
+        data = await read_json(request)
+
+        def work() -> tuple[TempQuote, InstantOpen]:
+            judge(data, request.url.path, self.options("instant_open"))
+            body = wire.parse_instant_open(data).value
+            assert body is not None  # the validator passed it
+            return self.open(body), body
+
+        record, body = await self.backend.run(work)
         if record.state == "failed":
             assert record.error is not None
             return JSONResponse(
@@ -187,11 +195,17 @@ class Solver:
         )
 
     @guarded
+    @faultable("instant_close")
     async def http_instant_close(self, request: Request) -> JSONResponse:
-        data, _ = await validated(request, "instant_close", self.options("instant_close"))
-        body = wire.parse_instant_close(data).value
-        assert body is not None
-        sent = self.close(body)
+        data = await read_json(request)
+
+        def work() -> Sent:
+            judge(data, request.url.path, self.options("instant_close"))
+            body = wire.parse_instant_close(data).value
+            assert body is not None
+            return self.close(body)
+
+        sent = await self.backend.run(work)
         return JSONResponse({"successful": True, "tx_hash": sent.tx_hash})
 
     @guarded
@@ -201,7 +215,7 @@ class Solver:
         if market is None:
             raise ServiceRefusal(UNKNOWN_SYMBOL, f"symbolName: no symbol named {name!r}")
         raw = request.query_params.get("leverage")
-        if raw is None or not raw.isdigit() or raw.startswith("0"):
+        if raw is None or not raw.isascii() or not raw.isdigit() or raw.startswith("0"):
             raise ServiceRefusal(
                 BAD_PARAMETER, f"leverage: expected a whole number >= 1, got {raw!r}"
             )
@@ -214,33 +228,10 @@ class Solver:
 
     @guarded
     async def http_contract_symbols(self, request: Request) -> JSONResponse:
-        rows = []
-        for sid, m in sorted(self.backend.markets.items()):
-            s = m.symbol
-            rows.append(
-                {
-                    "symbol_id": sid,
-                    "name": s.name,
-                    "symbol": m.asset,
-                    "asset": m.quote_asset,
-                    "price_precision": s.price_precision,
-                    "quantity_precision": s.quantity_precision,
-                    "trading_fee": pricing.format_decimal(m.trading_fee),
-                    "max_leverage": m.max_leverage,
-                    "lot_size": pricing.format_decimal(pricing.step(s.quantity_precision)),
-                    "min_acceptable_quote_value": pricing.format_decimal(
-                        m.min_acceptable_quote_value
-                    ),
-                    "min_notional_value": pricing.format_decimal(m.min_acceptable_quote_value),
-                    "max_quantity": "1000000",
-                    "hedger_fee_open": pricing.format_decimal(m.trading_fee),
-                    "hedger_fee_close": pricing.format_decimal(m.trading_fee),
-                    "rfq_allowed": True,
-                    "state": "active",
-                    "side": "both",
-                    "mark_price": pricing.format_decimal(self.backend.prices[sid]),
-                }
-            )
+        rows = [
+            contract_symbol_row(m, self.backend.prices[sid])
+            for sid, m in sorted(self.backend.markets.items())
+        ]
         return JSONResponse({"count": len(rows), "symbols": rows})
 
     @guarded
@@ -249,11 +240,9 @@ class Solver:
 
     def _temp(self, request: Request) -> TempQuote:
         raw = request.path_params["temp_quote_id"]
-        try:
-            temp = int(raw)
-        except ValueError:
-            temp = 0
-        if temp >= 0 or not raw.startswith("-"):
+        strict = raw.isascii() and raw.startswith("-") and raw[1:].isdigit() and len(raw) <= 20
+        temp = int(raw) if strict and not raw.startswith("-0") else 0
+        if temp >= 0:
             raise ServiceRefusal(
                 BAD_PARAMETER, f"tempQuoteId: expected a negative integer, got {raw!r}"
             )
@@ -310,6 +299,31 @@ def eip712_config(backend: Backend) -> dict[str, Any]:
         "typehashes": {n: to_hex(eip712.TYPEHASH[n]) for n in ("EIP712Domain", *names)},
         "types": eip712.eip712_types("SignedOperation"),
         "primaryType": "SignedOperation",
+    }
+
+
+def contract_symbol_row(m: SymbolMarket, mark_price: Decimal) -> dict[str, Any]:
+    """One row of `GET /api/contract-symbols` (strings for decimals, as the real solver)."""
+    s = m.symbol
+    return {
+        "symbol_id": s.id,
+        "name": s.name,
+        "symbol": m.asset,
+        "asset": m.quote_asset,
+        "price_precision": s.price_precision,
+        "quantity_precision": s.quantity_precision,
+        "trading_fee": pricing.format_decimal(m.trading_fee),
+        "max_leverage": m.max_leverage,
+        "lot_size": pricing.format_decimal(pricing.step(s.quantity_precision)),
+        "min_acceptable_quote_value": pricing.format_decimal(m.min_acceptable_quote_value),
+        "min_notional_value": pricing.format_decimal(m.min_acceptable_quote_value),
+        "max_quantity": "1000000",
+        "hedger_fee_open": pricing.format_decimal(m.trading_fee),
+        "hedger_fee_close": pricing.format_decimal(m.trading_fee),
+        "rfq_allowed": True,
+        "state": "active",
+        "side": "both",
+        "mark_price": pricing.format_decimal(mark_price),
     }
 
 

@@ -100,7 +100,9 @@ def test_serve_runs_open_over_http_and_websocket_on_loopback(server) -> None:
         frame = json.loads(ws.recv(timeout=10))
     assert frame["data"]["temp_quote_id"] == accepted.temp_quote_id
     assert frame["data"]["action_status"] == "success" and frame["data"]["quote_id"] == 1
-    assert CohClient(f"{base}/coh").signing_spec() == context.tpsl_domain()
+    solver.close()
+    with CohClient(f"{base}/coh") as coh:
+        assert coh.signing_spec() == context.tpsl_domain()
 
 
 def test_serve_refuses_a_non_loopback_host() -> None:

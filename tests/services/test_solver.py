@@ -151,7 +151,8 @@ def test_error_codes_have_the_detailed_shape(solver: SolverClient) -> None:
     codes = solver.error_codes()
     assert codes == [c.to_json() for c in CODES]
     assert all(
-        c["code"] >= 3000 and set(c) == {"code", "message", "category", "http_status"}
+        (c["code"] >= 3000 or c["code"] == 407)  # 407: the real COH's precision error
+        and set(c) == {"code", "message", "category", "http_status"}
         for c in codes
     )
 

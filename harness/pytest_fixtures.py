@@ -1,0 +1,228 @@
+"""Fixtures shipped with the `symmio` pytest plugin, for a frontend's or bot's own tests.
+
+- `symmio_chain`: the embedded chain with our system deployed (a `SymmioChain`: `.system`,
+  `.chain`); every test starts from the same snapshot, so state never leaks between tests; use
+  `with symmio_chain.isolated():` inside a hypothesis test so examples do not leak either.
+- `symmio_context`: the deployment's `Context` (addresses, chain id, symbols).
+- `symmio_user`: an onboarded user (sub-account with 1,000 collateral deposited, bound to the
+  PartyB, the session key's and the TP/SL bot's delegations): a `SymmioUser` whose keys are
+  never shown (repr hides them); `.session` signs.
+- `symmio_services`: the solver and COH in-process on that chain (`.solver`, `.coh`: a
+  `SolverClient` and `CohClient`; `.http`, `.services`); the solver client reconciles on chain.
+- `mock_solver` / `mock_coh`: respx routers at a configurable base URL (ini options
+  `symmio_mock_solver_url`, `symmio_mock_coh_url`) for the team's own HTTP client code,
+  answering like the services and recording every request (`harness.services.mocks`).
+
+Nothing heavy is imported until a fixture is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .chain import Chain, System
+    from .context import Context
+    from .keys import LocalKey
+    from .services import CohClient, Services, SolverClient
+    from .services.mocks import MockCoh, MockSolver
+
+DEFAULT_SOLVER_URL = "https://solver.symmio.test"
+DEFAULT_COH_URL = "https://coh.symmio.test"
+DEPOSIT = Decimal(1000)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "symmio_mock_solver_url",
+        "base URL the mock_solver fixture answers at",
+        default=DEFAULT_SOLVER_URL,
+    )
+    parser.addini(
+        "symmio_mock_coh_url", "base URL the mock_coh fixture answers at", default=DEFAULT_COH_URL
+    )
+
+
+@dataclass
+class SymmioChain:
+    """The embedded chain and the deployed system, restored to `snapshot` before each test."""
+
+    system: System
+    snapshot: int
+    hedger: LocalKey = field(repr=False)
+    bot: LocalKey = field(repr=False)
+
+    @property
+    def chain(self) -> Chain:
+        return self.system.chain
+
+    def restore(self) -> None:
+        self.chain.revert(self.snapshot)
+
+    @contextlib.contextmanager
+    def isolated(self) -> Iterator[SymmioChain]:
+        """Whatever happens inside is undone afterwards (one hypothesis example, say)."""
+        taken = self.chain.snapshot()
+        try:
+            yield self
+        finally:
+            self.chain.revert(taken)
+
+
+@dataclass(frozen=True)
+class SymmioUser:
+    """An onboarded user; the user's and session key's private keys are never shown."""
+
+    address: str
+    sub_account: str
+    expiry: int
+    user_key: LocalKey = field(repr=False)
+    session: LocalKey = field(repr=False)
+
+    @property
+    def session_key(self) -> str:
+        return self.session.address
+
+
+@dataclass
+class SymmioServices:
+    services: Services
+    http: Any = field(repr=False)
+    solver: SolverClient = field(repr=False)
+    coh: CohClient = field(repr=False)
+
+    def set_price(self, symbol_id: int, price: Decimal | str) -> dict[str, Any]:
+        return self.coh.set_mock_price(symbol_id, price)
+
+
+@dataclass
+class _Deployed:
+    system: System
+    hedger: LocalKey
+    bot: LocalKey
+    deployed: int
+    onboarded: int | None = None
+    user: SymmioUser | None = None
+
+
+@pytest.fixture(scope="session")
+def _symmio_deployed() -> _Deployed:
+    from .chain import Chain, deploy_system
+    from .keys import LocalKey
+
+    chain = Chain()
+    hedger, bot = LocalKey.generate(), LocalKey.generate()
+    system = deploy_system(chain, hedger=hedger)
+    return _Deployed(system, hedger, bot, chain.snapshot())
+
+
+@pytest.fixture
+def symmio_chain(_symmio_deployed: _Deployed) -> SymmioChain:
+    """The embedded chain with the system deployed, at the deployment snapshot."""
+    d = _symmio_deployed
+    d.system.chain.revert(d.deployed)
+    return SymmioChain(d.system, d.deployed, d.hedger, d.bot)
+
+
+@pytest.fixture
+def symmio_context(symmio_chain: SymmioChain) -> Context:
+    return symmio_chain.system.context()
+
+
+def _onboard(d: _Deployed) -> SymmioUser:
+    from . import pricing
+    from .keys import LocalKey
+
+    system, chain = d.system, d.system.chain
+    user, session = LocalKey.generate(), LocalKey.generate()
+    chain.add_key(user)
+    expiry = chain.now() + 30 * 24 * 3600
+    decimals = system.collateral.functions.decimals().call()
+    done = system.onboard(
+        user.address,
+        session.address,
+        d.bot.address,
+        deposit_units=pricing.to_token_units(DEPOSIT, decimals, "deposit"),
+        expiry=expiry,
+    )
+    return SymmioUser(user.address, done.sub_account, expiry, user, session)
+
+
+@pytest.fixture
+def symmio_user(symmio_chain: SymmioChain, _symmio_deployed: _Deployed) -> SymmioUser:
+    """An onboarded user (steps 1-5), built once per session and restored from its snapshot."""
+    d = _symmio_deployed
+    chain = d.system.chain
+    if d.onboarded is None:
+        d.user = _onboard(d)
+        d.onboarded = chain.snapshot()
+    else:
+        chain.revert(d.onboarded)
+    symmio_chain.snapshot = d.onboarded
+    assert d.user is not None
+    return d.user
+
+
+@pytest.fixture
+def symmio_services(symmio_chain: SymmioChain) -> Iterator[SymmioServices]:
+    """Solver and COH in-process (no socket) on `symmio_chain`, fresh state per test."""
+    from .services import Backend, CohClient, Services, SolverClient
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    services = Services(Backend(symmio_chain.system, symmio_chain.bot))
+    base = "http://symmio.in-process"
+    with TestClient(services.app, base_url=base) as http:
+        solver = SolverClient(
+            f"{base}/solver", client=http, usage_count=symmio_chain.system.usage_count
+        )
+        coh = CohClient(f"{base}/coh", client=http)
+        yield SymmioServices(services, http, solver, coh)
+
+
+@pytest.fixture
+def symmio_respx() -> Iterator[Any]:
+    """The one respx router `mock_solver` and `mock_coh` add their routes to. Loopback passes
+    through (a `serve` the test started); any other unmocked request fails the test."""
+    import respx
+
+    with respx.mock(assert_all_called=False) as router:
+        router.route(host="127.0.0.1").pass_through()
+        yield router
+
+
+@pytest.fixture
+def mock_solver(
+    pytestconfig: pytest.Config,
+    symmio_respx: Any,
+    symmio_context: Context,
+    symmio_chain: SymmioChain,
+) -> MockSolver:
+    """A respx mock of the solver at `symmio_mock_solver_url`, judging bodies by our rules."""
+    from .services.mocks import MockSolver
+
+    url = pytestconfig.getini("symmio_mock_solver_url")
+    return MockSolver(symmio_respx, symmio_context, url, symmio_chain.chain.now)
+
+
+@pytest.fixture
+def mock_coh(
+    pytestconfig: pytest.Config,
+    symmio_respx: Any,
+    symmio_context: Context,
+    symmio_chain: SymmioChain,
+) -> MockCoh:
+    """A respx mock of the COH at `symmio_mock_coh_url`."""
+    from .services.mocks import MockCoh
+
+    url = pytestconfig.getini("symmio_mock_coh_url")
+    return MockCoh(symmio_respx, symmio_context, url, symmio_chain.chain.now)

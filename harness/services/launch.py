@@ -1,0 +1,89 @@
+"""`symmio-harness serve` in a child process on a free loopback port, for load tests,
+benchmarks and users' own tests: started, its banner read, stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..context import Context, context_from_json
+from ..errors import HarnessError
+
+STARTUP_SECONDS = 60
+
+
+class ServeProcess:
+    """A running `serve`: `base` (http://127.0.0.1:PORT), `context`, `lines` (the banner)."""
+
+    def __init__(self, startup_seconds: float = STARTUP_SECONDS) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from harness.cli import main; main()", "serve", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: list[str] = []
+        deadline = time.monotonic() + startup_seconds
+        assert self.proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line.rstrip("\n"))
+            if line.startswith("context file: "):
+                self.base = self.lines[0].rsplit(" ", 1)[1]
+                self.context: Context = context_from_json(json.loads(line.split(": ", 1)[1]))
+                self.log: list[str] = []
+                threading.Thread(target=self._drain, daemon=True).start()
+                return
+        self.stop()
+        raise HarnessError("serve did not print its URLs in time:\n" + "\n".join(self.lines))
+
+    def _drain(self) -> None:
+        """Keep reading the child's output (its log), so it never blocks on a full pipe."""
+        assert self.proc.stdout is not None
+        try:
+            for line in self.proc.stdout:
+                if len(self.log) < 1000:
+                    self.log.append(line.rstrip("\n"))
+        except ValueError:  # closed by stop()
+            pass
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss_bytes(self) -> int:
+        """The child's resident memory (Linux /proc), 0 where unavailable."""
+        try:
+            status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        except OSError:
+            return 0
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    def __enter__(self) -> ServeProcess:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()

@@ -1,0 +1,218 @@
+"""A bounded mixed load on a running `serve` (loopback): valid opens (each posted once or
+replayed), valid reads, and every kind of bad request, sent by N concurrent clients.
+
+Used by the load test (no 5xx, every valid open executed exactly once, memory bounded) and by
+the benchmark (requests per second and p95 latency). Count and time are bounded by the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from .. import flow, wire
+from ..context import Context
+from ..keys import LocalKey
+from ..pricing import LockedParamsPct
+from .backend import DEFAULT_LOCKED_PARAMS
+
+JSON = {"content-type": "application/json"}
+BAD_PRICES = ("65_000.5", "+65000.5", "0.1e1", "1e999", "65\u0660000.5", "65\uff10000.5", " 1")
+DEEP = b"[" * 100_000 + b"]" * 100_000
+OPEN = "/solver/api/instant_trade/instant_open"
+
+
+@dataclass(frozen=True)
+class Req:
+    kind: str  # "open" (valid), "read" (valid), or "bad:<what>"
+    method: str
+    path: str
+    content: bytes = b""
+    headers: dict[str, str] = field(default_factory=lambda: dict(JSON))
+    body_id: int | None = None  # the valid open body it carries (posted once or more)
+
+    @property
+    def valid(self) -> bool:
+        return not self.kind.startswith("bad:")
+
+
+@dataclass
+class Outcome:
+    req: Req
+    status: int
+    seconds: float
+    body: Any = None
+
+
+def onboard(base: str, n_users: int) -> list[tuple[LocalKey, str]]:
+    users = []
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for _ in range(n_users):
+            session = LocalKey.generate()
+            got = http.post("/mock/onboard", json={"session_key": session.address})
+            got.raise_for_status()
+            users.append((session, got.json()["sub_account"]))
+    return users
+
+
+def open_bodies(context: Context, users: list[tuple[LocalKey, str]], per_user: int) -> list[bytes]:
+    symbol = context.symbols[0]
+    locked = LockedParamsPct.from_response({**DEFAULT_LOCKED_PARAMS, "leverage": "10"})
+    out = []
+    for session, sub_account in users:
+        for _ in range(per_user):
+            plan = flow.build_instant_open(
+                context,
+                session,
+                sub_account=sub_account,
+                symbol=symbol,
+                side="long",
+                quantity=Decimal("0.015"),
+                leverage=10,
+                mark_price=Decimal("65000.5"),
+                locked_params=locked,
+                trading_fee=Decimal("0.0006"),
+                deadline=int(time.time()) + 3600,
+            )
+            out.append(json.dumps(wire.instant_open_to_wire(plan.body)).encode())
+    return out
+
+
+def bad_requests(rng: random.Random, valid_body: bytes) -> list[Req]:
+    forged = json.loads(valid_body)
+    sig = forged["sendQuote"]["signature"]
+    forged["sendQuote"]["signature"] = sig[:-4] + ("00" if sig[-4:-2] != "00" else "11") + sig[-2:]
+    routes = [OPEN, "/coh/api/v5/", "/coh/mock/price", "/mock/onboard", "/coh/api/v5/search/"]
+    return [
+        Req("bad:deep", "POST", rng.choice(routes), DEEP),
+        Req(
+            "bad:duplicate-key",
+            "POST",
+            "/coh/mock/price",
+            b'{"symbol_id":1,"symbol_id":1,"price":"1"}',
+        ),
+        Req("bad:content-type", "POST", rng.choice(routes), b"{}", {"content-type": "text/plain"}),
+        Req(
+            "bad:price",
+            "POST",
+            "/coh/mock/price",
+            json.dumps({"symbol_id": 1, "price": rng.choice(BAD_PRICES)}).encode(),
+        ),
+        Req("bad:oversize", "POST", OPEN, b" " * (1536 * 1024)),
+        Req("bad:not-utf8", "POST", rng.choice(routes), b"\xff\xfe{"),
+        Req("bad:forged-signature", "POST", OPEN, json.dumps(forged).encode()),
+        Req("bad:not-json", "POST", rng.choice(routes), b"{'a': 1}"),
+    ]
+
+
+READS = (
+    "/solver/api/contract-symbols",
+    "/coh/api/v5/configs/",
+    "/solver/api/error_codes",
+    "/coh/api/v5/signing-spec",
+    "/solver/api/instant_trade/eip712-config",
+)
+
+
+def build_mix(
+    bodies: list[bytes], total: int, *, replays: int = 1, valid_reads: float = 0.15, seed: int = 9
+) -> list[Req]:
+    """Every open body posted `1 + replays` times, valid reads, the rest bad requests, shuffled."""
+    rng = random.Random(seed)
+    reqs = [
+        Req("open", "POST", OPEN, b, body_id=i)
+        for i, b in enumerate(bodies)
+        for _ in range(1 + replays)
+    ]
+    n_reads = int(total * valid_reads)
+    reqs += [Req("read", "GET", rng.choice(READS), headers={}) for _ in range(n_reads)]
+    while len(reqs) < total:
+        reqs.append(rng.choice(bad_requests(rng, rng.choice(bodies))))
+    rng.shuffle(reqs)
+    return reqs[: max(total, len(bodies) * (1 + replays))]
+
+
+async def _run(base: str, reqs: list[Req], concurrency: int, timeout: float) -> list[Outcome]:
+    queue: asyncio.Queue[Req] = asyncio.Queue()
+    for r in reqs:
+        queue.put_nowait(r)
+    out: list[Outcome] = []
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def worker(http: httpx.AsyncClient) -> None:
+        while True:
+            try:
+                r = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            start = time.perf_counter()
+            try:
+                response = await http.request(
+                    r.method, r.path, content=r.content or None, headers=r.headers
+                )
+                status, text = response.status_code, response.content
+            except httpx.HTTPError as exc:
+                status, text = -1, repr(exc).encode()
+            seconds = time.perf_counter() - start
+            try:
+                body = json.loads(text) if text else None
+            except ValueError:
+                body = text[:200]
+            out.append(Outcome(r, status, seconds, body))
+
+    async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits) as http:
+        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+    return out
+
+
+def run(
+    base: str, reqs: list[Req], concurrency: int = 8, timeout: float = 60
+) -> tuple[list[Outcome], float]:
+    """Send every request through `concurrency` clients; the outcomes and the wall time."""
+    start = time.perf_counter()
+    outcomes = asyncio.run(_run(base, reqs, concurrency, timeout))
+    return outcomes, time.perf_counter() - start
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def positions_with_orders(
+    base: str, context: Context, users: list[tuple[LocalKey, str]], orders_per_position: int
+) -> int:
+    """One open per user, then `orders_per_position` take-profits of 0.001 on it (all fired by
+    one move of the mark to 68300.0). Returns the number of orders stored."""
+    stored = 0
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for (session, sub), body in zip(users, open_bodies(context, users, 1), strict=True):
+            temp = http.post(OPEN, content=body, headers=JSON).json()["temp_quote_id"]
+            status = http.get(f"/solver/api/temp_quote_status/{temp}").json()
+            for _ in range(orders_per_position):
+                order = flow.build_tpsl(
+                    context.tpsl_domain(),
+                    session,
+                    sub_account=sub,
+                    virtual_account=status["va_address"],
+                    affiliate=context.affiliate,
+                    quote_id=status["quote_id"],
+                    symbol=context.symbols[0],
+                    side="long",
+                    quantity=Decimal("0.001"),
+                    mark_price=Decimal("65000.5"),
+                    take_profit=Decimal("68250.5"),
+                )
+                got = http.post("/coh/api/v5/", json=wire.tpsl_to_wire(order))
+                got.raise_for_status()
+                stored += 1
+    return stored

@@ -1,0 +1,307 @@
+"""respx mocks of the solver and the COH, for a team's own HTTP client code (no chain).
+
+`MockSolver(router, context, base_url)` / `MockCoh(router, context, base_url)` add routes to a
+`respx.MockRouter` that answer like the mock services: every body is read by the same strict
+reader and judged by the same validator (`plumbing.judge`), refusals carry the same error codes
+and shapes (`/api/error_codes`), opens get negative temp quote ids, the COH serves the context's
+signing spec, refuses a replayed TP/SL (409), a TP/SL amount beyond the precision (407), and
+finds orders by salt. Nothing executes (there is no chain): an accepted open is "opened" at once.
+
+Every request is recorded (`calls`, `calls_to(route)`) with assertion helpers
+(`assert_called(route, times)`, `assert_all_accepted()`, `assert_refused(route, code)`), and the
+same fault scenarios as `serve` can be armed: `mock.faults.arm(route, Armed(fault, count))`, or
+`mock.fault(route, fault, count)`. `reply_lost` raises `httpx.RemoteProtocolError` and
+`timeout_after_accept` raises `httpx.ReadTimeout`, after the request was accepted.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import respx
+
+from .. import calldata as cd
+from .. import eip712, wire
+from ..context import Context
+from ..errors import SignatureError
+from ..validate import Options
+from .backend import DEFAULT_LOCKED_PARAMS, SymbolMarket
+from .coh import CONFIGS, read_delete
+from .errors import (
+    CODES,
+    INTERNAL,
+    NOT_CONFORMING,
+    NOT_JSON_MEDIA,
+    RATE_LIMITED,
+    REPLAYED,
+    UNAVAILABLE,
+    UNKNOWN_TEMP_QUOTE,
+    WRONG_POSITION,
+    ServiceRefusal,
+    error_body,
+)
+from .faults import BEFORE_EXECUTION, Armed, Faults
+from .plumbing import MAX_BODY_BYTES, judge, read_json_bytes
+from .solver import contract_symbol_row
+
+Clock = Callable[[], int]
+BEFORE = {"rate_limited": RATE_LIMITED, "unavailable": UNAVAILABLE}
+
+
+@dataclass
+class Recorded:
+    """One request the mock answered (or failed on purpose)."""
+
+    route: str
+    request: httpx.Request
+    status: int | None  # None: the fault raised a transport error instead of answering
+    body: Any
+    fault: str | None = None
+
+    def json(self) -> Any:
+        return json.loads(self.request.content) if self.request.content else None
+
+
+class _Mock:
+    def __init__(self, router: respx.MockRouter, context: Context, base_url: str, now: Clock):
+        self.router = router
+        self.context = context
+        self.base_url = base_url.rstrip("/")
+        self.now = now
+        self.faults = Faults()
+        self.calls: list[Recorded] = []
+
+    # --- recording and assertions
+
+    def calls_to(self, route: str) -> list[Recorded]:
+        return [c for c in self.calls if c.route == route]
+
+    def assert_called(self, route: str, times: int | None = None) -> list[Recorded]:
+        calls = self.calls_to(route)
+        if times is None:
+            assert calls, f"{route} was never called (calls: {[c.route for c in self.calls]})"
+        else:
+            assert len(calls) == times, f"{route} was called {len(calls)} time(s), not {times}"
+        return calls
+
+    def assert_all_accepted(self) -> None:
+        refused = [
+            (c.route, c.status, (c.body or {}).get("message"))
+            for c in self.calls
+            if c.status is None or c.status >= 300
+        ]
+        assert not refused, f"requests were refused or failed: {refused}"
+
+    def assert_refused(self, route: str, code: int) -> Recorded:
+        for call in reversed(self.calls_to(route)):
+            if call.status is not None and call.status >= 400:
+                got = (call.body or {}).get("code")
+                assert got == code, f"{route} was refused with {got}, not {code}: {call.body}"
+                return call
+        raise AssertionError(f"{route} was never refused")
+
+    def fault(self, route: str, fault: str, count: int = 1, retry_after: int = 0) -> None:
+        self.faults.arm(route, Armed(fault, count, retry_after))
+
+    # --- answering
+
+    def _add(self, method: str, path: str, route: str, answer: Callable[[httpx.Request], Any]):
+        def side_effect(request: httpx.Request) -> httpx.Response:
+            armed = self.faults.take(route)
+            if armed is not None and armed.fault in BEFORE_EXECUTION:
+                refusal = ServiceRefusal(BEFORE[armed.fault], f"injected fault on {route}")
+                return self._answer(route, request, refusal, armed.fault, armed.retry_after)
+            try:
+                status, body = 200, answer(request)
+            except ServiceRefusal as refusal:
+                status, body = (
+                    refusal.error.http_status,
+                    error_body(refusal.error, refusal.detail, refusal.findings),
+                )
+            if armed is None:
+                self.calls.append(Recorded(route, request, status, body))
+                return httpx.Response(status, json=body)
+            self.calls.append(Recorded(route, request, None, body, armed.fault))
+            if armed.fault == "error_after_execute":
+                self.calls[-1].status = 500
+                return httpx.Response(500, json=error_body(INTERNAL, ""))
+            if armed.fault == "timeout_after_accept":
+                raise httpx.ReadTimeout("injected timeout_after_accept", request=request)
+            raise httpx.RemoteProtocolError("injected reply_lost", request=request)
+
+        self.router.route(method=method, url=self.base_url + path).mock(side_effect=side_effect)
+
+    def _answer(
+        self, route: str, request: httpx.Request, refusal: ServiceRefusal, fault: str, after: int
+    ) -> httpx.Response:
+        body = error_body(refusal.error, refusal.detail)
+        self.calls.append(Recorded(route, request, refusal.error.http_status, body, fault))
+        return httpx.Response(
+            refusal.error.http_status, json=body, headers={"Retry-After": str(after)}
+        )
+
+    def body(self, request: httpx.Request) -> Any:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media != "application/json":
+            raise ServiceRefusal(NOT_JSON_MEDIA, f"Content-Type: {media or 'missing'}")
+        return read_json_bytes(request.content, MAX_BODY_BYTES)
+
+    def options(self, kind: str) -> Options:
+        return Options(kind, self.context, self.now())
+
+
+class MockSolver(_Mock):
+    """The solver's endpoints at `base_url` (its routes are `{base_url}/api/...`)."""
+
+    def __init__(
+        self, router: respx.MockRouter, context: Context, base_url: str, now: Clock
+    ) -> None:
+        super().__init__(router, context, base_url, now)
+        self._temp = itertools.count(1)
+        self.temp_quotes: dict[int, dict[str, Any]] = {}
+        self._add("POST", "/api/instant_trade/instant_open", "instant_open", self._open)
+        self._add("POST", "/api/instant_trade/instant_close", "instant_close", self._close)
+        self._add("GET", "/api/instant_trade/eip712-config", "eip712_config", self._config)
+        self._add("GET", "/api/error_codes", "error_codes", lambda _r: [c.to_json() for c in CODES])
+        self._add("GET", "/api/contract-symbols", "contract_symbols", self._symbols)
+        self.router.route(
+            method="GET", url__regex=rf"^{re.escape(self.base_url)}/api/temp_quote_status/-?\d+$"
+        ).mock(side_effect=self._status)
+        self.router.route(
+            method="GET", url__regex=rf"^{re.escape(self.base_url)}/api/get_locked_params/.+"
+        ).mock(side_effect=self._locked)
+
+    def _open(self, request: httpx.Request) -> dict[str, Any]:
+        data = self.body(request)
+        judge(data, request.url.path, self.options("instant_open"))
+        body = wire.parse_instant_open(data).value
+        assert body is not None
+        quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(
+            body.send_quote.signed_operation.call_data
+        )
+        temp = -next(self._temp)
+        self.temp_quotes[temp] = {"temp_quote_id": temp, "state": "opened"}
+        party_b_mm = Decimal(quote["partyBmm"]).scaleb(-18).normalize()
+        return {"temp_quote_id": temp, "partyBmm": format(party_b_mm, "f")}
+
+    def _close(self, request: httpx.Request) -> dict[str, Any]:
+        judge(self.body(request), request.url.path, self.options("instant_close"))
+        return {"successful": True, "tx_hash": None}
+
+    def _config(self, _request: httpx.Request) -> dict[str, Any]:
+        domain = eip712.instant_layer_domain(self.context.chain_id, self.context.instant_layer)
+        return {
+            "domain": wire.domain_to_wire(domain),
+            "types": eip712.eip712_types("SignedOperation"),
+            "primaryType": "SignedOperation",
+        }
+
+    def _symbols(self, _request: httpx.Request) -> dict[str, Any]:
+        markets = [SymbolMarket(s) for s in self.context.symbols]
+        rows = [contract_symbol_row(m, m.mark_price) for m in markets]
+        return {"count": len(rows), "symbols": rows}
+
+    def _status(self, request: httpx.Request) -> httpx.Response:
+        temp = int(request.url.path.rsplit("/", 1)[1])
+        row = self.temp_quotes.get(temp)
+        if row is None:
+            body = error_body(UNKNOWN_TEMP_QUOTE, f"tempQuoteId: {temp} was never issued")
+            return httpx.Response(404, json=body)
+        return httpx.Response(200, json=row)
+
+    def _locked(self, request: httpx.Request) -> httpx.Response:
+        leverage = request.url.params.get("leverage", "1")
+        return httpx.Response(200, json={**DEFAULT_LOCKED_PARAMS, "leverage": leverage})
+
+
+class MockCoh(_Mock):
+    """The COH's endpoints at `base_url` (`{base_url}/api/v5/...`)."""
+
+    def __init__(
+        self, router: respx.MockRouter, context: Context, base_url: str, now: Clock
+    ) -> None:
+        super().__init__(router, context, base_url, now)
+        self._ids = itertools.count(1)
+        self.orders: list[dict[str, Any]] = []
+        self._signatures: set[bytes] = set()
+        self._salts: set[tuple[str, int]] = set()
+        spec = {
+            "domain": wire.domain_to_wire(context.tpsl_domain()),
+            "types": eip712.eip712_types("ConditionalOrder"),
+            "primaryType": "ConditionalOrder",
+        }
+        self._add("GET", "/api/v5/signing-spec", "signing_spec", lambda _r: spec)
+        self._add("POST", "/api/v5/", "tpsl", self._submit)
+        self._add("POST", "/api/v5/search/", "tpsl_search", self._search)
+        self._add("DELETE", "/api/v5/", "tpsl_cancel", self._cancel)
+        self._add("GET", "/api/v5/configs/", "configs", lambda _r: CONFIGS)
+
+    def _submit(self, request: httpx.Request) -> dict[str, Any]:
+        data = self.body(request)
+        judge(data, request.url.path, self.options("tpsl"))
+        tpsl = wire.parse_tpsl(data).value
+        assert tpsl is not None
+        order = tpsl.order
+        if tpsl.signature in self._signatures or (order.virtual_account, order.salt) in self._salts:
+            raise ServiceRefusal(REPLAYED, "typedData.message.salt: already stored (replay)")
+        self._signatures.add(tpsl.signature)
+        self._salts.add((order.virtual_account, order.salt))
+        coh_id = next(self._ids)
+        for kind, leg in (("take_profit", order.take_profit), ("stop_loss", order.stop_loss)):
+            if Decimal(leg.quantity) != 0:
+                self.orders.append(
+                    {
+                        "id": coh_id,
+                        "coh_quote_id": coh_id,
+                        "party_a_address": order.virtual_account,
+                        "conditional_order_type": kind,
+                        "quantity": leg.quantity,
+                        "salt": str(order.salt),
+                        "state": "new",
+                    }
+                )
+        return {"successful": True, "message": "conditional order stored", "coh_quote_id": coh_id}
+
+    def _cancel(self, request: httpx.Request) -> dict[str, Any]:
+        """The delete envelope read strictly; the signature must recover to the signer (no
+        chain here: the delegation is not checked); one new leg with that salt is cancelled."""
+        domain, message, signature, signer = read_delete(self.body(request))
+        if domain != self.context.tpsl_domain():
+            raise ServiceRefusal(NOT_CONFORMING, "typedData.domain: not the served domain")
+        try:
+            recovered = eip712.recover(domain, message, signature)
+        except SignatureError as exc:
+            raise ServiceRefusal(NOT_CONFORMING, f"signature: {exc}") from None
+        if recovered != signer:
+            raise ServiceRefusal(NOT_CONFORMING, f"signature: recovers to {recovered}")
+        for row in self.orders:
+            if (
+                row["coh_quote_id"] == message.coh_quote_id
+                and row["salt"] == str(message.salt)
+                and row["conditional_order_type"] == message.conditional_order_type
+                and row["state"] == "new"
+            ):
+                row["state"] = "canceled"
+                return {
+                    "successful": True,
+                    "message": f"{row['conditional_order_type']} canceled",
+                    "coh_quote_id": row["coh_quote_id"],
+                }
+        raise ServiceRefusal(WRONG_POSITION, "typedData.message.cohQuoteId: no such new order")
+
+    def _search(self, request: httpx.Request) -> dict[str, Any]:
+        query = self.body(request)
+        rows = [
+            r
+            for r in self.orders
+            if all(r.get(k) == v for k, v in query.items() if k not in ("state", "start", "size"))
+            and r["state"] in query.get("state", [r["state"]])
+        ]
+        return {"data": rows, "count": len(rows)}
