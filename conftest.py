@@ -21,4 +21,3 @@ settings.register_profile(
 )
 _default = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))
-pytest_plugins = ("pytester",)

@@ -27,6 +27,8 @@ except AnvilError as exc:
     NO_ANVIL = str(exc)
 needs_anvil = pytest.mark.skipif(bool(NO_ANVIL), reason=NO_ANVIL)
 
+pytest_plugins = ["pytester"]
+
 USER_KEY = LocalKey(b"\x42" * 32)
 HEX_KEY = USER_KEY.export_private_key()[2:]
 

@@ -161,5 +161,5 @@ def test_hypothesis_examples_do_not_leak(symmio_chain, symmio_user, units):
 
 
 @pytest.mark.live
-def test_the_live_marker_is_registered():
-    pass
+def test_a_live_test_is_skipped_unless_asked_for():
+    raise AssertionError("a live test ran without --live")
