@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per error
 
 
 @app.callback()
@@ -52,6 +52,11 @@ def demo(
         raise typer.Exit(2) from None
 
 
+class ServeChain(StrEnum):
+    embedded = "embedded"
+    anvil = "anvil"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback only by default).")] = (
@@ -64,16 +69,38 @@ def serve(
             "--allow-non-loopback", help="Listen on a non-loopback address (test keys inside)."
         ),
     ] = False,
+    chain: Annotated[
+        ServeChain,
+        typer.Option(help="embedded: eth-tester in this process; anvil: a local JSON-RPC node."),
+    ] = ServeChain.embedded,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cors-origin",
+            metavar="ORIGIN",
+            help="Allow this browser origin (repeatable; * for any). Default: loopback origins.",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No log line per request.")] = False,
 ) -> None:
-    """Serve the mock solver, TP/SL handler and notifications on an embedded chain; print the
-    base URLs and the context for any frontend to point at. Ctrl-C stops it."""
+    """Serve the mock solver, TP/SL handler and notifications on a chain; print the base URLs,
+    the context and (with --chain anvil) the JSON-RPC URL and funded test accounts for any
+    frontend to point at. Ctrl-C or SIGTERM stops it (and its anvil)."""
     from .services.server import serve as run_server
 
     def out(line: str) -> None:
         print(line, flush=True)
 
     try:
-        run_server(host, port, allow_non_loopback=allow_non_loopback, out=out)
+        run_server(
+            host,
+            port,
+            allow_non_loopback=allow_non_loopback,
+            out=out,
+            chain=chain.value,
+            cors_origins=cors_origin or None,
+            quiet=quiet,
+        )
     except HarnessError as exc:
         err_console.print(f"serve failed: {exc}")
         raise typer.Exit(2) from None

@@ -69,6 +69,8 @@ class Chain:
         #: keys whose transactions are signed here (every added key off eth-tester)
         self.sign_locally = self.tester is None if sign_locally is None else sign_locally
         self._keys: dict[str, LocalKey] = {}
+        #: JSON-RPC: the timestamp set for the next block by time_travel (None: the node's own)
+        self._next_timestamp: int | None = None
 
     # --- accounts and contracts
 
@@ -215,7 +217,10 @@ class Chain:
         """The block timestamp the next transaction (or pending-block call) runs at."""
         if self.tester is not None:
             return self.tester.get_block_by_number("pending")["timestamp"]
-        return self.w3.eth.get_block("latest")["timestamp"] + 1
+        latest = self.w3.eth.get_block("latest")["timestamp"]
+        if self._next_timestamp is not None and self._next_timestamp > latest:
+            return self._next_timestamp
+        return latest + 1
 
     def latest_block(self) -> int:
         return self.w3.eth.block_number
@@ -226,9 +231,9 @@ class Chain:
         if timestamp < current:
             raise ChainError(f"cannot travel back in time (now {current}, asked {timestamp})")
         if self.tester is None:
-            # a JSON-RPC dev node (anvil): mine a block at timestamp - 1; the next is `timestamp`
-            if timestamp - 1 >= current:
-                self._rpc("evm_mine", [timestamp - 1])
+            # a JSON-RPC dev node (anvil): the next block gets exactly `timestamp`
+            self._rpc("evm_setNextBlockTimestamp", [timestamp])
+            self._next_timestamp = timestamp
         else:
             if timestamp - 1 > current:
                 # mines a block at about timestamp - 1; right after a snapshot revert eth-tester
@@ -262,6 +267,7 @@ class Chain:
         if self.tester is None:
             if not self._rpc("evm_revert", [hex(snapshot_id)]):
                 raise ChainError(f"the node has no snapshot {snapshot_id}")
+            self._next_timestamp = None
             return
         self.tester.revert_to_snapshot(snapshot_id)
 

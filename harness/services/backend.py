@@ -16,13 +16,15 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from .. import calldata as cd
 from .. import pricing
-from ..chain import Chain, System, deploy_system
+from ..chain import Chain, MockSystem, deploy_system
 from ..context import Context, Symbol
 from ..flow import Signer
 from ..keys import LocalKey
+from ..primitives import keccak
 from .faults import Faults
 from .notifications import Notifier
 
@@ -59,16 +61,28 @@ class Onboarded:
     expiry: int
 
 
+#: topic0 of the InstantLayer's DelegationGranted(delegator, delegate, selector, expiry)
+DELEGATION_GRANTED = keccak(b"DelegationGranted(address,address,bytes4,uint256)")
+#: test collateral each funded test account holds (anvil's dev accounts 1..9)
+TEST_ACCOUNT_UNITS = 10_000
+
+
 class Backend:
     """The chain the services execute on and the state they share."""
 
     def __init__(
         self,
-        system: System,
+        system: MockSystem,
         tpsl_bot: Signer,
         markets: Sequence[SymbolMarket] | None = None,
+        *,
+        rpc_url: str | None = None,
+        test_accounts: Sequence[str] = (),
     ) -> None:
         self.system = system
+        #: the JSON-RPC URL frontends send their own transactions to (None: embedded chain)
+        self.rpc_url = rpc_url
+        self.test_accounts = tuple(test_accounts)
         self.bot = tpsl_bot
         self.context: Context = system.context()
         self.lock = threading.RLock()
@@ -108,6 +122,49 @@ class Backend:
         """The sub-account a VA belongs to (for notifications); the VA itself if unknown."""
         return self.va_owner.get(va, va)
 
+    def context_json(self, owner: str | None = None) -> dict[str, Any]:
+        """GET /context: the context file (as `validate --context` reads it) of this deployment,
+        plus where to send transactions; with `owner`, that owner's latest sub-account, its
+        session key (the latest delegate holding addMarginToNextVA) and, once a position was
+        opened, its virtual account."""
+        out = self.context.to_json()
+        out["collateral"] = self.system.collateral.address
+        out["tpsl_bot"] = self.bot.address
+        out["test_accounts"] = list(self.test_accounts)
+        if self.rpc_url is not None:
+            out["rpc_url"] = self.rpc_url
+        if owner is not None:
+            with self.lock:
+                out.update(self._owner_keys(owner))
+        return out
+
+    def _owner_keys(self, owner: str) -> dict[str, str]:
+        al = self.system.account_layer.functions
+        subs = self.system.view(al.getUserSubAccountsAddresses(owner, 0, 1000))
+        if not subs:
+            return {}
+        sub = subs[-1]
+        found = {"sub_account": sub}
+        logs = self.chain.w3.eth.get_logs(
+            {
+                "address": self.system.instant_layer.address,
+                "fromBlock": 0,
+                "toBlock": "latest",
+                "topics": [DELEGATION_GRANTED, b"\0" * 12 + bytes.fromhex(sub[2:])],  # type: ignore[list-item]
+            }
+        )
+        selector = cd.ADD_MARGIN_TO_NEXT_VA.selector
+        for log in reversed(logs):
+            if bytes(log["data"])[:4] == selector:
+                delegate = self.chain.w3.to_checksum_address(bytes(log["topics"][2])[12:])
+                if self.system.is_delegation_active(sub, delegate, selector):
+                    found["session_key"] = delegate
+                break
+        vas = [va for va, parent in self.va_owner.items() if parent == sub]
+        if vas:
+            found["virtual_account"] = vas[-1]
+        return found
+
     def onboard(self, session_key: str, deposit: Decimal = Decimal(1000)) -> Onboarded:
         """Steps 1-5 for a fresh user EOA generated here: sub-account, deposit, bind, and the
         delegations to `session_key` and to the TP/SL bot (one day). For frontends that hold
@@ -133,3 +190,28 @@ def embedded_backend(
     chain = Chain()
     system = deploy_system(chain, hedger=LocalKey.generate(), symbols=tuple(symbols))
     return Backend(system, LocalKey.generate(), markets)
+
+
+def rpc_backend(
+    rpc_url: str,
+    test_accounts: Sequence[str],
+    markets: Sequence[SymbolMarket] | None = None,
+    symbols: Sequence[Symbol] | None = None,
+) -> Backend:
+    """Our system deployed on a JSON-RPC node (anvil) whose first unlocked account is the
+    admin; each of `test_accounts` gets TEST_ACCOUNT_UNITS of collateral (the admin mints:
+    their nonces stay untouched for the frontends' own wallets)."""
+    from web3 import Web3
+
+    if symbols is None:
+        symbols = [m.symbol for m in markets] if markets else [Symbol(1, "BTCUSDT", 1, 3)]
+    chain = Chain(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30})))
+    system = deploy_system(chain, hedger=LocalKey.generate(), symbols=tuple(symbols))
+    decimals = system.collateral.functions.decimals().call()
+    units = pricing.to_token_units(Decimal(TEST_ACCOUNT_UNITS), decimals, "test collateral")
+    token = system.mock["MockERC20"].functions
+    for account in test_accounts:
+        chain.send(token.mint(account, units), chain.admin)
+    return Backend(
+        system, LocalKey.generate(), markets, rpc_url=rpc_url, test_accounts=test_accounts
+    )

@@ -47,7 +47,7 @@ from .errors import (
 )
 from .faults import faultable
 from .notifications import Notifier, notifications_endpoint
-from .plumbing import decimal_text, guarded, judge, read_json
+from .plumbing import decimal_text, guarded, judge, read_json, warnings_json
 
 QUOTE_OPENED = 4
 QUOTE_CLOSE_PENDING = 5
@@ -401,15 +401,20 @@ class ConditionalOrders:
     async def http_submit(self, request: Request) -> JSONResponse:
         data = await read_json(request)
 
-        def work() -> int:
-            judge(data, request.url.path, self.options())
+        def work() -> tuple[int, list[dict[str, str]]]:
+            result = judge(data, request.url.path, self.options())
             body = wire.parse_tpsl(data).value
             assert body is not None
-            return self.submit(body)
+            return self.submit(body), warnings_json(result)
 
-        coh_id = await self.backend.run(work)
+        coh_id, warnings = await self.backend.run(work)
         return JSONResponse(
-            {"successful": True, "message": "conditional order stored", "coh_quote_id": coh_id}
+            {
+                "successful": True,
+                "message": "conditional order stored",
+                "coh_quote_id": coh_id,
+                "warnings": warnings,
+            }
         )
 
     @guarded

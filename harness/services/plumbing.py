@@ -138,6 +138,15 @@ def judge(value: Any, where: str, options: Options) -> Result:
     return result
 
 
+def warnings_json(result: Result) -> list[dict[str, str]]:
+    """The warnings of an accepted body, as every 2xx answer to it carries them."""
+    return [
+        {"rule_id": f.rule, "path": f.path, "message": f.message}
+        for f in result.findings
+        if f.severity == "warning"
+    ]
+
+
 def decimal_text(value: Any, field: str) -> Decimal:
     """A strict decimal string: ASCII digits, at most one point with digits on both sides; no
     sign, exponent, underscore, whitespace or non-ASCII digit. ServiceRefusal naming `field`."""

@@ -4,10 +4,17 @@ Layout of the root app (every frontend points its own base URLs at it):
 - `/solver` : the solver's base URL (endpoints under `/solver/api/...`, websocket at
   `/solver/api/ws/notifications`);
 - `/coh`    : the conditional-order handler's base URL (`/coh/api/v5/...`, `/coh/mock/price`);
-- `GET /context`       : the context file's content for this deployment, plus the TP/SL bot;
-- `POST /mock/onboard` : `{"session_key": "0x…"}` runs steps 1-5 on the embedded chain for a fresh
-  user EOA (generated here, never shown) and delegates to that session key and the TP/SL bot, so a
-  frontend that holds only a session key can open, close and set TP/SL.
+- `GET /context`       : the context file of this deployment, as `validate --context` reads it,
+  plus `collateral`, `tpsl_bot`, `test_accounts` and (on anvil) `rpc_url`; `?owner=0x…` adds that
+  owner's `sub_account`, `session_key` and, once a position exists, `virtual_account`;
+- `GET /abi/{AccountLayer,InstantLayer,SymmioCore,ERC20}` : the contracts' ABIs;
+- `POST /mock/onboard` : `{"session_key": "0x…"}` runs steps 1-5 for a fresh user EOA (generated
+  here, never shown) and delegates to that session key and the TP/SL bot, so a frontend that holds
+  only a session key can open, close and set TP/SL.
+
+Every route answers CORS (loopback origins by default) and, when `serve` logs, gets one log line.
+`serve --chain anvil` starts a real anvil node (harness.anvil), deploys on it, prints its JSON-RPC
+URL and funded test accounts, and stops it with the server.
 """
 
 from __future__ import annotations
@@ -27,10 +34,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
+from .. import artifacts
 from ..errors import HarnessError
 from ..wire import Reader
-from .backend import Backend, embedded_backend
+from .backend import Backend, embedded_backend, rpc_backend
 from .coh import ConditionalOrders, coh_app
+from .edge import AccessLog, cors, on_shutdown
 from .errors import BAD_PARAMETER, ServiceRefusal
 from .faults import read_fault
 from .plumbing import MAX_BODY_BYTES, guarded, read_json
@@ -42,36 +51,60 @@ SOLVER_PREFIX = "/solver"
 COH_PREFIX = "/coh"
 
 
-class Services:
-    """The solver and the COH over one backend, and the ASGI app serving both."""
+#: GET /abi/{name}: the served name -> our compiled artifact
+ABI_NAMES = {
+    "AccountLayer": "AccountLayer",
+    "InstantLayer": "InstantLayer",
+    "SymmioCore": "SymmioCore",
+    "ERC20": "MockERC20",
+}
 
-    def __init__(self, backend: Backend) -> None:
+
+class Services:
+    """The solver and the COH over one backend, and the ASGI app serving both (`app`: CORS for
+    `cors_origins`, default loopback; one line per request to `access_log` when given)."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        cors_origins: list[str] | None = None,
+        access_log: Callable[[str], None] | None = None,
+    ) -> None:
         self.backend = backend
         self.solver = Solver(backend)
         self.coh = ConditionalOrders(backend)
-        self.app = Starlette(
+        self.router = Starlette(
             routes=[
                 Mount(SOLVER_PREFIX, app=solver_app(self.solver)),
                 Mount(COH_PREFIX, app=coh_app(self.coh)),
                 Route("/context", self.http_context),
+                Route("/abi/{name}", self.http_abi),
                 Route("/mock/onboard", self.http_onboard, methods=["POST"]),
                 Route("/mock/faults", self.http_faults, methods=["POST", "GET", "DELETE"]),
                 Route("/mock/operation_usage/{digest}", self.http_operation_usage),
             ]
         )
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "context": self.backend.context.to_json(),
-            "tpsl_bot": self.backend.bot.address,
-            "solver_path": SOLVER_PREFIX,
-            "coh_path": COH_PREFIX,
-            "notifications_path": SOLVER_PREFIX + NOTIFICATIONS_PATH,
-        }
+        self.app = AccessLog(cors(self.router, cors_origins), access_log)
 
     @guarded
     async def http_context(self, request: Request) -> JSONResponse:
-        return JSONResponse(self.describe())
+        raw = request.query_params.get("owner")
+        owner = None
+        if raw is not None:
+            r = Reader()
+            owner = r.address(raw, "owner")
+            if owner is None or r.problems:
+                raise ServiceRefusal(BAD_PARAMETER, "; ".join(str(p) for p in r.problems))
+        return JSONResponse(await self.backend.run(lambda: self.backend.context_json(owner)))
+
+    @guarded
+    async def http_abi(self, request: Request) -> JSONResponse:
+        name = request.path_params["name"]
+        if name not in ABI_NAMES:
+            known = ", ".join(ABI_NAMES)
+            raise ServiceRefusal(BAD_PARAMETER, f"name: no ABI {name!r} (served: {known})")
+        return JSONResponse(artifacts.abi(ABI_NAMES[name]))
 
     @guarded
     async def http_onboard(self, request: Request) -> JSONResponse:
@@ -160,11 +193,15 @@ class Listening:
         return f"http://{host}:{self.port}"
 
 
-def banner(services: Services, where: Listening) -> list[str]:
+def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
     base = where.base
-    ctx = services.backend.context
-    lines = [
-        f"mock services on the embedded chain (chain id {ctx.chain_id}), listening on {base}",
+    backend = services.backend
+    ctx = backend.context
+    chain = "anvil" if node is not None else "the embedded chain"
+    lines = [f"mock services on {chain} (chain id {ctx.chain_id}), listening on {base}"]
+    if backend.rpc_url is not None:
+        lines.append(f"JSON-RPC URL: {backend.rpc_url}")
+    lines += [
         f"solver base URL:        {base}{SOLVER_PREFIX}  (/api/instant_trade/instant_open, ...)",
         f"TP/SL (COH) base URL:   {base}{COH_PREFIX}  (/api/v5/signing-spec, /api/v5/, ...)",
         f"notifications:          ws{base[4:]}{SOLVER_PREFIX}{NOTIFICATIONS_PATH}",
@@ -175,8 +212,30 @@ def banner(services: Services, where: Listening) -> list[str]:
         f"InstantLayer {ctx.instant_layer}  AccountLayer {ctx.account_layer}",
         f"SymmioCore {ctx.symmio_core}  PartyB (hedger) {ctx.hedger}",
         f"affiliate {ctx.affiliate}  TP/SL bot {services.backend.bot.address}",
+        f"collateral (mUSDC) {backend.system.collateral.address}",
+        f"ABIs:                   GET {base}/abi/{{AccountLayer,InstantLayer,SymmioCore,ERC20}}",
         "context file: " + json.dumps(ctx.to_json(), separators=(",", ":")),
     ]
+    if node is not None:
+        lines += _accounts(node, backend.test_accounts)
+    return lines
+
+
+def _accounts(node: Any, funded: tuple[str, ...]) -> list[str]:
+    """The funded test accounts and their keys, as anvil prints them. They are anvil's public
+    development keys (from the published test mnemonic), holding test funds on this local chain
+    only; account 0 is the deployer and solver, not listed for frontends."""
+    listed = [a for a in node.accounts if a.address in funded]
+    lines = [
+        "",
+        "Test accounts (anvil's public dev keys: test funds on this local chain only; each holds "
+        "10000 ETH and 10000 mUSDC, ready for approve + deposit)",
+        "Available Accounts",
+        "==================",
+    ]
+    lines += [f"({i}) {a.address}" for i, a in enumerate(node.accounts) if a in listed]
+    lines += ["", "Private Keys", "=================="]
+    lines += [f"({i}) {a.private_key}" for i, a in enumerate(node.accounts) if a in listed]
     return lines
 
 
@@ -206,19 +265,42 @@ def serve(
     allow_non_loopback: bool = False,
     out: Callable[[str], None] = print,
     services: Services | None = None,
+    chain: str = "embedded",
+    cors_origins: list[str] | None = None,
+    quiet: bool = False,
 ) -> None:
-    """Deploy on a fresh embedded chain and serve both apps until interrupted."""
+    """Deploy on a fresh chain (embedded, or a new anvil node) and serve both apps until
+    interrupted; anvil stops with the server (lifespan shutdown; and it dies with this process)."""
     import uvicorn
 
+    if chain not in ("embedded", "anvil"):
+        raise NotListening(f"--chain {chain}: expected embedded or anvil")
     require_loopback(host, allow_non_loopback)
     check_port(host, port)
-    services = services or Services(embedded_backend())
+    node = None
+    shutdown: list[Callable[[], Any]] = []
+    if services is None:
+        log_line = None if quiet else out
+        if chain == "anvil":
+            from ..anvil import Anvil
+
+            node = Anvil().start()
+            shutdown.append(node.stop)
+            try:
+                funded = [a.address for a in node.accounts[1:]]
+                backend = rpc_backend(node.rpc_url, funded)
+            except BaseException:
+                node.stop()
+                raise
+        else:
+            backend = embedded_backend()
+        services = Services(backend, cors_origins=cors_origins, access_log=log_line)
     config = uvicorn.Config(
-        services.app,
+        on_shutdown(services.app, shutdown),
         host=host,
         port=port,
         log_level="warning",
-        lifespan="off",
+        lifespan="on",
         ws="websockets-sansio",
         ws_max_size=MAX_BODY_BYTES,
         h11_max_incomplete_event_size=64 * 1024,
@@ -233,8 +315,12 @@ def serve(
                 raise HarnessError(f"could not listen on {host}:{port}")
             await asyncio.sleep(0.02)
         sockname = server.servers[0].sockets[0].getsockname()
-        for line in banner(services, Listening(host, sockname[1])):
+        for line in banner(services, Listening(host, sockname[1]), node):
             out(line)
         await task
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        for stop in shutdown:
+            stop()

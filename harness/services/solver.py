@@ -42,7 +42,7 @@ from .errors import (
 )
 from .faults import faultable
 from .notifications import notifications_endpoint
-from .plumbing import guarded, judge, read_json
+from .plumbing import guarded, judge, read_json, warnings_json
 
 #: Where the notifications websocket lives, relative to the solver's base URL.
 NOTIFICATIONS_PATH = "/api/ws/notifications"
@@ -174,13 +174,13 @@ class Solver:
     async def http_instant_open(self, request: Request) -> JSONResponse:
         data = await read_json(request)
 
-        def work() -> tuple[TempQuote, InstantOpen]:
-            judge(data, request.url.path, self.options("instant_open"))
+        def work() -> tuple[TempQuote, InstantOpen, list[dict[str, str]]]:
+            result = judge(data, request.url.path, self.options("instant_open"))
             body = wire.parse_instant_open(data).value
             assert body is not None  # the validator passed it
-            return self.open(body), body
+            return self.open(body), body, warnings_json(result)
 
-        record, body = await self.backend.run(work)
+        record, body, warnings = await self.backend.run(work)
         if record.state == "failed":
             assert record.error is not None
             return JSONResponse(
@@ -191,7 +191,11 @@ class Solver:
             body.send_quote.signed_operation.call_data
         )
         return JSONResponse(
-            {"temp_quote_id": record.temp_quote_id, "partyBmm": _amount(quote["partyBmm"])}
+            {
+                "temp_quote_id": record.temp_quote_id,
+                "partyBmm": _amount(quote["partyBmm"]),
+                "warnings": warnings,
+            }
         )
 
     @guarded
@@ -199,14 +203,14 @@ class Solver:
     async def http_instant_close(self, request: Request) -> JSONResponse:
         data = await read_json(request)
 
-        def work() -> Sent:
-            judge(data, request.url.path, self.options("instant_close"))
+        def work() -> tuple[Sent, list[dict[str, str]]]:
+            result = judge(data, request.url.path, self.options("instant_close"))
             body = wire.parse_instant_close(data).value
             assert body is not None
-            return self.close(body)
+            return self.close(body), warnings_json(result)
 
-        sent = await self.backend.run(work)
-        return JSONResponse({"successful": True, "tx_hash": sent.tx_hash})
+        sent, warnings = await self.backend.run(work)
+        return JSONResponse({"successful": True, "tx_hash": sent.tx_hash, "warnings": warnings})
 
     @guarded
     async def http_locked_params(self, request: Request) -> JSONResponse:

@@ -1,0 +1,114 @@
+"""What wraps the services' app at the edge: CORS, one log line per request, shutdown hooks.
+
+- `cors`: every route answers CORS, preflights included (Starlette's CORSMiddleware). Allowed
+  origins default to loopback ones (`http://localhost:5173`, `http://127.0.0.1:3000`, ...), so a
+  browser dev server on this machine can call the services; `origins` replaces that list (`*`
+  allows any).
+- `AccessLog`: one line per request: method, path, status, the rule IDs of a refusal or the
+  warnings of an accepted body, milliseconds. Websockets get a line when they close.
+- `on_shutdown`: runs callbacks at the server's lifespan shutdown (uvicorn re-raises SIGTERM
+  after its own shutdown, so a `finally:` around the server never runs; toolchain notes).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+#: Loopback origins: http(s)://localhost, 127.x.x.x or [::1], any port.
+LOOPBACK_ORIGINS = r"https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?"
+#: Bodies the log looks into for rule IDs / warnings (answers are small; never the big ones).
+_PEEK_BYTES = 64 * 1024
+
+
+def cors(app: ASGIApp, origins: Sequence[str] | None = None) -> ASGIApp:
+    """`app` answering CORS for the given origins (default: loopback origins only)."""
+    return CORSMiddleware(
+        app,
+        allow_origins=list(origins or ()),
+        allow_origin_regex=None if origins else LOOPBACK_ORIGINS,
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+        allow_headers=["*"],
+        expose_headers=["Retry-After"],
+        max_age=600,
+    )
+
+
+def _noted(status: int, body: bytes) -> str:
+    """' refused: a,b' or ' warnings: c' from a JSON answer, else ''."""
+    try:
+        value = json.loads(body) if body else None
+    except ValueError:
+        return ""
+    if not isinstance(value, dict):
+        return ""
+    if status >= 400 and value.get("rule_ids"):
+        return " refused: " + ",".join(str(r) for r in value["rule_ids"])
+    warnings = value.get("warnings")
+    if status < 300 and isinstance(warnings, list) and warnings:
+        rules = [str(w.get("rule_id")) for w in warnings if isinstance(w, dict)]
+        return " warnings: " + ",".join(rules)
+    return ""
+
+
+class AccessLog:
+    """One line per request through `out` (nothing when `out` is None)."""
+
+    def __init__(self, app: ASGIApp, out: Callable[[str], None] | None) -> None:
+        self.app = app
+        self.out = out
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.out is None or scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 0
+        body = bytearray()
+        json_body = False
+
+        async def watch(message: Message) -> None:
+            nonlocal status, json_body
+            kind = message["type"]
+            if kind == "http.response.start":
+                status = message["status"]
+                headers = dict(message.get("headers") or [])
+                json_body = headers.get(b"content-type", b"").startswith(b"application/json")
+            elif kind == "http.response.body" and json_body and len(body) < _PEEK_BYTES:
+                body.extend(message.get("body", b"")[: _PEEK_BYTES - len(body)])
+            elif kind == "websocket.accept":
+                status = 101
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        finally:
+            ms = (time.perf_counter() - start) * 1000
+            method = scope.get("method", "WS")
+            shown = status if status else "-"
+            self.out(f"{method} {scope['path']} {shown}{_noted(status, bytes(body))} {ms:.1f} ms")
+
+
+def on_shutdown(app: ASGIApp, callbacks: Sequence[Callable[[], Any]]) -> ASGIApp:
+    """`app`, answering the lifespan protocol itself and running `callbacks` at shutdown."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                for callback in callbacks:
+                    callback()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return wrapped

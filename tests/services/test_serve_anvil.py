@@ -1,0 +1,269 @@
+"""`serve --chain anvil` as a frontend uses it: a real JSON-RPC chain, the frontend's own wallet
+for steps 1-5 and the owner's revocation, the services for the open, `/context?owner=`, and no
+anvil left behind; plus the edge every server has (CORS, one log line per request, warnings in
+2xx answers, ABIs) checked in-process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from web3 import Web3
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from harness import flow, pricing, wire
+from harness.anvil import AnvilError, find_anvil, rpc_call
+from harness.chain import Chain, Deployment, System
+from harness.context import Symbol, context_from_json
+from harness.keys import LocalKey
+from harness.services import Services, SolverClient, embedded_backend
+
+try:
+    find_anvil()
+    NO_ANVIL = ""
+except AnvilError as exc:
+    if os.environ.get("SYMMIO_REQUIRE_ANVIL"):
+        raise
+    NO_ANVIL = str(exc)
+
+CLI = str(Path(sys.executable).with_name("symmio-harness"))
+DEV_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil's public
+
+
+def start(*args: str) -> tuple[subprocess.Popen, list[str]]:
+    proc = subprocess.Popen(
+        [CLI, "serve", "--chain", "anvil", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith("(9) 0x") and "Private Keys" in "\n".join(lines):
+            return proc, lines
+    proc.kill()
+    raise AssertionError("serve --chain anvil did not start:\n" + "\n".join(lines))
+
+
+def gone(url: str) -> bool:
+    end = time.monotonic() + 15
+    while time.monotonic() < end:
+        try:
+            rpc_call(url, "eth_chainId", timeout=0.5)
+        except (OSError, AnvilError, ValueError):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.anvil
+@pytest.mark.server
+@pytest.mark.subprocess
+@pytest.mark.skipif(bool(NO_ANVIL), reason=NO_ANVIL)
+def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_key() -> None:
+    proc, lines = start("--quiet")
+    text = "\n".join(lines)
+    base = lines[0].rsplit(" ", 1)[1]
+    rpc_url = next(line for line in lines if line.startswith("JSON-RPC URL: ")).split(": ")[1]
+    assert "chain id 31337" in lines[0]
+    assert "anvil's public dev keys: test funds on this local chain only" in text
+    assert DEV_KEY_1 in text  # printed as anvil prints it
+    try:
+        described = httpx.get(f"{base}/context", timeout=10).json()
+        assert described["rpc_url"] == rpc_url and len(described["test_accounts"]) == 9
+        context = context_from_json(
+            {
+                k: v
+                for k, v in described.items()
+                if k not in ("rpc_url", "collateral", "tpsl_bot", "test_accounts")
+            }
+        )
+        # the frontend's own wallet: anvil dev account 1, signing its own transactions
+        chain = Chain(Web3(Web3.HTTPProvider(rpc_url)), sign_locally=True)
+        owner = LocalKey(DEV_KEY_1)
+        chain.add_key(owner, fund_wei=0)
+        deployment = Deployment(
+            collateral=described["collateral"],
+            symmio_core=context.symmio_core,
+            account_layer=context.account_layer,
+            instant_layer=context.instant_layer,
+            party_b=context.hedger,
+            hedger=LocalKey.generate(),  # unused: the solver signs for the PartyB
+            affiliate=context.affiliate,
+            symbols=context.symbols,
+            open_template_id=0,
+        )
+        wallet = System(chain, deployment)
+        session = LocalKey.generate()
+        units = 1_000 * 10**6
+        done = wallet.onboard(
+            owner.address,
+            session.address,
+            described["tpsl_bot"],
+            deposit_units=units,
+            expiry=chain.now() + 86_400,
+        )
+        mine = httpx.get(f"{base}/context", params={"owner": owner.address}, timeout=10).json()
+        assert (mine["sub_account"], mine["session_key"]) == (done.sub_account, session.address)
+        assert "virtual_account" not in mine
+
+        solver = SolverClient(f"{base}/solver")
+        symbol: Symbol = context.symbols[0]
+        plan = flow.build_instant_open(
+            context,
+            session,
+            sub_account=done.sub_account,
+            symbol=symbol,
+            side="long",
+            quantity=Decimal("0.01"),
+            leverage=10,
+            mark_price=Decimal(solver.contract_symbols()[0]["mark_price"]),
+            locked_params=solver.locked_params(symbol.name, 10),
+            trading_fee=Decimal("0.0006"),
+            deadline=int(time.time()) + 3_600,
+        )
+        accepted = solver.instant_open(plan.body)
+        assert accepted.raw["warnings"] == []
+        assert solver.instant_quote_id(accepted.temp_quote_id) == 1
+        mine = httpx.get(f"{base}/context", params={"owner": owner.address}, timeout=10).json()
+        assert mine["virtual_account"].startswith("0x")
+        solver.close()
+
+        # the owner's own revocation through the JSON-RPC URL: initiate, then finalize at the ETA
+        marker = flow.session_key_delegation(done.sub_account, session.address, 1).selectors[-1]
+        chain.send(wallet.revoke_tx(owner.address, done.sub_account, session.address, [marker]))
+        eta = wallet.pending_revocation_eta(done.sub_account, session.address, marker)
+        chain.time_travel(eta)
+        chain.send(
+            wallet.revoke_tx(
+                owner.address, done.sub_account, session.address, [marker], finalize=True
+            )
+        )
+        assert not wallet.is_delegation_active(done.sub_account, session.address, marker)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert gone(rpc_url), "anvil outlived serve's SIGTERM"
+
+
+@pytest.mark.subprocess
+def test_serve_with_a_missing_anvil_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [CLI, "serve", "--chain", "anvil", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SYMMIO_ANVIL": str(tmp_path / "no-anvil")},
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("serve failed: "), done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+# ------------------------------------------------------------------ the edge, in-process
+
+
+@pytest.fixture(scope="module")
+def edge():
+    lines: list[str] = []
+    services = Services(embedded_backend(), access_log=lines.append)
+    with TestClient(services.app, base_url="http://testserver") as http:
+        yield services, http, lines
+
+
+def test_a_browser_preflight_from_a_loopback_origin_is_answered(edge) -> None:
+    _, http, _ = edge
+    got = http.options(
+        "/solver/api/instant_trade/instant_open",
+        headers={
+            "Origin": "http://localhost:5173",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert got.status_code == 200
+    assert got.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert "POST" in got.headers["access-control-allow-methods"]
+    plain = http.get("/context", headers={"Origin": "http://127.0.0.1:3000"})
+    assert plain.headers["access-control-allow-origin"] == "http://127.0.0.1:3000"
+
+
+def test_a_foreign_origin_is_not_allowed_by_default_but_can_be_configured(edge) -> None:
+    _, http, _ = edge
+    got = http.get("/context", headers={"Origin": "https://app.example"})
+    assert "access-control-allow-origin" not in got.headers
+    services = Services(edge[0].backend, cors_origins=["https://app.example"])
+    with TestClient(services.app, base_url="http://testserver") as other:
+        got = other.get("/context", headers={"Origin": "https://app.example"})
+    assert got.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_every_request_gets_one_log_line_with_status_rules_and_time(edge) -> None:
+    _, http, lines = edge
+    lines.clear()
+    http.get("/solver/api/contract-symbols")
+    http.post("/solver/api/instant_trade/instant_open", json={"sendQuote": {}})
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("GET /solver/api/contract-symbols 200 ") and lines[0].endswith(" ms")
+    assert lines[1].startswith("POST /solver/api/instant_trade/instant_open 400 refused: ")
+
+
+def test_a_body_with_warnings_is_accepted_and_the_answer_lists_them(edge) -> None:
+    services, http, lines = edge
+    backend = services.backend
+    session = LocalKey.generate()
+    done = backend.onboard(session.address)
+    context = backend.system.context(sub_account=done.sub_account, session_key=session.address)
+    plan = flow.build_instant_open(
+        context,
+        session,
+        sub_account=done.sub_account,
+        symbol=context.symbols[0],
+        side="long",
+        quantity=Decimal("0.01"),
+        leverage=10,
+        mark_price=backend.prices[1],
+        locked_params=pricing.LockedParamsPct.from_response(
+            {**backend.markets[1].locked_params, "leverage": "10"}
+        ),
+        trading_fee=Decimal("0.0006"),
+        deadline=backend.now() + 3_600,
+    )
+    body = wire.instant_open_to_wire(plan.body)
+    body["sendQuote"]["signedOperation"]["maxUses"] = 1  # SDK style: a JSON number
+    lines.clear()
+    got = http.post("/solver/api/instant_trade/instant_open", json=body)
+    assert got.status_code == 200, got.text
+    assert [w["rule_id"] for w in got.json()["warnings"]] == ["uint.json-number"]
+    assert lines[-1].startswith("POST /solver/api/instant_trade/instant_open 200 warnings: ")
+
+
+@pytest.mark.parametrize("name", ["AccountLayer", "InstantLayer", "SymmioCore", "ERC20"])
+def test_the_abis_are_served(edge, name: str) -> None:
+    _, http, _ = edge
+    got = http.get(f"/abi/{name}")
+    assert got.status_code == 200 and any(e.get("type") == "function" for e in got.json())
+
+
+def test_an_unknown_abi_is_refused_naming_the_served_ones(edge) -> None:
+    _, http, _ = edge
+    got = http.get("/abi/Nope")
+    assert got.status_code == 400 and "served: AccountLayer" in got.json()["message"]
