@@ -40,7 +40,7 @@ from ..model import (
     WrappedOperation,
 )
 from . import surface
-from .node import Chain, Sent
+from .node import Chain, ChainError, Sent
 
 #: The PartyB close fill (not part of the user's flow, so not in harness.calldata).
 FILL_CLOSE_REQUEST = cd.Function(
@@ -77,10 +77,12 @@ class Deployment:
     account_layer: str
     instant_layer: str
     party_b: str
-    hedger: flow.Signer  # signs the PartyB's operations (ERC-1271 on the PartyB contract)
     affiliate: str
     symbols: tuple[Symbol, ...]
-    open_template_id: int
+    open_template_id: int = 0
+    #: signs the PartyB's operations (ERC-1271 on the PartyB contract): the solver side only;
+    #: None for a frontend's view of a deployment
+    hedger: flow.Signer | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,10 @@ class System:
 
     @property
     def hedger(self) -> flow.Signer:
+        if self.deployment.hedger is None:
+            raise ChainError(
+                "this deployment has no hedger key: PartyB operations are the solver's"
+            )
         return self.deployment.hedger
 
     @property

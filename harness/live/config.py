@@ -10,6 +10,7 @@ symmio_core = "0x..."              # SYMMIO_SYMMIO_CORE
 collateral = "0x..."               # SYMMIO_COLLATERAL      (stage 2)
 hedger = "0x..."                   # SYMMIO_HEDGER          (stage 2: the PartyB to bind to)
 affiliate = "0x..."                # SYMMIO_AFFILIATE       (stage 2)
+tpsl_bot = "0x..."                 # SYMMIO_TPSL_BOT        (stage 2: the COH's bot, optional)
 solver_base = "https://.../solver" # SYMMIO_SOLVER_BASE
 tpsl_base = "https://.../coh"      # SYMMIO_TPSL_BASE
 app_name = "my-frontend"           # SYMMIO_APP_NAME
@@ -53,6 +54,7 @@ ENV = {
     "collateral": "SYMMIO_COLLATERAL",
     "hedger": "SYMMIO_HEDGER",
     "affiliate": "SYMMIO_AFFILIATE",
+    "tpsl_bot": "SYMMIO_TPSL_BOT",
     "solver_base": "SYMMIO_SOLVER_BASE",
     "tpsl_base": "SYMMIO_TPSL_BASE",
     "app_name": "SYMMIO_APP_NAME",
@@ -103,6 +105,7 @@ class Profile:
     collateral: str | None = None
     hedger: str | None = None
     affiliate: str | None = None
+    tpsl_bot: str | None = None
     solver_base: str | None = None
     tpsl_base: str | None = None
     app_name: str = "symmio-harness"
@@ -263,7 +266,7 @@ def profile_from_context(
     """A profile for a `symmio-harness serve` deployment, from its GET /context answer."""
     keys = ("rpc_url", "chain_id", "instant_layer", "account_layer", "symmio_core")
     values: dict[str, Any] = {k: _read(k, context[k], f"context.{k}") for k in keys if k in context}
-    for key in ("collateral", "hedger", "affiliate"):
+    for key in ("collateral", "hedger", "affiliate", "tpsl_bot"):
         if context.get(key):
             values[key] = _address(context[key], f"context.{key}")
     values.update(overrides)

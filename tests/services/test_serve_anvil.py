@@ -106,10 +106,8 @@ def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_k
             account_layer=context.account_layer,
             instant_layer=context.instant_layer,
             party_b=context.hedger,
-            hedger=LocalKey.generate(),  # unused: the solver signs for the PartyB
             affiliate=context.affiliate,
             symbols=context.symbols,
-            open_template_id=0,
         )
         wallet = System(chain, deployment)
         session = LocalKey.generate()

@@ -1,0 +1,355 @@
+"""Stage 2 of a live smoke run: the whole flow at the smallest size the symbol allows, on rails.
+
+Opt-in only (`pytest --live-trade`). The rails:
+- the chain id must be the profile's and in `trade.allowed_chain_ids` (empty: nothing allowed);
+- the position's notional must not exceed `trade.max_notional`, and the gas the user's own
+  transactions cost must stay within `trade.gas_budget_wei` (checked before each transaction);
+- every transaction is first run as an `eth_call` on the pending block, and not sent if that
+  reverts (the decoded error is reported);
+- a dry run prints what the run needs (collateral to deposit, gas budget) against the user's
+  balances before anything is spent, and stops if they do not cover it;
+- cleanup always runs, each part on its own: close the position if it is still open, cancel the
+  TP/SL order if it is still placed, initiate the revocation of the test delegations.
+A spend ledger (gas per transaction, expected trading fees, notional) goes into the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+
+from web3 import Web3
+
+from .. import calldata as cd
+from .. import flow, pricing
+from ..chain import Chain, Deployment, Sent, System
+from ..context import Context, Symbol
+from ..errors import HarnessError
+from ..keys import LocalKey
+from ..revert import Reverted
+from ..services.client import CohClient, SolverClient
+from ..services.notify_client import SyncNotifications
+from .config import Profile
+
+#: how long the open, the close and the TP/SL confirmation may take on a real solver
+SETTLE_TIMEOUT_S = 120.0
+DELEGATION_DAYS = 1
+
+
+class RailRefused(HarnessError):
+    """A rail stopped the run before anything (more) was spent."""
+
+
+@dataclass(frozen=True)
+class Spend:
+    step: str
+    gas_used: int
+    gas_price_wei: int
+
+    @property
+    def wei(self) -> int:
+        return self.gas_used * self.gas_price_wei
+
+
+@dataclass
+class Ledger:
+    transactions: list[Spend] = field(default_factory=list)
+    notional: Decimal = Decimal(0)
+    trading_fees: Decimal = Decimal(0)
+
+    @property
+    def gas_wei(self) -> int:
+        return sum(s.wei for s in self.transactions)
+
+    def lines(self) -> list[str]:
+        rows = [f"  {s.step:<34} {s.gas_used:>10,} gas  {s.wei:>22,} wei" for s in self.transactions]
+        return [
+            "spend ledger:",
+            *rows,
+            f"  gas, total: {self.gas_wei:,} wei",
+            f"  notional: {pricing.format_decimal(self.notional)}",
+            f"  expected trading fees (open + close): {pricing.format_decimal(self.trading_fees)}",
+        ]
+
+
+@dataclass
+class TradeReport:
+    ledger: Ledger
+    steps: list[str] = field(default_factory=list)
+    cleanup: list[str] = field(default_factory=list)
+    quote_id: int | None = None
+    virtual_account: str | None = None
+    closed: bool = False
+
+
+def smallest_quantity(symbol_row: dict[str, Any], mark: Decimal) -> Decimal:
+    """One lot, or the fewest lots whose notional reaches the symbol's minimum quote value."""
+    lot = Decimal(1).scaleb(-int(symbol_row["quantity_precision"]))
+    minimum = Decimal(str(symbol_row.get("min_acceptable_quote_value", "0")))
+    lots = (minimum / mark / lot).to_integral_value(rounding=ROUND_CEILING)
+    return max(lot, lots * lot)
+
+
+class TradeRun:
+    """Stage 2 against one profile, for one user key (never shown)."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        user: LocalKey,
+        *,
+        out: Callable[[str], None] = print,
+        timeout: float = SETTLE_TIMEOUT_S,
+        w3: Web3 | None = None,
+    ) -> None:
+        missing = profile.missing(stage=2)
+        if missing and not (missing == [m for m in missing if m.startswith("SYMMIO_USER_KEY")]):
+            raise RailRefused(f"stage 2 needs {', '.join(missing)}")
+        self.profile = profile
+        self.user = user
+        self.out = out
+        self.timeout = timeout
+        assert profile.rpc_url and profile.solver_base and profile.tpsl_base
+        self.chain = Chain(w3 or Web3(Web3.HTTPProvider(profile.rpc_url)), sign_locally=True)
+        self.chain.add_key(user, fund_wei=0)
+        self.solver = SolverClient(profile.solver_base)
+        self.coh = CohClient(profile.tpsl_base, app_name=profile.app_name)
+        self.ledger = Ledger()
+        self.report = TradeReport(self.ledger)
+
+    # ---------------------------------------------------------------- rails
+    def _check_chain(self) -> None:
+        chain_id, p = self.chain.chain_id, self.profile
+        if chain_id != p.chain_id:
+            raise RailRefused(f"chain id {chain_id} is not the profile's {p.chain_id}")
+        if chain_id not in p.trade.allowed_chain_ids:
+            allowed = list(p.trade.allowed_chain_ids) or "none"
+            raise RailRefused(
+                f"chain id {chain_id} is not in trade.allowed_chain_ids ({allowed}): no trading"
+            )
+
+    def _send(self, tx: flow.TxRequest) -> Sent:
+        """Simulate, check the gas budget, send, book the gas."""
+        budget = self.profile.trade.gas_budget_wei
+        try:
+            self.chain.call(tx)
+        except Reverted as exc:
+            raise RailRefused(f"{tx.step}: the eth_call simulation reverts ({exc}); not sent") from None
+        price = self.chain.w3.eth.gas_price
+        if self.ledger.gas_wei >= budget:
+            raise RailRefused(f"{tx.step}: the gas budget of {budget:,} wei is spent; not sent")
+        sent = self.chain.send(tx)
+        paid = int(sent.receipt.get("effectiveGasPrice", price))
+        self.ledger.transactions.append(Spend(tx.step, sent.gas_used, paid))
+        self.report.steps.append(f"{tx.step}: block {sent.block_number}, gas {sent.gas_used:,}")
+        if self.ledger.gas_wei > budget:
+            raise RailRefused(f"the gas spent ({self.ledger.gas_wei:,} wei) passed the budget")
+        return sent
+
+    # ---------------------------------------------------------------- the run
+    def run(self) -> TradeReport:
+        self._check_chain()
+        p = self.profile
+        assert p.collateral and p.hedger and p.affiliate
+        rows = self.solver.contract_symbols()
+        row = rows[0]
+        symbol = Symbol(row["symbol_id"], row["name"], row["price_precision"], row["quantity_precision"])
+        if "mark_price" not in row:
+            raise RailRefused(f"contract-symbols gives no mark_price for {symbol.name}")
+        mark = Decimal(row["mark_price"])
+        fee_rate = Decimal(str(row.get("trading_fee", "0")))
+        quantity = smallest_quantity(row, mark)
+        notional = quantity * mark
+        self.ledger.notional = notional
+        self.ledger.trading_fees = 2 * notional * fee_rate
+        if notional > p.trade.max_notional:
+            raise RailRefused(
+                f"the smallest {symbol.name} position has notional {notional}, above "
+                f"trade.max_notional {p.trade.max_notional}"
+            )
+        context = Context(
+            chain_id=self.chain.chain_id,
+            instant_layer=p.instant_layer or "",
+            account_layer=p.account_layer or "",
+            symmio_core=p.symmio_core or "",
+            hedger=p.hedger,
+            affiliate=p.affiliate,
+            symbols=(symbol,),
+        )
+        system = System(
+            self.chain,
+            Deployment(
+                collateral=p.collateral,
+                symmio_core=context.symmio_core,
+                account_layer=context.account_layer,
+                instant_layer=context.instant_layer,
+                party_b=p.hedger,
+                affiliate=p.affiliate,
+                symbols=(symbol,),
+            ),
+        )
+        locked = self.solver.locked_params(symbol.name, 1)
+        session = LocalKey.generate()
+        deadline = self.chain.now() + 3_600
+
+        def open_plan(sub: str) -> flow.OpenPlan:
+            return flow.build_instant_open(
+                context,
+                session,
+                sub_account=sub,
+                symbol=symbol,
+                side="long",
+                quantity=quantity,
+                leverage=1,
+                mark_price=mark,
+                locked_params=locked,
+                trading_fee=fee_rate,
+                deadline=deadline,
+            )
+
+        decimals = system.view(system.collateral.functions.decimals())
+        # the margin a placeholder plan needs decides the deposit (token units, rounded up)
+        margin_wei = open_plan(self.user.address).margin_wei
+        step = 10 ** (18 - decimals)
+        deposit_units = -(-margin_wei // step)
+        self._dry_run(system, deposit_units, decimals)
+
+        user = self.user.address
+        sub_tx = flow.create_sub_account(context, user, "symmio-harness live")
+        (sub,) = [self.chain.w3.to_checksum_address(a) for a in _decode_addresses(self.chain.call(sub_tx))]
+        self._send(sub_tx)
+        ctx = context
+        delegates: list[tuple[str, tuple[bytes, ...]]] = []
+        try:
+            self._send(flow.approve_collateral(ctx, user, p.collateral, deposit_units))
+            self._send(flow.deposit(ctx, user, sub, deposit_units))
+            self._send(flow.bind(ctx, user, sub))
+            expiry = self.chain.now() + DELEGATION_DAYS * 86_400
+            grant = flow.session_key_delegation(sub, session.address, expiry)
+            self._send(flow.grant_delegation(ctx, user, grant))
+            delegates.append((session.address, grant.selectors))
+            if p.tpsl_bot is not None:
+                bot = flow.tpsl_bot_delegation(sub, p.tpsl_bot, expiry)
+                self._send(flow.grant_delegation(ctx, user, bot))
+                delegates.append((p.tpsl_bot, bot.selectors))
+            self._trade(system, context, session, sub, symbol, mark, quantity, open_plan)
+        finally:
+            self._cleanup(system, context, session, sub, symbol, mark, quantity, delegates)
+        for line in self.ledger.lines():
+            self.out(line)
+        return self.report
+
+    def _dry_run(self, system: System, deposit_units: int, decimals: int) -> None:
+        user = self.user.address
+        eth = self.chain.w3.eth.get_balance(user)
+        held = system.view(system.collateral.functions.balanceOf(user))
+        budget = self.profile.trade.gas_budget_wei
+        shown = pricing.format_decimal(Decimal(deposit_units).scaleb(-decimals))
+        self.out(
+            f"dry run (nothing spent yet): user {user} deposits {shown} collateral "
+            f"(holds {pricing.format_decimal(Decimal(held).scaleb(-decimals))}), gas budget "
+            f"{budget:,} wei (holds {eth:,} wei), notional {self.ledger.notional}"
+        )
+        if held < deposit_units:
+            raise RailRefused(f"the user holds {held} collateral units, the run needs {deposit_units}")
+        if eth < budget:
+            raise RailRefused(f"the user holds {eth:,} wei, the gas budget is {budget:,} wei")
+
+    def _ws_url(self) -> str:
+        base = self.profile.solver_base or ""
+        return base.replace("https://", "wss://").replace("http://", "ws://") + "/api/ws/notifications"
+
+    def _trade(self, system, context, session, sub, symbol, mark, quantity, open_plan) -> None:  # noqa: ANN001
+        plan = open_plan(sub)
+        with SyncNotifications(self._ws_url(), app_name=self.profile.app_name) as ws:
+            ws.subscribe(sub)
+            accepted = self.solver.instant_open(plan.body)
+            frame = ws.wait_open(accepted.temp_quote_id, self.timeout)
+        data = frame.get("data", frame)
+        self.report.quote_id = int(data["quote_id"])
+        self.report.virtual_account = self.chain.w3.to_checksum_address(data["va_address"])
+        self.report.steps.append(f"instant_open: quote {self.report.quote_id} on {self.report.virtual_account}")
+        domain = self.coh.signing_spec()
+        order = flow.build_tpsl(
+            domain,
+            session,
+            sub_account=sub,
+            virtual_account=self.report.virtual_account,
+            affiliate=context.affiliate,
+            quote_id=self.report.quote_id,
+            symbol=symbol,
+            side="long",
+            quantity=quantity,
+            mark_price=mark,
+            take_profit=(mark * 3).quantize(Decimal(1).scaleb(-symbol.price_precision)),
+        )
+        self._tpsl = (domain, order, self.coh.submit(order))
+        self.report.steps.append(f"TP/SL: order {self._tpsl[2]} stored")
+        self._close(context, session, symbol, mark, quantity)
+
+    def _close(self, context, session, symbol, mark, quantity) -> None:  # noqa: ANN001
+        assert self.report.quote_id is not None and self.report.virtual_account is not None
+        close = flow.build_instant_close(
+            context,
+            session,
+            virtual_account=self.report.virtual_account,
+            quote_id=self.report.quote_id,
+            symbol=symbol,
+            side="long",
+            quantity=quantity,
+            mark_price=mark,
+            deadline=self.chain.now() + 3_600,
+        )
+        quote_id = self.report.quote_id
+        with SyncNotifications(self._ws_url(), app_name=self.profile.app_name) as ws:
+            ws.subscribe(context.sub_account or self.report.virtual_account)
+            self.solver.instant_close(close.body)
+            ws.wait_for(
+                lambda f: f.get("data", {}).get("quote_id") == quote_id
+                and f.get("data", {}).get("last_seen_action") == "FillMarketOrderInstantClose",
+                self.timeout,
+                f"instant_close of quote {quote_id}",
+            )
+        self.report.closed = True
+        self.report.steps.append(f"instant_close: quote {quote_id} closed")
+
+    def _cleanup(self, system, context, session, sub, symbol, mark, quantity, delegates) -> None:  # noqa: ANN001
+        def attempt(what: str, work: Callable[[], Any]) -> None:
+            try:
+                work()
+                self.report.cleanup.append(f"{what}: done")
+            except Exception as exc:  # each part runs whatever the others did
+                self.report.cleanup.append(f"{what}: FAILED ({exc})"[:300])
+
+        if self.report.quote_id is not None and not self.report.closed:
+            attempt("close the position", lambda: self._close(context, session, symbol, mark, quantity))
+        tpsl = getattr(self, "_tpsl", None)
+        if tpsl is not None:
+            domain, order, coh_id = tpsl
+
+            def cancel() -> None:
+                message, signature = flow.build_tpsl_delete(
+                    domain,
+                    session,
+                    virtual_account=order.order.virtual_account,
+                    salt=order.order.salt,
+                    coh_quote_id=coh_id,
+                    conditional_order_type="take_profit",
+                )
+                self.coh.cancel(domain, message, signature, session.address)
+
+            attempt("cancel the TP/SL order", cancel)
+        for delegate, selectors in delegates:
+            tx = system.revoke_tx(self.user.address, sub, delegate, list(selectors))
+            attempt(f"initiate revocation of {delegate}", lambda tx=tx: self._send(tx))
+        for line in self.report.cleanup:
+            self.out("cleanup: " + line)
+
+
+def _decode_addresses(raw: bytes) -> list[str]:
+    from eth_abi import decode
+
+    (addresses,) = decode(["address[]"], raw)
+    return list(addresses)
