@@ -7,11 +7,18 @@ leading zero digits of `r` (about one signature in sixteen). Every byte string h
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
-from Crypto.Hash import keccak as _keccak
-
 from .errors import InputError
+
+try:  # safe-pysha3: C keccak with no per-call Python wrapper (6x pycryptodome's per-call cost)
+    from sha3 import keccak_256 as _keccak_256
+except ImportError:  # pragma: no cover - pycryptodome is always there (eth-hash[pycryptodome])
+    from Crypto.Hash import keccak as _keccak
+
+    def _keccak_256(data: bytes) -> object:  # type: ignore[misc]
+        return _keccak.new(data=data, digest_bits=256)
 
 UINT256_MAX = 2**256 - 1
 INT256_MIN = -(2**255)
@@ -21,8 +28,8 @@ ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
 def keccak(data: bytes) -> bytes:
-    """keccak-256 (pycryptodome directly: the hot paths call it several times per operation)."""
-    return _keccak.new(data=data, digest_bits=256).digest()
+    """keccak-256 (the hot paths call it several times per operation)."""
+    return _keccak_256(data).digest()  # type: ignore[attr-defined]
 
 
 def to_hex(data: bytes) -> str:
@@ -102,8 +109,8 @@ def require_bool(value: object, field: str) -> bool:
     return value
 
 
-_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]*\Z")
 
 
 def _is_hex(text: str) -> bool:
-    return all(c in _HEX_DIGITS for c in text)
+    return _HEX_DIGITS.match(text) is not None
