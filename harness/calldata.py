@@ -19,6 +19,14 @@ from . import abicodec
 from .errors import CalldataError, InputError
 from .model import DelegationInfo, SignedDelegation, SignedOperation
 from .primitives import ZERO_ADDRESS, eip55, keccak
+from .protocol import (
+    V086_SEND_QUOTE_SELECTOR,
+    BindState,
+    OrderType,
+    PositionType,
+    SubAccountIsolationType,
+    VirtualAccountIsolationType,
+)
 
 # Tuple aliases of spec §2.
 SIG5 = "(bytes,uint256,int256,uint256,bytes,(uint256,address,address))"  # SingleUpnlAndPriceSig
@@ -284,6 +292,11 @@ BY_SELECTOR: dict[bytes, Function] = {
     f.selector: f for f in FUNCTIONS if f is not REQUEST_TO_CLOSE_POSITION_WITH_UPNL_SIG
 }
 
+#: v0.8.6 only (a delegation grant sent as a SignedOperation): recognised, to be refused by name.
+#: Defined after FUNCTIONS: no v0.8.5 contract has it.
+GRANT_DELEGATIONS = _fn("instant_layer", "grantDelegations", ("infos", f"{DELEGATION_INFO}[]"))
+OTHER_GENERATION_FUNCTIONS: dict[bytes, Function] = {GRANT_DELEGATIONS.selector: GRANT_DELEGATIONS}
+
 # --- Typed values as ABI tuples -------------------------------------------------------------
 
 
@@ -349,11 +362,14 @@ TPSL_BOT_SELECTORS: tuple[bytes, ...] = (
 )
 
 # --- Enums (§2a, §2b) -------------------------------------------------------------------------
-SUB_ISO_POSITION, SUB_ISO_MARKET, SUB_ISO_MARKET_DIRECTION, SUB_ISO_CUSTOM = 0, 1, 2, 3
-VA_ISO_POSITION, VA_ISO_MARKET, VA_ISO_MARKET_LONG, VA_ISO_MARKET_SHORT = 0, 1, 2, 3
-POSITION_LONG, POSITION_SHORT = 0, 1
-ORDER_LIMIT, ORDER_MARKET = 0, 1
-BIND_NOT_BOUND, BIND_BOUND, BIND_PENDING_UNBIND = 0, 1, 2
+# The IntEnums live in `protocol`; these names are the same members, for the flow's callers.
+SUB_ISO_POSITION, SUB_ISO_MARKET, SUB_ISO_MARKET_DIRECTION, SUB_ISO_CUSTOM = SubAccountIsolationType
+VA_ISO_POSITION, VA_ISO_MARKET, VA_ISO_MARKET_LONG, VA_ISO_MARKET_SHORT = (
+    VirtualAccountIsolationType
+)
+POSITION_LONG, POSITION_SHORT = PositionType
+ORDER_LIMIT, ORDER_MARKET = OrderType
+BIND_NOT_BOUND, BIND_BOUND, BIND_PENDING_UNBIND = BindState
 
 
 def va_isolation_type(sub_isolation_type: int, position_type: int) -> int:
@@ -409,6 +425,10 @@ def describe_selector(selector: bytes) -> str:
     """A human name for a 4-byte selector (for reports)."""
     if selector in BY_SELECTOR:
         return BY_SELECTOR[selector].signature
+    if selector in OTHER_GENERATION_FUNCTIONS:
+        return f"{OTHER_GENERATION_FUNCTIONS[selector].signature} (v0.8.6)"
+    if selector == V086_SEND_QUOTE_SELECTOR:
+        return "sendQuote with SolverFeeCaps (v0.8.6)"
     if selector == COH_REQUEST_TO_CLOSE_KEY:
         return "COH request-to-close key (delegation key only)"
     if selector == COH_CLOSE_WITH_UPNL_SIG_KEY:

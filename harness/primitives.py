@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - pycryptodome is always there (eth-hash
     def _keccak_256(data: bytes) -> object:  # type: ignore[misc]
         return _keccak.new(data=data, digest_bits=256)
 
+
 UINT256_MAX = 2**256 - 1
 INT256_MIN = -(2**255)
 INT256_MAX = 2**255 - 1
@@ -80,7 +81,8 @@ def address_bytes(address: str) -> bytes:
 
 
 def require_uint(value: object, field: str, bits: int = 256) -> int:
-    if type(value) is not int:  # bool is an int subclass: reject it explicitly
+    # bool is an int subclass: rejected explicitly; IntEnum members (protocol enums) are ints
+    if not isinstance(value, int) or isinstance(value, bool):
         raise InputError(field, f"expected an integer, got {type(value).__name__}")
     if value < 0 or value >= 1 << bits:
         raise InputError(field, f"expected a uint{bits} (0..2**{bits}-1), got {value}")

@@ -49,18 +49,28 @@ def sign_digest(key: bytes | str, digest: bytes) -> bytes:
 
 
 def check_signature(signature: bytes) -> tuple[int, int, int]:
-    """(r, s, v) of a signature the InstantLayer would accept, or SignatureError saying why not."""
+    """(r, s, v) of a signature the InstantLayer would accept, or SignatureError saying why not
+    and which rule it breaks (checked in this order: length, v, r/s range, high s)."""
     if len(signature) != SIGNATURE_LENGTH:
-        raise SignatureError(f"expected {SIGNATURE_LENGTH} bytes (r||s||v), got {len(signature)}")
-    r = int.from_bytes(signature[:32], "big")
-    s = int.from_bytes(signature[32:64], "big")
+        raise SignatureError(
+            f"expected {SIGNATURE_LENGTH} bytes (r||s||v), got {len(signature)}", "sig.length"
+        )
     v = signature[64]
     if v not in (27, 28):
-        raise SignatureError(f"v must be 27 or 28, got {v}")
-    if not 0 < r < SECP256K1_N:
-        raise SignatureError("r is out of range (must be 1..n-1)")
-    if not 0 < s <= SECP256K1_HALF_N:
-        raise SignatureError("s is zero or in the upper half of the curve order (high-s)")
+        hint = f" (v {v} looks like a recovery id: add 27)" if v in (0, 1) else ""
+        raise SignatureError(f"expected v 27 or 28, got {v}{hint}", "sig.v")
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:64], "big")
+    for name, value in (("r", r), ("s", s)):
+        if not 0 < value < SECP256K1_N:
+            what = "zero" if value == 0 else "not below the curve order n"
+            raise SignatureError(f"{name} is {what}", "sig.range")
+    if s > SECP256K1_HALF_N:
+        raise SignatureError(
+            "s is in the upper half of the curve order (high-s), which OZ ECDSA rejects: use "
+            "n - s and flip v",
+            "sig.low-s",
+        )
     return r, s, v
 
 
@@ -75,7 +85,9 @@ def recover_address_bytes(digest: bytes, signature: bytes) -> bytes:
             signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
         )
     except Exception as exc:  # coincurve raises plain Exception for unrecoverable points
-        raise SignatureError(f"signature does not recover to a public key ({exc})") from None
+        raise SignatureError(
+            f"signature does not recover to a public key ({exc})", "sig.unrecoverable"
+        ) from None
     return keccak(public.format(compressed=False)[1:])[12:]
 
 

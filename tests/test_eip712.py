@@ -234,8 +234,9 @@ def test_high_s_twin_is_rejected() -> None:
 @pytest.mark.parametrize("v", [0, 1, 29, 35])
 def test_v_outside_27_28_is_rejected(v: int) -> None:
     signature = sign_digest(VECTOR_KEY, b"\x22" * 32)
-    with pytest.raises(SignatureError, match="v must be 27 or 28"):
+    with pytest.raises(SignatureError, match="expected v 27 or 28") as caught:
         check_signature(signature[:64] + bytes([v]))
+    assert caught.value.rule == "sig.v"
 
 
 @pytest.mark.parametrize("length", [0, 64, 66])
