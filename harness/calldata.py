@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from eth_abi import encode as abi_encode
-from eth_abi.exceptions import EncodingError
-
 from . import abicodec
 from .errors import CalldataError, InputError
 from .model import DelegationInfo, SignedDelegation, SignedOperation
@@ -75,7 +72,7 @@ class Function:
             raise InputError(self.name, f"expected {len(self.inputs)} arguments, got {len(args)}")
         try:
             return self.selector + abi_encode(self.input_types, list(args))
-        except (EncodingError, TypeError, ValueError, OverflowError) as exc:
+        except (_encoding_error(), TypeError, ValueError, OverflowError) as exc:
             raise InputError(self.name, f"cannot ABI-encode arguments: {exc}") from None
 
     def decode(self, call_data: bytes) -> dict[str, Any]:
@@ -91,6 +88,20 @@ class Function:
 
     def decode_output(self, data: bytes) -> tuple[Any, ...]:
         return tuple(_strict_decode(list(self.outputs), data, f"{self.name} output"))
+
+
+def abi_encode(types: list[str], values: list[Any]) -> bytes:
+    """eth-abi's encoder, imported on first use: validating (decoding) never needs it, and it
+    costs a fifth of a second at start-up."""
+    from eth_abi import encode
+
+    return encode(types, values)
+
+
+def _encoding_error() -> type[Exception]:
+    from eth_abi.exceptions import EncodingError
+
+    return EncodingError
 
 
 def _strict_decode(types: list[str], data: bytes, what: str) -> tuple[Any, ...]:
