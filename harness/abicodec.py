@@ -14,6 +14,7 @@ Anything else is delegated to eth-abi's decode + re-encode.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -69,108 +70,162 @@ class _Bad(Exception):
     pass
 
 
-def _word(data: bytes, pos: int) -> bytes:
-    if pos + _WORD > len(data):
-        raise _Bad(f"needs 32 bytes at offset {pos}, have {max(0, len(data) - pos)}")
-    return data[pos : pos + _WORD]
+# Each node compiles once into a decoder: static ones `(data, pos) -> value` (the caller has
+# checked that the whole head lies within the data), dynamic ones `(data, pos) -> (value, end)`.
+Decoder = Callable[[bytes, int], Any]
 
 
-def _static(node: Node, data: bytes, pos: int) -> Any:
+def _static_decoder(node: Node) -> Decoder:
     kind, arg, _, _ = node
-    word = _word(data, pos)
+    from_bytes = int.from_bytes
     if kind == "uint":
-        value = int.from_bytes(word, "big")
-        if arg < 256 and value >> arg:
-            raise _Bad(f"uint{arg} at offset {pos} is out of range")
-        return value
+        limit = 1 << arg
+
+        def uint(data: bytes, pos: int) -> int:
+            value = from_bytes(data[pos : pos + 32], "big")
+            if value >= limit:
+                raise _Bad(f"uint{arg} at offset {pos} is out of range")
+            return value
+
+        return uint
     if kind == "address":
-        if word[:12] != _ZERO_WORD[:12]:
-            raise _Bad(f"address at offset {pos} has dirty high bytes")
-        return "0x" + word[12:].hex()
+
+        def address(data: bytes, pos: int) -> str:
+            if data[pos : pos + 12] != _ZERO_WORD[:12]:
+                raise _Bad(f"address at offset {pos} has dirty high bytes")
+            return "0x" + data[pos + 12 : pos + 32].hex()
+
+        return address
     if kind == "bool":
-        if word[:31] != _ZERO_WORD[:31] or word[31] > 1:
-            raise _Bad(f"bool at offset {pos} is neither 0 nor 1")
-        return word[31] == 1
+
+        def boolean(data: bytes, pos: int) -> bool:
+            if data[pos : pos + 31] != _ZERO_WORD[:31] or data[pos + 31] > 1:
+                raise _Bad(f"bool at offset {pos} is neither 0 nor 1")
+            return data[pos + 31] == 1
+
+        return boolean
     if kind == "int":
-        value = int.from_bytes(word, "big", signed=True)
-        if arg < 256 and not -(1 << (arg - 1)) <= value < 1 << (arg - 1):
-            raise _Bad(f"int{arg} at offset {pos} is out of range")
-        return value
+        lo, hi = -(1 << (arg - 1)), 1 << (arg - 1)
+
+        def signed(data: bytes, pos: int) -> int:
+            value = from_bytes(data[pos : pos + 32], "big", signed=True)
+            if not lo <= value < hi:
+                raise _Bad(f"int{arg} at offset {pos} is out of range")
+            return value
+
+        return signed
     if kind == "fixed":
-        if word[arg:] != _ZERO_WORD[arg:]:
-            raise _Bad(f"bytes{arg} at offset {pos} has dirty padding")
-        return word[:arg]
-    # a static tuple
-    return _tuple(arg, data, pos)[0]
+        pad = _ZERO_WORD[arg:]
+
+        def fixed(data: bytes, pos: int) -> bytes:
+            if data[pos + arg : pos + 32] != pad:
+                raise _Bad(f"bytes{arg} at offset {pos} has dirty padding")
+            return data[pos : pos + arg]
+
+        return fixed
+    members = _tuple_decoder(arg)
+
+    def static_tuple(data: bytes, pos: int) -> tuple[Any, ...]:
+        return members(data, pos)[0]
+
+    return static_tuple
 
 
 def _length(data: bytes, pos: int) -> int:
-    n = int.from_bytes(_word(data, pos), "big")
+    if pos + _WORD > len(data):
+        raise _Bad(f"needs a length word at offset {pos}")
+    n = int.from_bytes(data[pos : pos + _WORD], "big")
     if n > len(data):
         raise _Bad(f"length {n} at offset {pos} exceeds the data")
     return n
 
 
-def _dynamic(node: Node, data: bytes, pos: int) -> tuple[Any, int]:
-    """(value, end position) of a dynamic value encoded at `pos`."""
+def _dynamic_decoder(node: Node) -> Decoder:
     kind, arg, _, _ = node
     if kind in ("bytes", "string"):
-        n = _length(data, pos)
-        start = pos + _WORD
-        padded = (n + 31) // 32 * 32
-        if start + padded > len(data):
-            raise _Bad(f"{kind} of {n} bytes at offset {pos} runs past the end")
-        raw = data[start : start + n]
-        if data[start + n : start + padded].strip(b"\x00"):
-            raise _Bad(f"{kind} at offset {pos} has dirty padding")
-        if kind == "string":
-            try:
-                return raw.decode("utf-8"), start + padded
-            except UnicodeDecodeError:
-                raise _Bad(f"string at offset {pos} is not UTF-8") from None
-        return raw, start + padded
+        text = kind == "string"
+
+        def blob(data: bytes, pos: int) -> tuple[Any, int]:
+            n = _length(data, pos)
+            start = pos + _WORD
+            end = start + (n + 31) // 32 * 32
+            if end > len(data):
+                raise _Bad(f"{kind} of {n} bytes at offset {pos} runs past the end")
+            if data[start + n : end].strip(b"\x00"):
+                raise _Bad(f"{kind} at offset {pos} has dirty padding")
+            raw = data[start : start + n]
+            if text:
+                try:
+                    return raw.decode("utf-8"), end
+                except UnicodeDecodeError:
+                    raise _Bad(f"string at offset {pos} is not UTF-8") from None
+            return raw, end
+
+        return blob
     if kind == "array":
-        n = _length(data, pos)
-        if n * arg[3] > len(data) - pos - _WORD:
-            raise _Bad(f"array of {n} items at offset {pos} exceeds the data")
-        return _tuple((arg,) * n, data, pos + _WORD)
-    return _tuple(arg, data, pos)
+        elem = arg
+        item_head = elem[3]
+
+        def array(data: bytes, pos: int) -> tuple[Any, int]:
+            n = _length(data, pos)
+            if n * item_head > len(data) - pos - _WORD:
+                raise _Bad(f"array of {n} items at offset {pos} exceeds the data")
+            return _tuple_decoder((elem,) * n)(data, pos + _WORD)
+
+        return array
+    return _tuple_decoder(arg)
 
 
-def _tuple(elems: tuple[Node, ...], data: bytes, start: int) -> tuple[tuple[Any, ...], int]:
-    """(values, end) of a tuple whose head starts at `start`: each dynamic member's offset must
-    be the next free position (what the canonical encoder writes)."""
-    tail = start + sum(e[3] for e in elems)
-    pos = start
-    out = []
+@lru_cache(maxsize=512)
+def _tuple_decoder(elems: tuple[Node, ...]) -> Decoder:
+    """`(data, start) -> (values, end)` for a tuple whose head starts at `start`: each dynamic
+    member's offset must be the next free position (what the canonical encoder writes)."""
+    plan = []
+    pos = 0
     for elem in elems:
-        if elem[2]:
-            offset = int.from_bytes(_word(data, pos), "big")
-            if offset != tail - start:
-                raise _Bad(f"offset {offset} at {pos} is not the canonical {tail - start}")
-            value, tail = _dynamic(elem, data, tail)
-        else:
-            value = _static(elem, data, pos)
-        out.append(value)
+        plan.append((pos, elem[2], _dynamic_decoder(elem) if elem[2] else _static_decoder(elem)))
         pos += elem[3]
-    return tuple(out), max(tail, pos)
+    head = pos
+    from_bytes = int.from_bytes
+
+    def members(data: bytes, start: int) -> tuple[tuple[Any, ...], int]:
+        if start + head > len(data):
+            raise _Bad(f"needs {head} head bytes at offset {start}, have {len(data) - start}")
+        tail = start + head
+        out = []
+        for offset, dynamic, decode in plan:
+            if dynamic:
+                at = start + offset
+                pointer = from_bytes(data[at : at + 32], "big")
+                if pointer != tail - start:
+                    raise _Bad(f"offset {pointer} at {at} is not the canonical {tail - start}")
+                value, tail = decode(data, tail)
+            else:
+                value = decode(data, start + offset)
+            out.append(value)
+        return tuple(out), tail
+
+    return members
 
 
 @lru_cache(maxsize=256)
-def _plan(types: tuple[str, ...]) -> tuple[Node, ...] | None:
+def _plan(types: tuple[str, ...]) -> Decoder | None:
     nodes = tuple(parse_type(t) for t in types)
-    return None if any(n is None for n in nodes) else nodes  # type: ignore[return-value]
+    if any(n is None for n in nodes):
+        return None
+    return _tuple_decoder(nodes)  # type: ignore[arg-type]
 
 
 def decode(types: list[str] | tuple[str, ...], data: bytes, what: str = "data") -> tuple[Any, ...]:
     """Values of `types` in `data`; CalldataError unless `data` is exactly their canonical
     encoding."""
-    plan = _plan(tuple(types))
-    data = bytes(data)
+    plan = _plan(types if types.__class__ is tuple else tuple(types))  # type: ignore[arg-type]
+    if data.__class__ is not bytes:
+        data = bytes(data)
     if plan is None:
         return _eth_abi_decode(list(types), data, what)
     try:
-        values, end = _tuple(plan, data, 0)
+        values, end = plan(data, 0)
     except _Bad as exc:
         raise CalldataError(f"{what}: arguments do not decode canonically: {exc}") from None
     if end != len(data):

@@ -83,8 +83,12 @@ class Function:
             raise CalldataError(
                 f"{self.name}: selector 0x{call_data[:4].hex()} is not 0x{self.selector.hex()}"
             )
-        values = _strict_decode(self.input_types, call_data[4:], self.name)
+        values = _strict_decode(self._input_tuple, call_data[4:], self.name)
         return dict(zip(self.arg_names, values, strict=True))
+
+    @cached_property
+    def _input_tuple(self) -> tuple[str, ...]:
+        return tuple(self.input_types)
 
     def decode_output(self, data: bytes) -> tuple[Any, ...]:
         return tuple(_strict_decode(list(self.outputs), data, f"{self.name} output"))
@@ -104,7 +108,7 @@ def _encoding_error() -> type[Exception]:
     return EncodingError
 
 
-def _strict_decode(types: list[str], data: bytes, what: str) -> tuple[Any, ...]:
+def _strict_decode(types: list[str] | tuple[str, ...], data: bytes, what: str) -> tuple[Any, ...]:
     """Canonical decoding in one pass (`abicodec`, proved equal to eth-abi decode + re-encode)."""
     return abicodec.decode(types, data, what)
 

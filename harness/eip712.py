@@ -366,6 +366,12 @@ def digest(domain: Domain, value: object) -> bytes:
     return keccak(b"\x19\x01" + separator(domain) + struct_hash(value))
 
 
+def operation_digest(prefix: bytes, op: SignedOperation) -> bytes:
+    """`digest` of a SignedOperation given `0x1901 ‖ separator` (a validator computes it once
+    per domain: the hot path of every operation)."""
+    return keccak(prefix + hash_signed_operation(op))
+
+
 def sign(domain: Domain, value: object, key: bytes | str) -> bytes:
     """65-byte low-s signature (v in {27, 28}) of `value` under `domain`."""
     return signatures.sign_digest(key, digest(domain, value))

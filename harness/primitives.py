@@ -68,12 +68,21 @@ def checksum_address(value: str | bytes, field: str = "address") -> str:
 
 def require_checksum_address(value: object, field: str) -> str:
     """Accept only an address already in EIP-55 form (what builders and typed values store)."""
+    if value.__class__ is str and _is_checksummed(value):  # type: ignore[arg-type]
+        return value  # type: ignore[return-value]
     if not isinstance(value, str):
         raise InputError(field, f"expected an EIP-55 address string, got {type(value).__name__}")
     good = checksum_address(value, field)
     if good != value:
         raise InputError(field, f"address {value!r} is not in EIP-55 checksum form ({good})")
     return value
+
+
+@lru_cache(maxsize=1 << 14)
+def _is_checksummed(value: str) -> bool:
+    """True for 0x + 40 hex digits in EIP-55 form (cached: typed values are built from the same
+    few addresses over and over)."""
+    return len(value) == 42 and value[:2] == "0x" and _is_hex(value[2:]) and eip55(value) == value
 
 
 def address_bytes(address: str) -> bytes:

@@ -7,10 +7,16 @@ recoveries a second here, the raw floor ~18,000.
 
 from __future__ import annotations
 
-from coincurve import PrivateKey, PublicKey
+from coincurve import PrivateKey
+from coincurve._libsecp256k1 import ffi as _ffi
+from coincurve._libsecp256k1 import lib as _lib
+from coincurve.context import GLOBAL_CONTEXT
+from coincurve.flags import EC_UNCOMPRESSED as _EC_UNCOMPRESSED
 
 from .errors import SignatureError
 from .primitives import eip55, keccak
+
+_CTX = GLOBAL_CONTEXT.ctx
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SECP256K1_HALF_N = SECP256K1_N // 2
@@ -77,18 +83,30 @@ def check_signature(signature: bytes) -> tuple[int, int, int]:
 def recover_address_bytes(digest: bytes, signature: bytes) -> bytes:
     """The 20 address bytes that signed `digest`, for a signature that passed check_signature.
 
-    No EIP-55 formatting: hot paths (the validator) compare bytes. SignatureError when no public
-    key recovers.
+    No EIP-55 formatting: hot paths (the validator) compare bytes. Straight to libsecp256k1
+    through coincurve's own cffi binding (parse, recover, serialise: what
+    `PublicKey.from_signature_and_message(...).format(False)` does, without its objects; a test
+    proves them equal). SignatureError (sig.unrecoverable) when no public key recovers.
     """
-    try:
-        public = PublicKey.from_signature_and_message(
-            signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
+    rec_id = signature[64] - 27 if len(signature) == SIGNATURE_LENGTH else -1
+    if len(digest) != 32 or not 0 <= rec_id <= 3:
+        raise SignatureError("signature does not recover to a public key", "sig.unrecoverable")
+    parsed = _ffi.new("secp256k1_ecdsa_recoverable_signature *")
+    public = _ffi.new("secp256k1_pubkey *")
+    if not (
+        _lib.secp256k1_ecdsa_recoverable_signature_parse_compact(
+            _CTX, parsed, signature[:64], rec_id
         )
-    except Exception as exc:  # coincurve raises plain Exception for unrecoverable points
+        and _lib.secp256k1_ecdsa_recover(_CTX, public, parsed, digest)
+    ):
         raise SignatureError(
-            f"signature does not recover to a public key ({exc})", "sig.unrecoverable"
-        ) from None
-    return keccak(public.format(compressed=False)[1:])[12:]
+            "signature does not recover to a public key (failed to recover ECDSA public key)",
+            "sig.unrecoverable",
+        )
+    out = _ffi.new("unsigned char[65]")
+    size = _ffi.new("size_t *", 65)
+    _lib.secp256k1_ec_pubkey_serialize(_CTX, out, size, public, _EC_UNCOMPRESSED)
+    return keccak(_ffi.buffer(out, 65)[1:])[12:]
 
 
 def recover_digest(digest: bytes, signature: bytes) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from . import protocol
@@ -38,7 +39,7 @@ from .model import (
     TpslRequest,
     WrappedOperation,
 )
-from .primitives import INT256_MAX, INT256_MIN, eip55, to_hex
+from .primitives import INT256_MAX, INT256_MIN, _is_checksummed, eip55, to_hex
 
 T = TypeVar("T")
 
@@ -109,8 +110,10 @@ class Parsed(Generic[T]):
         return [p for p in self.problems if p.severity == "warning"]
 
 
+@lru_cache(maxsize=4096)
 def join_path(path: str, key: str | int) -> str:
-    """`a.b`, `a[0]`: the JSON paths every Problem carries."""
+    """`a.b`, `a[0]`: the JSON paths every Problem carries (cached: the same few paths recur
+    in every body)."""
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
@@ -538,7 +541,95 @@ class TpslParts:
     signature: bytes | None
 
 
+class _NotCanonical(Exception):
+    """Internal: the fast path gives up; the full reader then names every problem."""
+
+
+_WRAPPED_KEYSET = frozenset(("signedOperation", "signature"))
+_OP_KEYSET = frozenset(SIGNED_OPERATION_KEYS)
+_ACCOUNT_KEYSET = frozenset(_ACCOUNT_KEYS)
+_FLEX_KEYSET = frozenset(_FLEX_FIELD_KEYS)
+_HEADER_KEYSET = frozenset(_HEADER_KEYS)
+_UINT256_DIGITS = 78
+
+
+def _fast_uint(value: Any) -> int:
+    if value.__class__ is not str or len(value) > _UINT256_DIGITS or not _DECIMAL_UINT.match(value):
+        raise _NotCanonical
+    number = int(value)
+    if number >> 256:
+        raise _NotCanonical
+    return number
+
+
+def _fast_address(value: Any) -> str:
+    if value.__class__ is not str or not _is_checksummed(value):
+        raise _NotCanonical
+    return value
+
+
+def _fast_hex(value: Any, length: int | None = None) -> bytes:
+    if value.__class__ is not str or value[:2] != "0x":
+        raise _NotCanonical
+    try:
+        data = bytes.fromhex(value[2:])
+    except ValueError:
+        raise _NotCanonical from None
+    # fromhex skips whitespace: the length proves there was none (and the digit count even)
+    if 2 * len(data) != len(value) - 2 or (length is not None and len(data) != length):
+        raise _NotCanonical
+    return data
+
+
+def _fast_operation_parts(value: Any, path: str) -> OperationParts | None:
+    """A wrapped operation in the canonical documented form, read with no bookkeeping; None
+    when anything at all differs (the full reader then reports it). Same values either way."""
+    try:
+        if value.keys() != _WRAPPED_KEYSET:
+            return None
+        op = value["signedOperation"]
+        account, header = op["signerAccount"], op["replayAttackHeader"]
+        if (
+            op.keys() != _OP_KEYSET
+            or account.keys() != _ACCOUNT_KEYSET
+            or header.keys() != _HEADER_KEYSET
+            or account["isPartyB"].__class__ is not bool
+            or op["flexFields"].__class__ is not list
+        ):
+            return None
+        flex = []
+        for item in op["flexFields"]:
+            if item.keys() != _FLEX_KEYSET:
+                return None
+            flex.append(
+                FlexField(
+                    _fast_uint(item["offset"]),
+                    _fast_uint(item["length"]),
+                    _fast_address(item["authorizedFlexFiller"]),
+                )
+            )
+        signed = SignedOperation(
+            _fast_address(op["signer"]),
+            _fast_address(op["target"]),
+            _fast_hex(op["callData"]),
+            Account(_fast_address(account["addr"]), account["isPartyB"]),
+            tuple(flex),
+            _fast_uint(op["maxUses"]),
+            ReplayAttackHeader(
+                _fast_uint(header["nonce"]),
+                _fast_uint(header["deadline"]),
+                _fast_hex(header["salt"], 32),
+            ),
+        )
+        return OperationParts(path, signed, _fast_hex(value["signature"], 65))
+    except (_NotCanonical, AttributeError, KeyError, TypeError):
+        return None
+
+
 def _read_operation_parts(r: Reader, value: Any, path: str) -> OperationParts:
+    fast = _fast_operation_parts(value, path)
+    if fast is not None:
+        return fast
     parts = OperationParts(path)
     r.object(value, path, ("signedOperation", "signature"))
     if not isinstance(value, dict):

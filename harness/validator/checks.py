@@ -36,6 +36,9 @@ from .facts import Body, Op, Signed
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _GRANT_SELECTORS = frozenset((cd.GRANT_DELEGATION.selector, cd.GRANT_DELEGATIONS.selector))
 _GENERATION_SELECTORS = _GRANT_SELECTORS | {V086_SEND_QUOTE_SELECTOR}
+_MAX_VA_ISOLATION = max(VirtualAccountIsolationType)
+_MAX_POSITION = max(PositionType)
+_MAX_ORDER = max(OrderType)
 
 
 class Env:
@@ -472,7 +475,7 @@ def call_enums(env: Env, body: Body) -> None:
         args = op.args
         if args is None:
             continue
-        if op.slot == "addMargin" and args["vaIsolationType"] > max(VirtualAccountIsolationType):
+        if op.slot == "addMargin" and args["vaIsolationType"] > _MAX_VA_ISOLATION:
             env.add(
                 "calldata.enum",
                 op.call_path,
@@ -483,8 +486,10 @@ def call_enums(env: Env, body: Body) -> None:
         if op.slot == "addMargin":
             names = ()
         for name in names:
-            enum = PositionType if name == "positionType" else OrderType
-            if args[name] > max(enum):
+            enum, top = (
+                (PositionType, _MAX_POSITION) if name == "positionType" else (OrderType, _MAX_ORDER)
+            )
+            if args[name] > top:
                 allowed = ", ".join(f"{m.name}={m.value}" for m in enum)
                 env.add("calldata.enum", op.call_path, f"{name} {args[name]}: expected {allowed}")
 
@@ -818,14 +823,14 @@ def tpsl_enum(env: Env, body: Body) -> None:
     order = body.tpsl.order if body.tpsl is not None else None
     if order is None:
         return
-    if order.position_type > max(PositionType):
+    if order.position_type > _MAX_POSITION:
         env.add(
             "tpsl.enum",
             f"{_MESSAGE}.positionType",
             f"{order.position_type}: expected LONG=0 or SHORT=1",
         )
     for name, leg, _ in _legs(body):
-        if leg.order_type > max(OrderType):
+        if leg.order_type > _MAX_ORDER:
             env.add(
                 "tpsl.enum",
                 f"{_MESSAGE}.{name}.orderType",

@@ -15,7 +15,14 @@ from typing import Any
 
 from .. import eip712, inputs, wire
 from ..context import Context
-from ..model import Domain, InstantClose, InstantOpen, LegacySignedOperation, TpslRequest
+from ..model import (
+    Domain,
+    InstantClose,
+    InstantOpen,
+    LegacySignedOperation,
+    TpslRequest,
+    WrappedOperation,
+)
 from ..primitives import address_bytes
 from ..protocol import BODY_KINDS, GASLESS_GATEWAY_DOMAIN, INSTANT_CLOSE, INSTANT_OPEN
 from .checks import REGISTRY, CheckFn, Env
@@ -62,6 +69,9 @@ class Validator:
             eip712.instant_layer_domain(ctx.chain_id, ctx.instant_layer) if ctx else None
         )
         self.tpsl_domain: Domain | None = ctx.tpsl_domain() if ctx else None
+        self._op_prefix = (
+            b"\x19\x01" + eip712.separator(self.op_domain) if self.op_domain is not None else b""
+        )
         self.retired_domains: tuple[Domain, ...] = (
             tuple(
                 eip712.instant_layer_domain(ctx.chain_id, a)
@@ -144,12 +154,12 @@ class Validator:
         for check in self._checks[kind]:
             check(env, facts)
         # A 5-field op recognised as a GaslessGateway operation is named as that, not as legacy.
-        gasless = {op.op_path for op in facts.ops if "generation.gasless-gateway" in op.explained}
-        found = [
-            finding(p.rule, p.path, p.message)
-            for p in problems
-            if not (p.rule == "op.legacy-5-field" and p.path in gasless)
-        ]
+        found = [finding(p.rule, p.path, p.message) for p in problems]
+        if found and any(op.explained for op in facts.ops):
+            gasless = {
+                op.op_path for op in facts.ops if "generation.gasless-gateway" in op.explained
+            }
+            found = [f for f in found if not (f.rule == "op.legacy-5-field" and f.path in gasless)]
         found.extend(finding(rule, path, message) for rule, path, message in env.findings)
         return Result(file, kind, found, facts.value, facts.calls)
 
@@ -221,7 +231,11 @@ class Validator:
         signed, domain = op.signed, self.op_domain
         assert domain is not None
         legacy = isinstance(value, LegacySignedOperation)
-        digest = eip712.legacy_digest(domain, value) if legacy else eip712.digest(domain, value)
+        digest = (
+            eip712.legacy_digest(domain, value)
+            if legacy
+            else eip712.operation_digest(self._op_prefix, value)
+        )
         signed.recover(digest, domain)
         want = address_bytes(value.signer)
         if signed.recovered is None or signed.recovered == want:
@@ -252,9 +266,7 @@ def _recovers(digest: bytes, signature: bytes) -> bytes | None:
     return signed.recovered
 
 
-def _wrapped(op: Op) -> Any:
-    from ..model import WrappedOperation
-
+def _wrapped(op: Op) -> WrappedOperation:
     return WrappedOperation(op.op, op.signed.signature)  # type: ignore[arg-type]
 
 
