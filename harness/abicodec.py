@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from .errors import CalldataError
+from .errors import CalldataError, NotCanonical
 
 _WORD = 32
 _ZERO_WORD = bytes(32)
@@ -66,10 +66,6 @@ def parse_type(text: str) -> Node | None:
     return None
 
 
-class _Bad(Exception):
-    pass
-
-
 # Each node compiles once into a decoder: static ones `(data, pos) -> value` (the caller has
 # checked that the whole head lies within the data), dynamic ones `(data, pos) -> (value, end)`.
 Decoder = Callable[[bytes, int], Any]
@@ -84,7 +80,7 @@ def _static_decoder(node: Node) -> Decoder:
         def uint(data: bytes, pos: int) -> int:
             value = from_bytes(data[pos : pos + 32], "big")
             if value >= limit:
-                raise _Bad(f"uint{arg} at offset {pos} is out of range")
+                raise NotCanonical(f"uint{arg} at offset {pos} is out of range")
             return value
 
         return uint
@@ -92,7 +88,7 @@ def _static_decoder(node: Node) -> Decoder:
 
         def address(data: bytes, pos: int) -> str:
             if data[pos : pos + 12] != _ZERO_WORD[:12]:
-                raise _Bad(f"address at offset {pos} has dirty high bytes")
+                raise NotCanonical(f"address at offset {pos} has dirty high bytes")
             return "0x" + data[pos + 12 : pos + 32].hex()
 
         return address
@@ -100,7 +96,7 @@ def _static_decoder(node: Node) -> Decoder:
 
         def boolean(data: bytes, pos: int) -> bool:
             if data[pos : pos + 31] != _ZERO_WORD[:31] or data[pos + 31] > 1:
-                raise _Bad(f"bool at offset {pos} is neither 0 nor 1")
+                raise NotCanonical(f"bool at offset {pos} is neither 0 nor 1")
             return data[pos + 31] == 1
 
         return boolean
@@ -110,7 +106,7 @@ def _static_decoder(node: Node) -> Decoder:
         def signed(data: bytes, pos: int) -> int:
             value = from_bytes(data[pos : pos + 32], "big", signed=True)
             if not lo <= value < hi:
-                raise _Bad(f"int{arg} at offset {pos} is out of range")
+                raise NotCanonical(f"int{arg} at offset {pos} is out of range")
             return value
 
         return signed
@@ -119,7 +115,7 @@ def _static_decoder(node: Node) -> Decoder:
 
         def fixed(data: bytes, pos: int) -> bytes:
             if data[pos + arg : pos + 32] != pad:
-                raise _Bad(f"bytes{arg} at offset {pos} has dirty padding")
+                raise NotCanonical(f"bytes{arg} at offset {pos} has dirty padding")
             return data[pos : pos + arg]
 
         return fixed
@@ -133,10 +129,10 @@ def _static_decoder(node: Node) -> Decoder:
 
 def _length(data: bytes, pos: int) -> int:
     if pos + _WORD > len(data):
-        raise _Bad(f"needs a length word at offset {pos}")
+        raise NotCanonical(f"needs a length word at offset {pos}")
     n = int.from_bytes(data[pos : pos + _WORD], "big")
     if n > len(data):
-        raise _Bad(f"length {n} at offset {pos} exceeds the data")
+        raise NotCanonical(f"length {n} at offset {pos} exceeds the data")
     return n
 
 
@@ -150,15 +146,15 @@ def _dynamic_decoder(node: Node) -> Decoder:
             start = pos + _WORD
             end = start + (n + 31) // 32 * 32
             if end > len(data):
-                raise _Bad(f"{kind} of {n} bytes at offset {pos} runs past the end")
+                raise NotCanonical(f"{kind} of {n} bytes at offset {pos} runs past the end")
             if data[start + n : end].strip(b"\x00"):
-                raise _Bad(f"{kind} at offset {pos} has dirty padding")
+                raise NotCanonical(f"{kind} at offset {pos} has dirty padding")
             raw = data[start : start + n]
             if text:
                 try:
                     return raw.decode("utf-8"), end
                 except UnicodeDecodeError:
-                    raise _Bad(f"string at offset {pos} is not UTF-8") from None
+                    raise NotCanonical(f"string at offset {pos} is not UTF-8") from None
             return raw, end
 
         return blob
@@ -169,7 +165,7 @@ def _dynamic_decoder(node: Node) -> Decoder:
         def array(data: bytes, pos: int) -> tuple[Any, int]:
             n = _length(data, pos)
             if n * item_head > len(data) - pos - _WORD:
-                raise _Bad(f"array of {n} items at offset {pos} exceeds the data")
+                raise NotCanonical(f"array of {n} items at offset {pos} exceeds the data")
             return _tuple_decoder((elem,) * n)(data, pos + _WORD)
 
         return array
@@ -190,7 +186,9 @@ def _tuple_decoder(elems: tuple[Node, ...]) -> Decoder:
 
     def members(data: bytes, start: int) -> tuple[tuple[Any, ...], int]:
         if start + head > len(data):
-            raise _Bad(f"needs {head} head bytes at offset {start}, have {len(data) - start}")
+            raise NotCanonical(
+                f"needs {head} head bytes at offset {start}, have {len(data) - start}"
+            )
         tail = start + head
         out = []
         for offset, dynamic, decode in plan:
@@ -198,7 +196,9 @@ def _tuple_decoder(elems: tuple[Node, ...]) -> Decoder:
                 at = start + offset
                 pointer = from_bytes(data[at : at + 32], "big")
                 if pointer != tail - start:
-                    raise _Bad(f"offset {pointer} at {at} is not the canonical {tail - start}")
+                    raise NotCanonical(
+                        f"offset {pointer} at {at} is not the canonical {tail - start}"
+                    )
                 value, tail = decode(data, tail)
             else:
                 value = decode(data, start + offset)
@@ -216,6 +216,31 @@ def _plan(types: tuple[str, ...]) -> Decoder | None:
     return _tuple_decoder(nodes)  # type: ignore[arg-type]
 
 
+def decoder(types: tuple[str, ...]) -> Callable[[bytes, str], tuple[Any, ...]]:
+    """`decode` bound to `types` once (the plan looked up once, not per call)."""
+    plan = _plan(types)
+    if plan is None:
+        return lambda data, what="data": _eth_abi_decode(list(types), bytes(data), what)
+
+    def bound(data: bytes, what: str = "data") -> tuple[Any, ...]:
+        return _run(plan, data if data.__class__ is bytes else bytes(data), what)
+
+    return bound
+
+
+def _run(plan: Decoder, data: bytes, what: str) -> tuple[Any, ...]:
+    try:
+        values, end = plan(data, 0)
+    except NotCanonical as exc:
+        raise CalldataError(f"{what}: arguments do not decode canonically: {exc}") from None
+    if end != len(data):
+        raise CalldataError(
+            f"{what}: arguments decode but are not canonically encoded "
+            f"({len(data) - end} trailing bytes)"
+        )
+    return values
+
+
 def decode(types: list[str] | tuple[str, ...], data: bytes, what: str = "data") -> tuple[Any, ...]:
     """Values of `types` in `data`; CalldataError unless `data` is exactly their canonical
     encoding."""
@@ -224,16 +249,7 @@ def decode(types: list[str] | tuple[str, ...], data: bytes, what: str = "data") 
         data = bytes(data)
     if plan is None:
         return _eth_abi_decode(list(types), data, what)
-    try:
-        values, end = plan(data, 0)
-    except _Bad as exc:
-        raise CalldataError(f"{what}: arguments do not decode canonically: {exc}") from None
-    if end != len(data):
-        raise CalldataError(
-            f"{what}: arguments decode but are not canonically encoded "
-            f"({len(data) - end} trailing bytes)"
-        )
-    return values
+    return _run(plan, data, what)
 
 
 def _eth_abi_decode(types: list[str], data: bytes, what: str) -> tuple[Any, ...]:

@@ -8,11 +8,13 @@ non-canonical offsets or padding).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import Any
 
 from . import abicodec
+from .eip712 import TYPES, primary_type
 from .errors import CalldataError, InputError
 from .model import DelegationInfo, SignedDelegation, SignedOperation
 from .primitives import ZERO_ADDRESS, eip55, keccak
@@ -83,12 +85,11 @@ class Function:
             raise CalldataError(
                 f"{self.name}: selector 0x{call_data[:4].hex()} is not 0x{self.selector.hex()}"
             )
-        values = _strict_decode(self._input_tuple, call_data[4:], self.name)
-        return dict(zip(self.arg_names, values, strict=True))
+        return dict(zip(self.arg_names, self._decoder(call_data[4:], self.name), strict=True))
 
     @cached_property
-    def _input_tuple(self) -> tuple[str, ...]:
-        return tuple(self.input_types)
+    def _decoder(self) -> Callable[[bytes, str], tuple[Any, ...]]:
+        return abicodec.decoder(tuple(self.input_types))
 
     def decode_output(self, data: bytes) -> tuple[Any, ...]:
         return tuple(_strict_decode(list(self.outputs), data, f"{self.name} output"))
@@ -315,37 +316,39 @@ OTHER_GENERATION_FUNCTIONS: dict[bytes, Function] = {GRANT_DELEGATIONS.selector:
 # --- Typed values as ABI tuples -------------------------------------------------------------
 
 
+def abi_args(value: object, type_name: str | None = None) -> tuple[Any, ...]:
+    """A pinned struct as its ABI tuple, derived from `eip712.TYPES` (member order = the
+    model's field order, which a test checks): nested structs become tuples, arrays lists."""
+    name = type_name or primary_type(value)
+    out: list[Any] = []
+    for (_, member_type), f in zip(TYPES[name], fields(value), strict=True):  # type: ignore[arg-type]
+        item = getattr(value, f.name)
+        base = member_type[:-2] if member_type.endswith("[]") else member_type
+        if base in TYPES:
+            item = (
+                [abi_args(x, base) for x in item]
+                if member_type.endswith("[]")
+                else abi_args(item, base)
+            )
+        elif member_type.endswith("[]"):
+            item = list(item)
+        out.append(item)
+    return tuple(out)
+
+
 def operation_args(op: SignedOperation) -> tuple[Any, ...]:
     """A SignedOperation as the ABI tuple OP7 (for executeBatch, getOperationHash)."""
-    header = op.replay_attack_header
-    return (
-        op.signer,
-        op.target,
-        op.call_data,
-        (op.signer_account.addr, op.signer_account.is_party_b),
-        [(f.offset, f.length, f.authorized_flex_filler) for f in op.flex_fields],
-        op.max_uses,
-        (header.nonce, header.deadline, header.salt),
-    )
+    return abi_args(op, "SignedOperation")
 
 
 def delegation_info_args(info: DelegationInfo) -> tuple[Any, ...]:
     """A DelegationInfo as the ABI tuple DELEGATION_INFO (for grantDelegation)."""
-    return (
-        (info.account.addr, info.account.is_party_b),
-        info.delegated_signer,
-        list(info.selectors),
-        info.expiry_timestamp,
-    )
+    return abi_args(info, "DelegationInfo")
 
 
 def signed_delegation_args(value: SignedDelegation) -> tuple[Any, ...]:
     """A SignedDelegation as the ABI tuple of grantBatchDelegationBySig / getDelegationHash."""
-    header = value.replay_attack_header
-    return (
-        delegation_info_args(value.delegation_info),
-        (header.nonce, header.deadline, header.salt),
-    )
+    return abi_args(value, "SignedDelegation")
 
 
 # --- Delegation keys (§0.4, §6.2) -------------------------------------------------------------

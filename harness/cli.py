@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from .errors import HarnessError
-from .protocol import VERSION
+from .protocol import BODY_KINDS, VERSION
 
 app = typer.Typer(
     name="symmio-harness",
@@ -85,11 +85,8 @@ def serve(
         pass
 
 
-class BodyKind(StrEnum):
-    auto = "auto"
-    instant_open = "instant_open"
-    instant_close = "instant_close"
-    tpsl = "tpsl"
+#: The body kinds come from `protocol.BODY_KINDS` (spelled once), plus auto.
+BodyKind = StrEnum("BodyKind", {"auto": "auto", **{kind: kind for kind in BODY_KINDS}})  # type: ignore[misc]
 
 
 class ReportFormat(StrEnum):

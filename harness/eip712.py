@@ -32,6 +32,7 @@ from .model import (
     SignedOperation,
 )
 from .primitives import address_bytes, keccak
+from .protocol import CURRENT
 
 Fields = tuple[tuple[str, str], ...]
 
@@ -108,10 +109,8 @@ LEGACY_SIGNED_OPERATION: Fields = tuple(
     f for f in TYPES["SignedOperation"] if f[0] not in ("flexFields", "maxUses")
 )
 
-INSTANT_LAYER_DOMAIN_NAME = "SymmioInstantLayer"
-INSTANT_LAYER_DOMAIN_VERSION = "1"
-CONDITIONAL_ORDER_DOMAIN_NAME = "ConditionalOrder"
-CONDITIONAL_ORDER_DOMAIN_VERSION = "1"
+INSTANT_LAYER_DOMAIN_NAME, INSTANT_LAYER_DOMAIN_VERSION = CURRENT.instant_layer_domain
+CONDITIONAL_ORDER_DOMAIN_NAME, CONDITIONAL_ORDER_DOMAIN_VERSION = CURRENT.conditional_order_domain
 
 
 def _base_type(type_name: str) -> str:
@@ -192,6 +191,7 @@ _TRUE_WORD = bytes(31) + b"\x01"
 _EMPTY_ARRAY_HASH = keccak(b"")
 
 
+@lru_cache(maxsize=1 << 12)
 def _address_word(address: str) -> bytes:
     return _ZERO_12 + address_bytes(address)
 
@@ -204,6 +204,7 @@ def _int_word(value: int) -> bytes:
     return value.to_bytes(32, "big", signed=True)
 
 
+@lru_cache(maxsize=1 << 12)
 def hash_account(account: Account) -> bytes:
     return keccak(
         TYPEHASH["Account"]

@@ -44,6 +44,24 @@ class CalldataError(HarnessError, ValueError):
     """Calldata does not decode, or does not decode canonically, for the expected function."""
 
 
+class NotCanonical(HarnessError, ValueError):
+    """Internal to the fast paths (`abicodec`, the wire reader's canonical path): the value is
+    not in canonical form. Never escapes: the caller turns it into a finding or falls back to the
+    reader that names every problem."""
+
+
+class NotJson(HarnessError, ValueError):
+    """Internal to `inputs.load_json`: the text is not RFC 8259 JSON (NaN, Infinity)."""
+
+
+class PayloadViolation(HarnessError, AssertionError):
+    """A payload collected by the pytest plugin breaks a rule; carries the validator's result."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+        super().__init__(getattr(result, "file", "payload"))
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One defect found while reading wire JSON or a context file.

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
 from . import protocol
+from .errors import NotJson
 
 MAX_BODY_BYTES = protocol.MAX_BODY_BYTES
 MAX_CAPTURE_BYTES = 256 * 1024 * 1024
@@ -66,12 +67,8 @@ class Loaded:
     duplicate_keys: list[str] = field(default_factory=list)
 
 
-class _NotJson(ValueError):
-    pass
-
-
 def _reject_constant(name: str) -> Any:
-    raise _NotJson(f"{name} is not a JSON value (RFC 8259 has no NaN or Infinity)")
+    raise NotJson(f"{name} is not a JSON value (RFC 8259 has no NaN or Infinity)")
 
 
 def _size_text(n: int) -> str:
@@ -121,7 +118,7 @@ def load_json(data: bytes | str, limit: int = MAX_BODY_BYTES) -> Loaded:
             "input.not-json",
             f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
         )
-    except _NotJson as exc:
+    except NotJson as exc:
         loaded.problem = ("input.not-json", f"not JSON: {exc}")
     except ValueError as exc:  # an integer over Python's digit limit
         loaded.problem = ("input.limits", f"a JSON number is too long to read ({exc})")

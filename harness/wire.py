@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from . import protocol
 from .eip712 import LEGACY_SIGNED_OPERATION, TYPES, eip712_types
-from .errors import Problem, WireError
+from .errors import NotCanonical, Problem, WireError
 from .model import (
     Account,
     ConditionalOrder,
@@ -541,10 +541,6 @@ class TpslParts:
     signature: bytes | None
 
 
-class _NotCanonical(Exception):
-    """Internal: the fast path gives up; the full reader then names every problem."""
-
-
 _WRAPPED_KEYSET = frozenset(("signedOperation", "signature"))
 _OP_KEYSET = frozenset(SIGNED_OPERATION_KEYS)
 _ACCOUNT_KEYSET = frozenset(_ACCOUNT_KEYS)
@@ -555,29 +551,29 @@ _UINT256_DIGITS = 78
 
 def _fast_uint(value: Any) -> int:
     if value.__class__ is not str or len(value) > _UINT256_DIGITS or not _DECIMAL_UINT.match(value):
-        raise _NotCanonical
+        raise NotCanonical
     number = int(value)
     if number >> 256:
-        raise _NotCanonical
+        raise NotCanonical
     return number
 
 
 def _fast_address(value: Any) -> str:
     if value.__class__ is not str or not _is_checksummed(value):
-        raise _NotCanonical
+        raise NotCanonical
     return value
 
 
 def _fast_hex(value: Any, length: int | None = None) -> bytes:
     if value.__class__ is not str or value[:2] != "0x":
-        raise _NotCanonical
+        raise NotCanonical
     try:
         data = bytes.fromhex(value[2:])
     except ValueError:
-        raise _NotCanonical from None
+        raise NotCanonical from None
     # fromhex skips whitespace: the length proves there was none (and the digit count even)
     if 2 * len(data) != len(value) - 2 or (length is not None and len(data) != length):
-        raise _NotCanonical
+        raise NotCanonical
     return data
 
 
@@ -622,7 +618,7 @@ def _fast_operation_parts(value: Any, path: str) -> OperationParts | None:
             ),
         )
         return OperationParts(path, signed, _fast_hex(value["signature"], 65))
-    except (_NotCanonical, AttributeError, KeyError, TypeError):
+    except (NotCanonical, AttributeError, KeyError, TypeError):
         return None
 
 
@@ -780,28 +776,41 @@ def parse_tpsl_parts(body: Any) -> Parsed[TpslParts]:
 # Writing
 
 
+def struct_to_wire(
+    value: object,
+    type_name: str,
+    *,
+    numbers_as_strings: bool,
+    string_members: frozenset = frozenset(),
+) -> dict[str, Any]:
+    """A pinned struct as wire JSON, derived from `eip712.TYPES` (member order = the model's
+    field order): byte strings as 0x-hex, integers as decimal strings (SignedOperations) or JSON
+    numbers (TP/SL typed data, except `string_members` such as its 256-bit salt)."""
+    out: dict[str, Any] = {}
+    for (member, member_type), f in zip(TYPES[type_name], fields(value), strict=True):  # type: ignore[arg-type]
+        item = getattr(value, f.name)
+        array = member_type.endswith("[]")
+        base = member_type[:-2] if array else member_type
+        if base in TYPES:
+
+            def one(x: Any, base: str = base) -> dict[str, Any]:
+                return struct_to_wire(
+                    x, base, numbers_as_strings=numbers_as_strings, string_members=string_members
+                )
+
+            out[member] = [one(x) for x in item] if array else one(item)
+        elif base.startswith("bytes"):
+            out[member] = [to_hex(x) for x in item] if array else to_hex(item)
+        elif base.startswith(("uint", "int")):
+            as_string = numbers_as_strings or member in string_members
+            out[member] = str(int(item)) if as_string else int(item)
+        else:
+            out[member] = list(item) if array else item
+    return out
+
+
 def signed_operation_to_wire(op: SignedOperation) -> dict[str, Any]:
-    header = op.replay_attack_header
-    return {
-        "signer": op.signer,
-        "target": op.target,
-        "callData": to_hex(op.call_data),
-        "signerAccount": {"addr": op.signer_account.addr, "isPartyB": op.signer_account.is_party_b},
-        "flexFields": [
-            {
-                "offset": str(f.offset),
-                "length": str(f.length),
-                "authorizedFlexFiller": f.authorized_flex_filler,
-            }
-            for f in op.flex_fields
-        ],
-        "maxUses": str(op.max_uses),
-        "replayAttackHeader": {
-            "nonce": str(header.nonce),
-            "deadline": str(header.deadline),
-            "salt": to_hex(header.salt),
-        },
-    }
+    return struct_to_wire(op, "SignedOperation", numbers_as_strings=True)
 
 
 def wrapped_operation_to_wire(op: WrappedOperation) -> dict[str, Any]:
@@ -826,32 +835,19 @@ def domain_to_wire(domain: Domain) -> dict[str, Any]:
     return domain.as_dict()
 
 
-def _leg_to_wire(leg: Leg) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "quantity": leg.quantity,
-        "price": leg.price,
-        "orderType": leg.order_type,
-        "conditionalPrice": leg.conditional_price,
-        "conditionalPriceType": leg.conditional_price_type,
-    }
-    if isinstance(leg, SendQuoteLeg):
-        out["leverage"] = leg.leverage
-    return out
+_TPSL_STRING_MEMBERS = frozenset({"salt"})  # a 256-bit number loses precision as a JSON number
+
+
+def leg_to_wire(leg: Leg) -> dict[str, Any]:
+    """A TP/SL leg as wire JSON (TakeProfit/StopLoss, or SendQuote with its leverage)."""
+    type_name = "SendQuote" if isinstance(leg, SendQuoteLeg) else "TakeProfit"
+    return struct_to_wire(leg, type_name, numbers_as_strings=False)
 
 
 def conditional_order_to_wire(order: ConditionalOrder) -> dict[str, Any]:
-    return {
-        "virtualAccount": order.virtual_account,
-        "subAccount": order.sub_account,
-        "salt": str(order.salt),
-        "quoteId": order.quote_id,
-        "symbolId": order.symbol_id,
-        "positionType": order.position_type,
-        "affiliate": order.affiliate,
-        "takeProfit": _leg_to_wire(order.take_profit),
-        "stopLoss": _leg_to_wire(order.stop_loss),
-        "sendQuote": _leg_to_wire(order.send_quote),
-    }
+    return struct_to_wire(
+        order, "ConditionalOrder", numbers_as_strings=False, string_members=_TPSL_STRING_MEMBERS
+    )
 
 
 def tpsl_to_wire(request: TpslRequest) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from .. import calldata as cd
 from .. import pricing
 from ..context import Context
 from ..errors import CalldataError
-from ..model import ZERO_LEG, ZERO_SEND_QUOTE, Domain, Leg, SendQuoteLeg
+from ..model import ZERO_LEG, ZERO_SEND_QUOTE, Domain, Leg
 from ..primitives import address_bytes
 from ..protocol import (
     CURRENT,
@@ -30,6 +30,7 @@ from ..protocol import (
     PositionType,
     VirtualAccountIsolationType,
 )
+from ..wire import leg_to_wire
 from .catalogue import BY_ID, RULES, Rule
 from .facts import Body, Op, Signed
 
@@ -897,13 +898,4 @@ def tpsl_precision(env: Env, body: Body) -> None:
 
 
 def _leg_text(leg: Leg) -> str:
-    fields: dict[str, Any] = {
-        "quantity": leg.quantity,
-        "price": leg.price,
-        "orderType": leg.order_type,
-        "conditionalPrice": leg.conditional_price,
-        "conditionalPriceType": leg.conditional_price_type,
-    }
-    if isinstance(leg, SendQuoteLeg):
-        fields["leverage"] = leg.leverage
-    return json.dumps(fields)
+    return json.dumps(leg_to_wire(leg))
