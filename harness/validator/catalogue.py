@@ -96,13 +96,14 @@ RULES: tuple[Rule, ...] = (
         E,
         "the input is over a size, nesting or value-count limit and was not read",
         "docs/protocol.md §1",
-        "Oversized inputs (a 10 MB body, 10,000 ops, nesting 10,000 deep) are rejected with a "
-        "clear message within a bounded time.",
+        "Oversized inputs (a body over 2 MiB, nesting deeper than 64, more than 200,000 values) "
+        "are rejected with a clear message within a bounded time, before the work they would "
+        "cost.",
     ),
     _r(
         "input.empty",
         E,
-        "a directory without .json/.har files, or a HAR capture without an instant_open, "
+        "a directory without .json/.jsonl/.har files, or a HAR capture without an instant_open, "
         "instant_close or TP/SL POST",
         "docs/protocol.md §1",
         "A HAR capture (the POSTs to instant_open, instant_close and the TP/SL /api/v5/ endpoint "
