@@ -110,7 +110,10 @@ class Validator:
             if loaded.problem is not None:
                 rule, message = loaded.problem
                 return _unusable(file, None, rule, message)
-            result = self.validate_body(loaded.value, file, kind)
+            if inputs.obviously_within_limits(data):
+                result = self._validate(loaded.value, file, kind)
+            else:
+                result = self.validate_body(loaded.value, file, kind)
             for key in reversed(loaded.duplicate_keys):
                 result.findings.insert(
                     0,

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
-from harness import eip712, wire
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness import eip712, inputs, wire
 from harness.model import InstantOpen, WrappedOperation
 from harness.validate import Options, Validator
 
@@ -93,3 +97,22 @@ def test_severity_comes_from_the_catalogue_only():
     result = _validator().validate_body({"operations": g.close_json()})
     for f in result.findings:
         assert f.severity == BY_ID[f.rule].severity
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children, max_size=4)
+    ),
+    max_leaves=200,
+)
+
+
+@given(_JSON)
+def test_the_cheap_limit_precheck_never_lets_an_over_limit_body_through(value):
+    text = json.dumps(value)
+    if inputs.obviously_within_limits(text):
+        assert inputs.check_limits(value) is None
+    deep = "[" * (inputs.MAX_DEPTH + 1) + "]" * (inputs.MAX_DEPTH + 1)
+    assert not inputs.obviously_within_limits(deep)
+    assert inputs.check_limits(json.loads(deep)) is not None
