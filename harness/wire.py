@@ -286,8 +286,9 @@ def _read_signed_operation(
         r.add(
             path,
             LEGACY_5_FIELD,
-            "legacy 5-field SignedOperation (no flexFields, no maxUses): the v0.8.5 InstantLayer "
-            "verifies the 7-field type, so this signature can never verify",
+            "legacy 5-field SignedOperation (no flexFields, no maxUses): the "
+            f"v{protocol.VERSION} InstantLayer verifies the 7-field type, so this signature can "
+            "never verify",
         )
         obj: dict[str, Any] | None = value
     else:

@@ -218,14 +218,14 @@ def signature_signer(env: Env, body: Body) -> None:
 def _signer_mismatch(signed: Signed, signer: str, op: Op | None) -> str:
     domain = signed.domain
     assert domain is not None and signed.recovered is not None
-    shown = "SignedOperation (legacy 5-field)" if op is not None and op.legacy else None
     text = (
         f"recovers to {_show('0x' + signed.recovered.hex())}, expected the declared signer "
         f"{signer} (domain {domain.name!r} v{domain.version}, chain {domain.chain_id}, "
         f"{domain.verifying_contract})"
     )
     if op is not None and op.other_type:
-        text += f"; the signature is over {op.other_type}, not the {shown or 'type'} shown"
+        shown = "legacy 5-field" if op.legacy else "7-field"
+        text += f"; the signature is over {op.other_type}, not the {shown} type shown"
     return text
 
 

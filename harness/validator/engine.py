@@ -15,16 +15,19 @@ from typing import Any
 
 from .. import eip712, inputs, wire
 from ..context import Context
+from ..errors import SignatureError
 from ..model import (
     Domain,
     InstantClose,
     InstantOpen,
     LegacySignedOperation,
+    SignedOperation,
     TpslRequest,
     WrappedOperation,
 )
 from ..primitives import address_bytes
 from ..protocol import BODY_KINDS, GASLESS_GATEWAY_DOMAIN, INSTANT_CLOSE, INSTANT_OPEN
+from ..signatures import recover_address_bytes
 from .checks import REGISTRY, CheckFn, Env
 from .facts import Body, Op, Signed
 from .results import Finding, Report, Result, finding
@@ -261,12 +264,31 @@ class Validator:
             return
         if not legacy and _recovers(eip712.legacy_digest(domain, value), sig) == want:
             op.other_type = "the legacy 5-field SignedOperation type"
+        elif legacy:  # signed as a 7-field op, then two members dropped from the body?
+            for uses in (1, 0):
+                full = SignedOperation(
+                    value.signer,
+                    value.target,
+                    value.call_data,
+                    value.signer_account,
+                    (),
+                    uses,
+                    value.replay_attack_header,
+                )
+                if _recovers(eip712.operation_digest(self._op_prefix, full), sig) == want:
+                    op.other_type = (
+                        f"the 7-field SignedOperation type (flexFields [], maxUses {uses}): the "
+                        "body dropped two signed members"
+                    )
+                    return
 
 
 def _recovers(digest: bytes, signature: bytes) -> bytes | None:
-    signed = Signed(path="", signature=signature)
-    signed.recover(digest, None)  # type: ignore[arg-type]
-    return signed.recovered
+    """The address bytes `signature` recovers to over `digest` (None: nothing recovers)."""
+    try:
+        return recover_address_bytes(digest, signature)
+    except SignatureError:
+        return None
 
 
 def _wrapped(op: Op) -> WrappedOperation:

@@ -45,11 +45,22 @@ def test_a_legacy_5_field_op_is_named_and_still_checked_for_everything_that_appl
     ]
 
 
-def test_a_legacy_op_signed_over_neither_type_also_fails_its_signer():
+def test_a_legacy_body_signed_as_its_7_field_twin_says_the_body_dropped_members():
     body = g.legacy_json(g.close_op())
     body["signature"] = g.close_json()[0]["signature"]  # made over the 7-field type
     result = _validator().validate_body([body])
     assert result.rule_ids == {"op.legacy-5-field", "sig.signer"}
+    (signer,) = [f for f in result.findings if f.rule == "sig.signer"]
+    assert "7-field SignedOperation type (flexFields [], maxUses 1)" in signer.message
+
+
+def test_a_legacy_op_signed_over_neither_type_fails_its_signer_plainly():
+    body = g.legacy_json(g.close_op())
+    body["signature"] = "0x" + g.OTHER.sign_digest(bytes(32)).hex()
+    result = _validator().validate_body([body])
+    assert result.rule_ids == {"op.legacy-5-field", "sig.signer"}
+    (signer,) = [f for f in result.findings if f.rule == "sig.signer"]
+    assert "the signature is over" not in signer.message
 
 
 def test_a_7_field_body_signed_over_the_legacy_type_says_so():
