@@ -253,17 +253,15 @@ def _line_sources(lines: Iterator[bytes], name: str) -> Iterator[Source]:
     """One Source per non-blank line of a JSON Lines stream (`name:LINE`), lazily."""
     for number, line in enumerate(lines, 1):
         label = f"{name}:{number}"
-        if len(line) > MAX_BODY_BYTES:
+        if len(line.rstrip(b"\r\n")) > MAX_BODY_BYTES:
             yield Source(
                 label,
                 problem=(
                     "input.limits",
-                    f"the line is over {_size_text(MAX_BODY_BYTES)}; the limit is "
-                    f"{_size_text(MAX_BODY_BYTES)}",
+                    f"the line is longer than the body limit of {_size_text(MAX_BODY_BYTES)}",
                 ),
             )
-            # skip the rest of an overlong line
-            while line and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):  # skip the rest of the overlong line
                 line = next(lines, b"")
             continue
         if line.strip():

@@ -59,6 +59,16 @@ def test_an_unreadable_line_is_exit_code_2_and_says_so(tmp_path):
     assert f"{log}:2" in err and "input.not-json" in err
 
 
+def test_an_overlong_line_is_refused_and_the_next_line_still_read(tmp_path, monkeypatch):
+    line = _line(g.close_json())
+    monkeypatch.setattr(inputs, "MAX_BODY_BYTES", len(line) - 1)  # the newline does not count
+    log = tmp_path / "log.jsonl"
+    log.write_bytes(line + b"[" + b" " * (2 * len(line)) + b"]\n" + line)
+    sources = list(inputs.iter_sources([str(log)]))
+    assert [s.name for s in sources] == [f"{log}:1", f"{log}:2", f"{log}:3"]
+    assert [s.problem[0] if s.problem else None for s in sources] == [None, "input.limits", None]
+
+
 def test_results_stream_lazily_in_constant_memory():
     endless = (inputs.Source(f"line {i}", json.dumps(g.close_json())) for i in itertools.count())
     first = list(itertools.islice(iter_results(endless, Options(now=g.NOW)), 3))
