@@ -5,15 +5,22 @@ operations and an instant_close of one), built with the flow builders and read f
 exactly as the CLI reads a file: strict wire reading, EIP-712 digest, signature checks and
 recovery, calldata decoding and every rule of the catalogue, with a full context.
 
-Target (issue 3): >= 3,000 validated ops/s on one core. `--jobs N` is measured with its process
-start-up included (the machine has 2 cores).
+Targets: >= 9,000 validated ops/s on one core and >= 0.45 of the coincurve recover floor on the
+same ops; `--jobs 2` >= 1.8x one core (measured with its process start-up included, beside the
+same run's 2-process scaling of a pure-CPU loop: the 2 cores are shared, so the machine's own
+scaling bounds what a pool can show); a one-file `symmio-harness validate` starts in <= 0.4 s
+(best of 5, beside the bare interpreter's start).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 
 from coincurve import PublicKey
@@ -115,6 +122,56 @@ def _recover_inputs(
     return out
 
 
+def _burn(n: int) -> int:
+    x = 0
+    for i in range(n):
+        x += i * i
+    return x
+
+
+def _machine_scaling(jobs: int, n: int) -> float:
+    """How much faster `jobs` processes finish `jobs` pure-CPU loops than one process does."""
+    start = time.perf_counter()
+    for _ in range(jobs):
+        _burn(n)
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        list(pool.map(_burn, [n] * jobs))
+    return one / (time.perf_counter() - start)
+
+
+def _start_up(context: Context, body: bytes, runs: int) -> tuple[float, float]:
+    """(best wall time of a one-file `symmio-harness validate`, of a bare `python -c pass`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx_file, body_file = os.path.join(tmp, "context.json"), os.path.join(tmp, "body.json")
+        with open(ctx_file, "w") as f:
+            json.dump(context.to_json(), f)
+        with open(body_file, "wb") as f:
+            f.write(body)
+        command = [
+            sys.executable,
+            "-c",
+            "from harness.cli import main; main()",
+            "validate",
+            "--context",
+            ctx_file,
+            "--now",
+            str(NOW),
+            body_file,
+        ]
+
+        def best(cmd: list[str]) -> float:
+            times = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                subprocess.run(cmd, check=True, capture_output=True)
+                times.append(time.perf_counter() - start)
+            return min(times)
+
+        return best(command), best([sys.executable, "-c", "pass"])
+
+
 def run(quick: bool) -> list[dict]:
     n_ops = 1_000 if quick else 10_000
     context = _context()
@@ -125,16 +182,19 @@ def run(quick: bool) -> list[dict]:
     validator = Validator(options)
     for kind, data, _ in bodies[:20]:  # warm the codec and checksum caches, as a running CLI has
         validator.validate_bytes(data, kind=kind)
-    start = time.perf_counter()
-    results = [validator.validate_bytes(data, kind=kind) for kind, data, _ in bodies]
-    one_core = time.perf_counter() - start
-    failed = sum(1 for r in results if r.findings)
-
     pairs = _recover_inputs(context, bodies)
-    start = time.perf_counter()
-    for digest, sig in pairs:
-        PublicKey.from_signature_and_message(sig, digest, hasher=None)
-    floor = time.perf_counter() - start
+    # Rounds alternate the two measurements and keep the best of each: the cores are shared,
+    # and a burst of other load should not land on one side of the ratio only.
+    one_core = floor = float("inf")
+    for _ in range(1 if quick else 3):
+        start = time.perf_counter()
+        results = [validator.validate_bytes(data, kind=kind) for kind, data, _ in bodies]
+        one_core = min(one_core, time.perf_counter() - start)
+        start = time.perf_counter()
+        for digest, sig in pairs:
+            PublicKey.from_signature_and_message(sig, digest, hasher=None)
+        floor = min(floor, time.perf_counter() - start)
+    failed = sum(1 for r in results if r.findings)
 
     jobs = min(2, os.cpu_count() or 1)
     sources = [Source(f"body {i}", data, kind) for i, (kind, data, _) in enumerate(bodies)]
@@ -144,6 +204,8 @@ def run(quick: bool) -> list[dict]:
     assert len(parallel) == len(bodies)
 
     rate, floor_rate, multi_rate = total_ops / one_core, len(pairs) / floor, total_ops / multi
+    scaling = _machine_scaling(jobs, 300_000 if quick else 3_000_000)
+    start_up, bare = _start_up(context, bodies[0][1], 2 if quick else 5)
     note = f"{total_ops:,} valid ops ({len(bodies):,} bodies) from JSON text, full context"
     if failed:
         note += f"; {failed} bodies did NOT pass (benchmark corpus is wrong)"
@@ -152,19 +214,19 @@ def run(quick: bool) -> list[dict]:
             "benchmark": "validate: signed ops/s, one core",
             "value": round(rate),
             "unit": "ops/s",
-            "note": note + "; target >= 3,000",
+            "note": note + "; target >= 9,000",
         },
         {
             "benchmark": "coincurve recover floor, same ops",
             "value": round(floor_rate),
             "unit": "ops/s",
-            "note": "PublicKey.from_signature_and_message only",
+            "note": "PublicKey.from_signature_and_message only (best of the same rounds)",
         },
         {
             "benchmark": "validate / recover floor",
             "value": rate / floor_rate,
             "unit": "x",
-            "note": "share of the curve floor the full rule set keeps",
+            "note": "share of the curve floor the full rule set keeps; target >= 0.45",
         },
         {
             "benchmark": f"validate --jobs {jobs}: signed ops/s",
@@ -176,7 +238,19 @@ def run(quick: bool) -> list[dict]:
             "benchmark": f"--jobs {jobs} speedup",
             "value": multi_rate / rate,
             "unit": "x",
-            "note": "vs one core",
+            "note": "vs one core; target >= 1.8x",
+        },
+        {
+            "benchmark": f"{jobs}-process scaling of a CPU loop",
+            "value": scaling,
+            "unit": "x",
+            "note": "the machine's own parallelism in this run (other load shares the cores)",
+        },
+        {
+            "benchmark": "validate start-up, one file",
+            "value": round(start_up, 3),
+            "unit": "s",
+            "note": f"best of runs, context + one body; target <= 0.4 s (bare python {bare:.3f} s)",
         },
     ]
 

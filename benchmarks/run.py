@@ -39,6 +39,7 @@ def discover(only: str | None) -> list[Path]:
 def load(path: Path):
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[spec.name] = module  # type: ignore[union-attr]  # picklable for process pools
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 

@@ -11,10 +11,11 @@ import typer
 from rich.console import Console
 
 from .errors import HarnessError
+from .protocol import BODY_KINDS, VERSION
 
 app = typer.Typer(
     name="symmio-harness",
-    help="Conformance and integration harness for Symmio v0.8.5 Instant Trading.",
+    help=f"Conformance and integration harness for Symmio v{VERSION} Instant Trading.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -25,7 +26,7 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # one line 
 
 @app.callback()
 def _root() -> None:
-    """Conformance and integration harness for Symmio v0.8.5 Instant Trading."""
+    """Conformance and integration harness for Symmio Instant Trading (see --help)."""
 
 
 @app.command()
@@ -111,17 +112,21 @@ def serve(
         pass
 
 
-class BodyKind(StrEnum):
-    auto = "auto"
-    instant_open = "instant_open"
-    instant_close = "instant_close"
-    tpsl = "tpsl"
+#: The body kinds come from `protocol.BODY_KINDS` (spelled once), plus auto.
+BodyKind = StrEnum("BodyKind", {"auto": "auto", **{kind: kind for kind in BODY_KINDS}})  # type: ignore[misc]
 
 
 class ReportFormat(StrEnum):
     text = "text"
     json = "json"
     junit = "junit"
+    jsonl = "jsonl"
+
+
+class InputFormat(StrEnum):
+    auto = "auto"
+    json = "json"
+    jsonl = "jsonl"
 
 
 class RulesFormat(StrEnum):
@@ -150,12 +155,24 @@ def validate(
     ] = None,
     now: Annotated[
         int | None,
-        typer.Option(metavar="UNIX", help="Judge deadlines at this unix time (default: now)."),
+        typer.Option(
+            metavar="UNIX",
+            help="Judge deadlines at this unix time (default: the context's recorded_at, "
+            "else now).",
+        ),
     ] = None,
     fmt: Annotated[
         ReportFormat, typer.Option("--format", help="Report format.")
     ] = ReportFormat.text,
     jobs: Annotated[int, typer.Option(metavar="N", help="Worker processes for large inputs.")] = 1,
+    input_format: Annotated[
+        InputFormat,
+        typer.Option(
+            "--input",
+            help="auto: by suffix (.jsonl = one body per line) and shape; jsonl: every PATH "
+            "(and - for stdin) is JSON Lines.",
+        ),
+    ] = InputFormat.auto,
 ) -> None:
     """Check frontend payloads rule by rule. Exit 0: all conform (warnings allowed); 1: a
     violation; 2: an input or the context cannot be used."""
@@ -170,6 +187,7 @@ def validate(
         jobs=jobs,
         out=sys.stdout,
         err=sys.stderr,
+        input_format=input_format.value,
     )
     raise typer.Exit(code)
 

@@ -3,8 +3,10 @@
 A JSON object with `chain_id`, `instant_layer`, `account_layer`, `symmio_core` and, optionally,
 `hedger`, `affiliate`, `sub_account`, `virtual_account`, `session_key` (an address), `symbols`
 (`[{id, name, price_precision, quantity_precision}]`) and `conditional_order_domain`
-(`{name, version, chain_id?, verifying_contract?}`). `demo --record` writes it; the validator
-reads it, and each optional key switches on the rules that need it.
+(`{name, version, chain_id?, verifying_contract?}`), `retired_instant_layers` (addresses),
+`gasless_gateway` (an address) and `recorded_at` (the unix time a capture was recorded, the
+clock `validate` judges it by unless `--now`). `demo --record` writes it; the validator reads
+it, and each optional key switches on the rules that need it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ OPTIONAL_KEYS = (
     "session_key",
     "symbols",
     "conditional_order_domain",
+    "retired_instant_layers",
+    "gasless_gateway",
+    "recorded_at",
 )
 MAX_CONTEXT_BYTES = 1 << 20
 
@@ -63,6 +68,12 @@ class Context:
     session_key: str | None = None
     symbols: tuple[Symbol, ...] | None = None
     conditional_order_domain: ConditionalOrderDomainConfig | None = None
+    #: InstantLayers replaced by `instant_layer` (nothing migrates: their ops never execute)
+    retired_instant_layers: tuple[str, ...] | None = None
+    #: the GaslessGateway contract, to recognise its wallet operations by their signature
+    gasless_gateway: str | None = None
+    #: unix time the capture was recorded (`demo --record`): the clock `validate` judges it by
+    recorded_at: int | None = None
     _symbols_by_id: dict[int, Symbol] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -93,9 +104,20 @@ class Context:
             "account_layer": self.account_layer,
             "symmio_core": self.symmio_core,
         }
-        for key in ("hedger", "affiliate", "sub_account", "virtual_account", "session_key"):
+        for key in (
+            "hedger",
+            "affiliate",
+            "sub_account",
+            "virtual_account",
+            "session_key",
+            "gasless_gateway",
+        ):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        if self.retired_instant_layers is not None:
+            out["retired_instant_layers"] = list(self.retired_instant_layers)
+        if self.recorded_at is not None:
+            out["recorded_at"] = self.recorded_at
         if self.symbols is not None:
             out["symbols"] = [
                 {
@@ -133,9 +155,21 @@ def context_from_json(data: Any) -> Context:
             "sub_account",
             "virtual_account",
             "session_key",
+            "gasless_gateway",
         )
         if key in obj
     }
+    retired = None
+    if "retired_instant_layers" in obj:
+        items = r.array(obj["retired_instant_layers"], "retired_instant_layers")
+        if items is not None:
+            read = [r.address(a, f"retired_instant_layers[{i}]") for i, a in enumerate(items)]
+            retired = tuple(a for a in read if a is not None)
+    recorded_at = (
+        r.json_int(obj["recorded_at"], "recorded_at", 0, (1 << 64) - 1, "unix time")
+        if "recorded_at" in obj
+        else None
+    )
     symbols = _read_symbols(r, obj["symbols"]) if "symbols" in obj else None
     domain = (
         _read_domain_config(r, obj["conditional_order_domain"])
@@ -146,7 +180,14 @@ def context_from_json(data: Any) -> Context:
     if r.problems:
         raise ContextError(r.problems)
     assert chain_id is not None
-    return Context(chain_id=chain_id, symbols=symbols, conditional_order_domain=domain, **addresses)  # type: ignore[arg-type]
+    return Context(
+        chain_id=chain_id,
+        symbols=symbols,
+        conditional_order_domain=domain,
+        retired_instant_layers=retired,
+        recorded_at=recorded_at,
+        **addresses,  # type: ignore[arg-type]
+    )
 
 
 def _read_symbols(r: Reader, value: Any) -> tuple[Symbol, ...] | None:

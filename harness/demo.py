@@ -96,10 +96,16 @@ Printer = Callable[[str], None]
 
 
 class Recorder:
-    """Writes `context.json` and numbered HTTP bodies (`NN-<kind>.json`) to a directory."""
+    """Writes `context.json` and numbered HTTP bodies (`NN-<kind>.json`) to a directory.
 
-    def __init__(self, directory: Path | None) -> None:
+    The context records the clock the first body was made at (`recorded_at`, the chain's time):
+    `validate` judges the capture's deadlines at that time, so a committed capture stays valid.
+    """
+
+    def __init__(self, directory: Path | None, clock: Callable[[], int] | None = None) -> None:
         self.directory = directory
+        self.clock = clock
+        self.recorded_at: int | None = None
         self.count = 0
         self.written: list[Path] = []
         if directory is not None:
@@ -108,10 +114,12 @@ class Recorder:
     def context(self, context: Context) -> None:
         if self.directory is not None:
             path = self.directory / "context.json"
-            dump_context(context, path)
+            dump_context(replace(context, recorded_at=self.recorded_at), path)
             self.written.append(path)
 
     def body(self, kind: str, body: Any) -> None:
+        if self.recorded_at is None and self.clock is not None:
+            self.recorded_at = self.clock()
         self.count += 1
         if self.directory is not None:
             path = self.directory / f"{self.count:02d}-{kind}.json"
@@ -136,6 +144,7 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
     recorder = Recorder(record_dir)  # fail early on an unwritable directory
     started = time.perf_counter()
     chain = Chain()
+    recorder.clock = chain.now
     user, session, bot, hedger = (
         LocalKey.generate(),
         generate_session_key(),

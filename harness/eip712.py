@@ -11,6 +11,7 @@ typehashes against the values in contracts-and-services.md.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
@@ -24,12 +25,14 @@ from .model import (
     FlexField,
     FlexFillAuth,
     Leg,
+    LegacySignedOperation,
     ReplayAttackHeader,
     SendQuoteLeg,
     SignedDelegation,
     SignedOperation,
 )
 from .primitives import address_bytes, keccak
+from .protocol import CURRENT
 
 Fields = tuple[tuple[str, str], ...]
 
@@ -106,10 +109,8 @@ LEGACY_SIGNED_OPERATION: Fields = tuple(
     f for f in TYPES["SignedOperation"] if f[0] not in ("flexFields", "maxUses")
 )
 
-INSTANT_LAYER_DOMAIN_NAME = "SymmioInstantLayer"
-INSTANT_LAYER_DOMAIN_VERSION = "1"
-CONDITIONAL_ORDER_DOMAIN_NAME = "ConditionalOrder"
-CONDITIONAL_ORDER_DOMAIN_VERSION = "1"
+INSTANT_LAYER_DOMAIN_NAME, INSTANT_LAYER_DOMAIN_VERSION = CURRENT.instant_layer_domain
+CONDITIONAL_ORDER_DOMAIN_NAME, CONDITIONAL_ORDER_DOMAIN_VERSION = CURRENT.conditional_order_domain
 
 
 def _base_type(type_name: str) -> str:
@@ -190,6 +191,7 @@ _TRUE_WORD = bytes(31) + b"\x01"
 _EMPTY_ARRAY_HASH = keccak(b"")
 
 
+@lru_cache(maxsize=1 << 12)
 def _address_word(address: str) -> bytes:
     return _ZERO_12 + address_bytes(address)
 
@@ -202,6 +204,7 @@ def _int_word(value: int) -> bytes:
     return value.to_bytes(32, "big", signed=True)
 
 
+@lru_cache(maxsize=1 << 12)
 def hash_account(account: Account) -> bytes:
     return keccak(
         TYPEHASH["Account"]
@@ -244,6 +247,24 @@ def hash_signed_operation(op: SignedOperation) -> bytes:
         + _uint_word(op.max_uses)
         + hash_replay_attack_header(op.replay_attack_header)
     )
+
+
+def hash_legacy_signed_operation(op: SignedOperation | LegacySignedOperation) -> bytes:
+    """hashStruct of the legacy 5-field SignedOperation over the members both generations share
+    (for a 7-field op: what its signature would be over if it was made with the old type)."""
+    return keccak(
+        LEGACY_SIGNED_OPERATION_TYPEHASH
+        + _address_word(op.signer)
+        + _address_word(op.target)
+        + keccak(op.call_data)
+        + hash_account(op.signer_account)
+        + hash_replay_attack_header(op.replay_attack_header)
+    )
+
+
+def legacy_digest(domain: Domain, op: SignedOperation | LegacySignedOperation) -> bytes:
+    """The digest a legacy 5-field signer signs (the InstantLayer's or GaslessGateway's domain)."""
+    return keccak(b"\x19\x01" + separator(domain) + hash_legacy_signed_operation(op))
 
 
 def hash_delegation_info(info: DelegationInfo) -> bytes:
@@ -346,6 +367,12 @@ def digest(domain: Domain, value: object) -> bytes:
     return keccak(b"\x19\x01" + separator(domain) + struct_hash(value))
 
 
+def operation_digest(prefix: bytes, op: SignedOperation) -> bytes:
+    """`digest` of a SignedOperation given `0x1901 ‖ separator` (a validator computes it once
+    per domain: the hot path of every operation)."""
+    return keccak(prefix + hash_signed_operation(op))
+
+
 def sign(domain: Domain, value: object, key: bytes | str) -> bytes:
     """65-byte low-s signature (v in {27, 28}) of `value` under `domain`."""
     return signatures.sign_digest(key, digest(domain, value))
@@ -360,77 +387,24 @@ def recover(domain: Domain, value: object, signature: bytes) -> str:
 # Generic path: typed-data message dicts for eth-account (and for JSON typed data)
 
 
-def message(value: object) -> dict[str, Any]:
-    """The EIP-712 message of a struct as Python values (bytes stay bytes, ints stay ints)."""
-    if isinstance(value, Account):
-        return {"addr": value.addr, "isPartyB": value.is_party_b}
-    if isinstance(value, FlexField):
-        return {
-            "offset": value.offset,
-            "length": value.length,
-            "authorizedFlexFiller": value.authorized_flex_filler,
-        }
-    if isinstance(value, ReplayAttackHeader):
-        return {"nonce": value.nonce, "deadline": value.deadline, "salt": value.salt}
-    if isinstance(value, SignedOperation):
-        return {
-            "signer": value.signer,
-            "target": value.target,
-            "callData": value.call_data,
-            "signerAccount": message(value.signer_account),
-            "flexFields": [message(f) for f in value.flex_fields],
-            "maxUses": value.max_uses,
-            "replayAttackHeader": message(value.replay_attack_header),
-        }
-    if isinstance(value, DelegationInfo):
-        return {
-            "account": message(value.account),
-            "delegatedSigner": value.delegated_signer,
-            "selectors": list(value.selectors),
-            "expiryTimestamp": value.expiry_timestamp,
-        }
-    if isinstance(value, SignedDelegation):
-        return {
-            "delegationInfo": message(value.delegation_info),
-            "replayAttackHeader": message(value.replay_attack_header),
-        }
-    if isinstance(value, FlexFillAuth):
-        return {"opHash": value.op_hash, "fieldIndex": value.field_index, "value": value.value}
-    if isinstance(value, SendQuoteLeg):
-        return {**_leg_message(value), "leverage": value.leverage}
-    if isinstance(value, Leg):
-        return _leg_message(value)
-    if isinstance(value, ConditionalOrder):
-        return {
-            "virtualAccount": value.virtual_account,
-            "subAccount": value.sub_account,
-            "salt": value.salt,
-            "quoteId": value.quote_id,
-            "symbolId": value.symbol_id,
-            "positionType": value.position_type,
-            "affiliate": value.affiliate,
-            "takeProfit": _leg_message(value.take_profit),
-            "stopLoss": _leg_message(value.stop_loss),
-            "sendQuote": message(value.send_quote),
-        }
-    if isinstance(value, ConditionalOrderDelete):
-        return {
-            "virtualAccount": value.virtual_account,
-            "salt": value.salt,
-            "cohQuoteId": value.coh_quote_id,
-            "conditionalOrderType": value.conditional_order_type,
-        }
-    raise TypeError(f"no EIP-712 type for {type(value).__name__}")
+def message(value: object, type_name: str | None = None) -> dict[str, Any]:
+    """The EIP-712 message of a struct as Python values (bytes stay bytes, ints stay ints).
 
-
-def _leg_message(leg: Leg) -> dict[str, Any]:
-    return {
-        "quantity": leg.quantity,
-        "price": leg.price,
-        "orderType": leg.order_type,
-        "conditionalPrice": leg.conditional_price,
-        "conditionalPriceType": leg.conditional_price_type,
-    }
+    Derived from `TYPES`: a model dataclass lists its fields in the order of its pinned members
+    (a test checks every pair), so member names are never retyped here.
+    """
+    name = type_name or primary_type(value)
+    out: dict[str, Any] = {}
+    for (member, member_type), f in zip(TYPES[name], fields(value), strict=True):  # type: ignore[arg-type]
+        item = getattr(value, f.name)
+        array = member_type.endswith("[]")
+        base = _base_type(member_type)
+        if base in TYPES:
+            item = [message(x, base) for x in item] if array else message(item, base)
+        elif array:
+            item = list(item)
+        out[member] = item
+    return out
 
 
 def typed_data(domain: Domain, value: object) -> dict[str, Any]:

@@ -29,25 +29,62 @@ class InputError(HarnessError, ValueError):
 
 
 class SignatureError(HarnessError, ValueError):
-    """A signature is malformed or cannot be recovered (length, v, high s, r/s range)."""
+    """A signature is malformed or cannot be recovered (length, v, high s, r/s range).
+
+    `rule` is the catalogue rule it breaks (sig.length, sig.v, sig.range, sig.low-s,
+    sig.unrecoverable), so that no caller re-runs the checks to find out which.
+    """
+
+    def __init__(self, message: str, rule: str = "sig.range") -> None:
+        self.rule = rule
+        super().__init__(message)
 
 
 class CalldataError(HarnessError, ValueError):
     """Calldata does not decode, or does not decode canonically, for the expected function."""
 
 
-@dataclass(frozen=True)
+class NotCanonical(HarnessError, ValueError):
+    """Internal to the fast paths (`abicodec`, the wire reader's canonical path): the value is
+    not in canonical form. Never escapes: the caller turns it into a finding or falls back to the
+    reader that names every problem."""
+
+
+class NotJson(HarnessError, ValueError):
+    """Internal to `inputs.load_json`: the text is not RFC 8259 JSON (NaN, Infinity)."""
+
+
+class PayloadViolation(HarnessError, AssertionError):
+    """A payload collected by the pytest plugin breaks a rule; carries the validator's result."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+        super().__init__(getattr(result, "file", "payload"))
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """One defect found while reading wire JSON or a context file.
 
-    `code` is stable (the validator maps codes to rule IDs); `path` is a JSON path such as
+    `rule` is the catalogue rule ID it breaks (`harness.validator.catalogue`), or a
+    `context.*` code for the context file; `path` is a JSON path such as
     `sendQuote.signedOperation.maxUses`; `message` says what was expected and what was found.
+    The severity is the catalogue's, never the reader's.
     """
 
     path: str
-    code: str
+    rule: str
     message: str
-    severity: Severity = "error"
+
+    @property
+    def code(self) -> str:
+        return self.rule
+
+    @property
+    def severity(self) -> Severity:
+        from .validator.catalogue import severity_of  # data only: no layer above is loaded
+
+        return severity_of(self.rule)
 
     def __str__(self) -> str:
         where = self.path or "(body)"

@@ -1,7 +1,9 @@
 """What the validator reads: PATH arguments -> `Source`s (one HTTP body each), with limits.
 
-A PATH is a JSON file holding one body, a directory of them (`*.json`, `*.har`, recursively,
-hidden entries skipped), `-` for stdin, or a HAR capture, from which the POSTs to
+A PATH is a JSON file holding one body, a JSON Lines file (`*.jsonl`, one body per line, read
+line by line in constant memory), a directory of them (`*.json`, `*.jsonl`, `*.har`,
+recursively, hidden entries and the record's `context.json` skipped), `-` for stdin (`--input
+jsonl` for a stream of lines), or a HAR capture, from which the POSTs to
 `.../instant_trade/instant_open`, `.../instant_trade/instant_close` and the TP/SL `.../api/v5/`
 endpoint are extracted (the URL gives the kind).
 
@@ -23,13 +25,17 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
 
-from . import jsonread
+from . import jsonread, protocol
 
-MAX_BODY_BYTES = 2 * 1024 * 1024
+MAX_BODY_BYTES = protocol.MAX_BODY_BYTES
 MAX_CAPTURE_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_VALUES = 200_000
-SUFFIXES = (".json", ".har")
+SUFFIXES = (".json", ".har", ".jsonl")
+#: What `--input` may say: auto (by suffix and shape), json (one body) or jsonl (one per line).
+INPUT_FORMATS = ("auto", "json", "jsonl")
+#: The file `demo --record` writes beside the bodies; recognised in a directory, never judged.
+CONTEXT_FILE_NAME = "context.json"
 
 _HAR_START = re.compile(rb'\s*\{\s*"log"\s*:')
 _KIND_BY_PATH = (
@@ -71,6 +77,17 @@ def load_json(data: bytes | str, limit: int = MAX_BODY_BYTES) -> Loaded:
         data, max_bytes=limit, max_depth=MAX_DEPTH, max_values=None, allow_duplicate_keys=True
     )
     return Loaded(got.value, got.problem, got.duplicate_keys)
+
+
+def obviously_within_limits(data: bytes | str) -> bool:
+    """True when the text alone proves `check_limits` would pass: no more brackets than
+    `MAX_DEPTH` (so no deeper nesting) and no more characters than `MAX_VALUES` (every value
+    takes at least one). Two C-speed counts instead of a walk over the parsed value."""
+    if isinstance(data, str):
+        opens = data.count("[") + data.count("{")
+    else:
+        opens = data.count(b"[") + data.count(b"{")
+    return opens <= MAX_DEPTH and len(data) <= MAX_VALUES
 
 
 def check_limits(
@@ -186,6 +203,54 @@ def sources_from_bytes(data: bytes, name: str) -> list[Source]:
     return [Source(name, data)]
 
 
+def _line_sources(lines: Iterator[bytes], name: str) -> Iterator[Source]:
+    """One Source per non-blank line of a JSON Lines stream (`name:LINE`), lazily."""
+    for number, line in enumerate(lines, 1):
+        label = f"{name}:{number}"
+        if len(line.rstrip(b"\r\n")) > MAX_BODY_BYTES:
+            yield Source(
+                label,
+                problem=(
+                    "input.limits",
+                    f"the line is longer than the body limit of {_size_text(MAX_BODY_BYTES)}",
+                ),
+            )
+            while line and not line.endswith(b"\n"):  # skip the rest of the overlong line
+                line = next(lines, b"")
+            continue
+        if line.strip():
+            yield Source(label, line)
+
+
+def _bounded_lines(stream: BinaryIO) -> Iterator[bytes]:
+    while True:
+        line = stream.readline(MAX_BODY_BYTES + 1)
+        if not line:
+            return
+        yield line
+
+
+def _read_jsonl(path: Path, name: str) -> Iterator[Source]:
+    try:
+        with path.open("rb") as stream:
+            yield from _line_sources(_bounded_lines(stream), name)
+    except OSError as exc:
+        yield Source(name, problem=("input.unreadable", f"cannot read: {exc.strerror or exc}"))
+
+
+def _is_record_context(path: Path) -> bool:
+    """The context file a `demo --record` folder holds (by name, and it reads as a context)."""
+    if path.name != CONTEXT_FILE_NAME:
+        return False
+    try:
+        from .context import load_context
+
+        load_context(path)
+    except Exception:
+        return False
+    return True
+
+
 def _read_file(path: Path, name: str) -> list[Source]:
     try:
         size = path.stat().st_size
@@ -217,11 +282,29 @@ def _directory_files(root: Path) -> list[Path]:
     return sorted(files)
 
 
-def iter_sources(paths: Sequence[str], stdin: BinaryIO | None = None) -> Iterator[Source]:
-    """Every body named by `paths`, in order (a directory's files sorted by path)."""
+def _same_file(path: Path, other: Path | None) -> bool:
+    try:
+        return other is not None and path.resolve() == other
+    except OSError:
+        return False
+
+
+def iter_sources(
+    paths: Sequence[str],
+    stdin: BinaryIO | None = None,
+    *,
+    exclude: str | None = None,
+    input_format: str = "auto",
+) -> Iterator[Source]:
+    """Every body named by `paths`, in order (a directory's files sorted by path). `exclude`
+    (the context file) is skipped wherever it appears; so is a record folder's context.json."""
+    skip = Path(exclude).resolve() if exclude is not None else None
     for raw in paths:
         if raw == "-":
             stream = stdin if stdin is not None else sys.stdin.buffer
+            if input_format == "jsonl":
+                yield from _line_sources(_bounded_lines(stream), "<stdin>")
+                continue
             try:
                 data = stream.read(MAX_CAPTURE_BYTES + 1)
             except (OSError, ValueError) as exc:
@@ -244,11 +327,21 @@ def iter_sources(paths: Sequence[str], stdin: BinaryIO | None = None) -> Iterato
             except OSError as exc:
                 yield Source(raw, problem=("input.unreadable", f"cannot list: {exc}"))
                 continue
+            files = [f for f in files if not _same_file(f, skip) and not _is_record_context(f)]
             if not files:
                 yield Source(
-                    raw, problem=("input.empty", "no .json or .har files in the directory")
+                    raw, problem=("input.empty", "no .json, .jsonl or .har files in the directory")
                 )
             for file in files:
-                yield from _read_file(file, str(file))
+                yield from _read_path(file, str(file), input_format)
+        elif _same_file(path, skip) and len(paths) > 1:
+            continue
         else:
-            yield from _read_file(path, raw)
+            yield from _read_path(path, raw, input_format)
+
+
+def _read_path(path: Path, name: str, input_format: str) -> Iterator[Source]:
+    if input_format == "jsonl" or (input_format == "auto" and path.suffix.lower() == ".jsonl"):
+        yield from _read_jsonl(path, name)
+    else:
+        yield from _read_file(path, name)

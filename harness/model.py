@@ -112,6 +112,22 @@ class SignedOperation:
 
 
 @dataclass(frozen=True, slots=True)
+class LegacySignedOperation:
+    """The legacy 5-field SignedOperation (no flexFields, no maxUses): also what GaslessGateway
+    wallet operations sign. Read so it can be judged and refused by name, never built to send."""
+
+    signer: str
+    target: str
+    call_data: bytes
+    signer_account: Account
+    replay_attack_header: ReplayAttackHeader
+
+    @property
+    def selector(self) -> bytes:
+        return self.call_data[:4]
+
+
+@dataclass(frozen=True, slots=True)
 class WrappedOperation:
     """A SignedOperation with its 65-byte signature: the unit the solver receives."""
 
@@ -124,9 +140,10 @@ class WrappedOperation:
 
 @dataclass(frozen=True, slots=True)
 class InstantOpen:
-    """Body of POST /instant_trade/instant_open."""
+    """Body of POST /instant_trade/instant_open: `{addMargin?, sendQuote}` (without addMargin the
+    virtual account must already hold the margin)."""
 
-    add_margin: WrappedOperation
+    add_margin: WrappedOperation | None
     send_quote: WrappedOperation
 
 

@@ -21,11 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .errors import PayloadViolation
+from .protocol import BODY_KINDS, VERSION
+
 if TYPE_CHECKING:
     from .inputs import Source
-    from .validate import Options, Result, Validator
+    from .validate import Options, Validator
 
-KINDS = ("auto", "instant_open", "instant_close", "tpsl")
+KINDS = ("auto", *BODY_KINDS)
 
 #: The packaged fixtures (symmio_chain, symmio_user, symmio_services, mock_solver, ...).
 pytest_plugins = ["harness.pytest_fixtures"]
@@ -35,14 +38,8 @@ class SymmioPayloadWarning(UserWarning):
     """A payload conforms but breaks a warning rule (e.g. SDK-style JSON numbers)."""
 
 
-class PayloadViolation(Exception):
-    def __init__(self, result: Result) -> None:
-        self.result = result
-        super().__init__(result.file)
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("symmio", "Symmio v0.8.5 payload validation (symmio-harness)")
+    group = parser.getgroup("symmio", f"Symmio v{VERSION} payload validation (symmio-harness)")
     group.addoption(
         "--symmio-payloads",
         action="append",

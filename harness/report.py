@@ -13,12 +13,16 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from . import inputs
 from .context import load_context
 from .errors import ContextError
-from .rules import RULES, Rule
-from .validate import Options, Report, Result, validate_paths
+from .validator.catalogue import RULES, Rule
+from .validator.engine import Options, iter_results, resolve_now, validate_paths
+from .validator.results import Report, Result, Tally
 
-REPORT_FORMATS = ("text", "json", "junit")
+REPORT_FORMATS = ("text", "json", "junit", "jsonl")
+#: Formats written while the results stream by (constant memory, whatever the input's size).
+STREAMED_FORMATS = ("text", "jsonl")
 RULE_FORMATS = ("text", "json", "markdown")
 
 # --------------------------------------------------------------------------------------------
@@ -33,20 +37,27 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def _result_text(result: Result) -> list[str]:
+    kind = result.kind or "?"
+    if not result.usable:
+        finding = result.findings[0]
+        return [f"{result.file}: cannot be used: {_one_line(finding.message)} ({finding.rule})"]
+    lines = [f"{result.file}  [{kind}]  {result.verdict.upper()}"]
+    for f in [*result.violations, *result.warnings]:
+        lines.append(_finding_line(f.severity, f.rule, f.path, _one_line(f.message)))
+    return lines
+
+
 def render_text(report: Report) -> str:
     lines: list[str] = []
     for result in report.results:
-        kind = result.kind or "?"
-        if not result.usable:
-            finding = result.findings[0]
-            lines.append(
-                f"{result.file}: cannot be used: {_one_line(finding.message)} ({finding.rule})"
-            )
-            continue
-        lines.append(f"{result.file}  [{kind}]  {result.verdict.upper()}")
-        for f in [*result.violations, *result.warnings]:
-            lines.append(_finding_line(f.severity, f.rule, f.path, _one_line(f.message)))
-    s = report.summary()
+        lines.extend(_result_text(result))
+    lines.extend(_summary_text(report.summary()))
+    return "\n".join(lines) + "\n"
+
+
+def _summary_text(s: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
     plural = "" if s["inputs"] == 1 else "s"
     lines.append(
         f"{s['inputs']} input{plural}: {s['passed']} passed, {s['failed']} failed, "
@@ -59,7 +70,12 @@ def render_text(report: Report) -> str:
             by_need.setdefault(item["needs"], []).append(item["rule"])
         for need, ids in by_need.items():
             lines.append(f"not checked without {need}: {', '.join(ids)}")
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def render_jsonl(report: Report) -> str:
+    """One verdict per line (the JSON report's result objects), for log pipelines."""
+    return "".join(json.dumps(r.to_json()) + "\n" for r in report.results)
 
 
 def render_json(report: Report) -> str:
@@ -112,7 +128,12 @@ def render_junit(report: Report) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, "unicode") + "\n"
 
 
-RENDERERS = {"text": render_text, "json": render_json, "junit": render_junit}
+RENDERERS = {
+    "text": render_text,
+    "json": render_json,
+    "junit": render_junit,
+    "jsonl": render_jsonl,
+}
 
 
 def render(report: Report, fmt: str) -> str:
@@ -130,9 +151,11 @@ def validate_command(
     out: TextIO,
     err: TextIO,
     stdin: Any = None,
+    input_format: str = "auto",
 ) -> int:
     """`symmio-harness validate`: 0 all conform, 1 a violation, 2 an input or the context could
-    not be used (a one-line reason on `err`, never a traceback)."""
+    not be used (a one-line reason on `err`, never a traceback). Text and JSON Lines reports are
+    written as the results stream by, in constant memory."""
     prog = "symmio-harness validate"
     if now is not None and now < 0:
         err.write(f"{prog}: --now must be a unix time (seconds, >= 0), got {now}\n")
@@ -147,15 +170,59 @@ def validate_command(
         except ContextError as exc:
             err.write(f"{prog}: context {context_file}: {_one_line(str(exc))}\n")
             return 2
+    options = Options(kind, context, now)
+    if fmt in STREAMED_FORMATS:
+        return _stream(paths, options, fmt, jobs, context_file, stdin, input_format, out, err)
     report = validate_paths(
-        paths, Options(kind, context, now), jobs=jobs, context_file=context_file, stdin=stdin
+        paths,
+        options,
+        jobs=jobs,
+        context_file=context_file,
+        stdin=stdin,
+        input_format=input_format,
     )
     out.write(render(report, fmt))
     for result in report.results:
-        if not result.usable:
-            first = result.findings[0]
-            err.write(f"{prog}: {result.file}: {_one_line(first.message)} ({first.rule})\n")
+        _unusable_line(result, err)
     return report.exit_code
+
+
+def _unusable_line(result: Result, err: TextIO) -> None:
+    if not result.usable:
+        first = result.findings[0]
+        err.write(
+            f"symmio-harness validate: {result.file}: {_one_line(first.message)} ({first.rule})\n"
+        )
+
+
+def _stream(
+    paths: Sequence[str],
+    options: Options,
+    fmt: str,
+    jobs: int,
+    context_file: str | None,
+    stdin: Any,
+    input_format: str,
+    out: TextIO,
+    err: TextIO,
+) -> int:
+    now = resolve_now(options)
+    options = Options(options.kind, options.context, now)
+    sources = inputs.iter_sources(
+        list(paths), stdin=stdin, exclude=context_file, input_format=input_format
+    )
+    tally = Tally()
+    for result in iter_results(sources, options, jobs=jobs):
+        tally.add(result)
+        if fmt == "jsonl":
+            out.write(json.dumps(result.to_json()) + "\n")
+        else:
+            out.write("\n".join(_result_text(result)) + "\n")
+        _unusable_line(result, err)
+    if fmt == "text":
+        summary = tally.summary(options.context, now, context_file)
+        out.write("\n".join(_summary_text(summary)) + "\n")
+    return tally.exit_code
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,10 +7,16 @@ recoveries a second here, the raw floor ~18,000.
 
 from __future__ import annotations
 
-from coincurve import PrivateKey, PublicKey
+from coincurve import PrivateKey
+from coincurve._libsecp256k1 import ffi as _ffi
+from coincurve._libsecp256k1 import lib as _lib
+from coincurve.context import GLOBAL_CONTEXT
+from coincurve.flags import EC_UNCOMPRESSED as _EC_UNCOMPRESSED
 
 from .errors import SignatureError
 from .primitives import eip55, keccak
+
+_CTX = GLOBAL_CONTEXT.ctx
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 SECP256K1_HALF_N = SECP256K1_N // 2
@@ -49,34 +55,58 @@ def sign_digest(key: bytes | str, digest: bytes) -> bytes:
 
 
 def check_signature(signature: bytes) -> tuple[int, int, int]:
-    """(r, s, v) of a signature the InstantLayer would accept, or SignatureError saying why not."""
+    """(r, s, v) of a signature the InstantLayer would accept, or SignatureError saying why not
+    and which rule it breaks (checked in this order: length, v, r/s range, high s)."""
     if len(signature) != SIGNATURE_LENGTH:
-        raise SignatureError(f"expected {SIGNATURE_LENGTH} bytes (r||s||v), got {len(signature)}")
-    r = int.from_bytes(signature[:32], "big")
-    s = int.from_bytes(signature[32:64], "big")
+        raise SignatureError(
+            f"expected {SIGNATURE_LENGTH} bytes (r||s||v), got {len(signature)}", "sig.length"
+        )
     v = signature[64]
     if v not in (27, 28):
-        raise SignatureError(f"v must be 27 or 28, got {v}")
-    if not 0 < r < SECP256K1_N:
-        raise SignatureError("r is out of range (must be 1..n-1)")
-    if not 0 < s <= SECP256K1_HALF_N:
-        raise SignatureError("s is zero or in the upper half of the curve order (high-s)")
+        hint = f" (v {v} looks like a recovery id: add 27)" if v in (0, 1) else ""
+        raise SignatureError(f"expected v 27 or 28, got {v}{hint}", "sig.v")
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:64], "big")
+    for name, value in (("r", r), ("s", s)):
+        if not 0 < value < SECP256K1_N:
+            what = "zero" if value == 0 else "not below the curve order n"
+            raise SignatureError(f"{name} is {what}", "sig.range")
+    if s > SECP256K1_HALF_N:
+        raise SignatureError(
+            "s is in the upper half of the curve order (high-s), which OZ ECDSA rejects: use "
+            "n - s and flip v",
+            "sig.low-s",
+        )
     return r, s, v
 
 
 def recover_address_bytes(digest: bytes, signature: bytes) -> bytes:
     """The 20 address bytes that signed `digest`, for a signature that passed check_signature.
 
-    No EIP-55 formatting: hot paths (the validator) compare bytes. SignatureError when no public
-    key recovers.
+    No EIP-55 formatting: hot paths (the validator) compare bytes. Straight to libsecp256k1
+    through coincurve's own cffi binding (parse, recover, serialise: what
+    `PublicKey.from_signature_and_message(...).format(False)` does, without its objects; a test
+    proves them equal). SignatureError (sig.unrecoverable) when no public key recovers.
     """
-    try:
-        public = PublicKey.from_signature_and_message(
-            signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
+    rec_id = signature[64] - 27 if len(signature) == SIGNATURE_LENGTH else -1
+    if len(digest) != 32 or not 0 <= rec_id <= 3:
+        raise SignatureError("signature does not recover to a public key", "sig.unrecoverable")
+    parsed = _ffi.new("secp256k1_ecdsa_recoverable_signature *")
+    public = _ffi.new("secp256k1_pubkey *")
+    if not (
+        _lib.secp256k1_ecdsa_recoverable_signature_parse_compact(
+            _CTX, parsed, signature[:64], rec_id
         )
-    except Exception as exc:  # coincurve raises plain Exception for unrecoverable points
-        raise SignatureError(f"signature does not recover to a public key ({exc})") from None
-    return keccak(public.format(compressed=False)[1:])[12:]
+        and _lib.secp256k1_ecdsa_recover(_CTX, public, parsed, digest)
+    ):
+        raise SignatureError(
+            "signature does not recover to a public key (failed to recover ECDSA public key)",
+            "sig.unrecoverable",
+        )
+    out = _ffi.new("unsigned char[65]")
+    size = _ffi.new("size_t *", 65)
+    _lib.secp256k1_ec_pubkey_serialize(_CTX, out, size, public, _EC_UNCOMPRESSED)
+    return keccak(_ffi.buffer(out, 65)[1:])[12:]
 
 
 def recover_digest(digest: bytes, signature: bytes) -> str:

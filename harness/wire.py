@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from .eip712 import eip712_types
-from .errors import Problem, Severity, WireError
+from . import protocol
+from .eip712 import LEGACY_SIGNED_OPERATION, TYPES, eip712_types
+from .errors import NotCanonical, Problem, WireError
 from .model import (
     Account,
     ConditionalOrder,
@@ -30,29 +32,32 @@ from .model import (
     InstantClose,
     InstantOpen,
     Leg,
+    LegacySignedOperation,
     ReplayAttackHeader,
     SendQuoteLeg,
     SignedOperation,
     TpslRequest,
     WrappedOperation,
 )
-from .primitives import INT256_MAX, INT256_MIN, eip55, to_hex
+from .primitives import INT256_MAX, INT256_MIN, _is_checksummed, eip55, to_hex
 
 T = TypeVar("T")
 
-# Stable problem codes (the validator maps each to a rule ID).
+# The rule IDs the reader reports (catalogue: harness.validator.catalogue; severity from there).
 JSON_TYPE = "json.type"
-JSON_MISSING = "json.missing"
-JSON_UNKNOWN = "json.unknown"
+JSON_MISSING = "json.missing-key"
+JSON_UNKNOWN = "json.unknown-key"
 UINT_JSON_NUMBER = "uint.json-number"
-UINT_FORMAT = "uint.format"
+UINT_FORMAT = "uint.decimal-string"
 UINT_RANGE = "uint.range"
+INT_FORMAT = "int.format"
 INT_STRING = "int.string"
 ADDRESS_FORMAT = "address.format"
-ADDRESS_CHECKSUM = "address.checksum"
+ADDRESS_CHECKSUM = "address.eip55"
 BOOL_TYPE = "bool.type"
 HEX_FORMAT = "hex.format"
 HEX_LENGTH = "hex.length"
+SIG_LENGTH = "sig.length"
 DECIMAL_FORMAT = "decimal.format"
 LEGACY_5_FIELD = "op.legacy-5-field"
 CLOSE_ENVELOPE = "close.envelope"
@@ -60,28 +65,33 @@ CLOSE_EMPTY = "close.empty"
 TPSL_PRIMARY_TYPE = "tpsl.primary-type"
 TPSL_TYPES = "tpsl.types"
 TPSL_TYPES_NO_DOMAIN = "tpsl.types-no-domain"
-TPSL_SALT_TYPE = "tpsl.salt-type"
+TPSL_SALT_TYPE = "tpsl.salt-string"
 CLOSE_OP_COUNT = "close.op-count"
 
-#: The solver takes 1 to 100 wrapped operations per instant_close request (spec §4, [SDK]).
-MAX_CLOSE_OPERATIONS = 100
+#: The solver takes 1 to 100 wrapped operations per instant_close request (docs/protocol.md §2).
+MAX_CLOSE_OPERATIONS = protocol.MAX_CLOSE_OPERATIONS
 
 _DECIMAL_UINT = re.compile(r"(?:0|[1-9][0-9]*)\Z")
 _DECIMAL_TEXT = re.compile(r"(0|[1-9][0-9]*)(\.[0-9]+)?\Z")
 _HEX = re.compile(r"0x[0-9a-fA-F]*\Z")
 
-SIGNED_OPERATION_KEYS = (
-    "signer",
-    "target",
-    "callData",
-    "signerAccount",
-    "flexFields",
-    "maxUses",
-    "replayAttackHeader",
-)
+
+def _keys(type_name: str, types: dict[str, Any] = TYPES) -> tuple[str, ...]:
+    """The wire keys of a struct: its pinned EIP-712 member names, in order."""
+    return tuple(name for name, _ in types[type_name])
+
+
+SIGNED_OPERATION_KEYS = _keys("SignedOperation")
 LEGACY_SIGNED_OPERATION_KEYS = frozenset(
-    ("signer", "target", "callData", "signerAccount", "replayAttackHeader")
+    _keys("SignedOperation", {"SignedOperation": LEGACY_SIGNED_OPERATION})
 )
+_ACCOUNT_KEYS = _keys("Account")
+_FLEX_FIELD_KEYS = _keys("FlexField")
+_HEADER_KEYS = _keys("ReplayAttackHeader")
+_DOMAIN_KEYS = _keys("EIP712Domain")
+_TPSL_MESSAGE_KEYS = _keys("ConditionalOrder")
+_LEG_KEYS = _keys("TakeProfit")
+_SEND_QUOTE_LEG_KEYS = _keys("SendQuote")
 
 
 @dataclass
@@ -100,8 +110,10 @@ class Parsed(Generic[T]):
         return [p for p in self.problems if p.severity == "warning"]
 
 
+@lru_cache(maxsize=4096)
 def join_path(path: str, key: str | int) -> str:
-    """`a.b`, `a[0]`: the JSON paths every Problem carries."""
+    """`a.b`, `a[0]`: the JSON paths every Problem carries (cached: the same few paths recur
+    in every body)."""
     if isinstance(key, int):
         return f"{path}[{key}]"
     return f"{path}.{key}" if path else key
@@ -132,8 +144,8 @@ class Reader:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
 
-    def add(self, path: str, code: str, message: str, severity: Severity = "error") -> None:
-        self.problems.append(Problem(path, code, message, severity))
+    def add(self, path: str, rule: str, message: str) -> None:
+        self.problems.append(Problem(path, rule, message))
 
     def object(
         self, value: Any, path: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
@@ -161,13 +173,15 @@ class Reader:
             return None
         return value
 
-    def uint_string(self, value: Any, path: str, bits: int = 256) -> int | None:
+    def uint_string(
+        self, value: Any, path: str, bits: int = 256, format_rule: str = UINT_FORMAT
+    ) -> int | None:
         """A uint canonically sent as a decimal string; a JSON integer is read with a warning."""
         if isinstance(value, str):
             if not _DECIMAL_UINT.match(value):
                 self.add(
                     path,
-                    UINT_FORMAT,
+                    format_rule,
                     f'expected a decimal string like "1", got {_json_kind(value)}',
                 )
                 return None
@@ -178,11 +192,10 @@ class Reader:
                 UINT_JSON_NUMBER,
                 f"expected a decimal string, got {_json_kind(value)} (SDK-style; the documented "
                 f'wire format is "{value}")',
-                "warning",
             )
             number = value
         else:
-            self.add(path, UINT_FORMAT, f"expected a decimal string, got {_json_kind(value)}")
+            self.add(path, format_rule, f"expected a decimal string, got {_json_kind(value)}")
             return None
         return self._range(number, path, 0, (1 << bits) - 1, f"uint{bits}")
 
@@ -191,11 +204,9 @@ class Reader:
         if isinstance(value, int) and not isinstance(value, bool):
             return self._range(value, path, lo, hi, type_name)
         if isinstance(value, str) and re.fullmatch(r"-?(0|[1-9][0-9]*)", value):
-            self.add(
-                path, INT_STRING, f"expected a JSON number, got {_json_kind(value)}", "warning"
-            )
+            self.add(path, INT_STRING, f"expected a JSON number, got {_json_kind(value)}")
             return self._range(int(value), path, lo, hi, type_name)
-        self.add(path, UINT_FORMAT, f"expected an integer ({type_name}), got {_json_kind(value)}")
+        self.add(path, INT_FORMAT, f"expected an integer ({type_name}), got {_json_kind(value)}")
         return None
 
     def _range(self, number: int, path: str, lo: int, hi: int, type_name: str) -> int | None:
@@ -224,7 +235,9 @@ class Reader:
             return None
         return value
 
-    def hex_bytes(self, value: Any, path: str, length: int | None = None) -> bytes | None:
+    def hex_bytes(
+        self, value: Any, path: str, length: int | None = None, length_rule: str = HEX_LENGTH
+    ) -> bytes | None:
         if not isinstance(value, str) or not _HEX.match(value):
             self.add(path, HEX_FORMAT, f"expected 0x-prefixed hex, got {_json_kind(value)}")
             return None
@@ -238,7 +251,7 @@ class Reader:
         if length is not None and len(data) != length:
             self.add(
                 path,
-                HEX_LENGTH,
+                length_rule,
                 f"expected exactly {length} bytes ({2 * length} hex digits), got {len(data)} bytes",
             )
             return None
@@ -263,35 +276,43 @@ class Reader:
 # SignedOperation
 
 
-def _read_signed_operation(r: Reader, value: Any, path: str) -> SignedOperation | None:
-    if isinstance(value, dict) and set(value) == LEGACY_SIGNED_OPERATION_KEYS:
+def _read_signed_operation(
+    r: Reader, value: Any, path: str
+) -> SignedOperation | LegacySignedOperation | None:
+    """The pinned 7-field op; a body in the legacy 5-field shape is reported (op.legacy-5-field)
+    and still read, as a LegacySignedOperation, so every other rule can judge it."""
+    legacy = isinstance(value, dict) and set(value) == LEGACY_SIGNED_OPERATION_KEYS
+    if legacy:
         r.add(
             path,
             LEGACY_5_FIELD,
-            "legacy 5-field SignedOperation (no flexFields, no maxUses): v0.8.5 InstantLayer "
-            "verifies the 7-field type, so this signature can never verify",
+            "legacy 5-field SignedOperation (no flexFields, no maxUses): the "
+            f"v{protocol.VERSION} InstantLayer verifies the 7-field type, so this signature can "
+            "never verify",
         )
-        return None
-    obj = r.object(value, path, SIGNED_OPERATION_KEYS)
+        obj: dict[str, Any] | None = value
+    else:
+        obj = r.object(value, path, SIGNED_OPERATION_KEYS)
     if obj is None:
         return None
-    before = len(r.problems)
     signer = r.address(obj["signer"], join_path(path, "signer"))
     target = r.address(obj["target"], join_path(path, "target"))
     call_data = r.hex_bytes(obj["callData"], join_path(path, "callData"))
     account = _read_account(r, obj["signerAccount"], join_path(path, "signerAccount"))
+    header = _read_header(r, obj["replayAttackHeader"], join_path(path, "replayAttackHeader"))
+    if legacy:
+        if None in (signer, target, call_data, account, header):
+            return None
+        return LegacySignedOperation(signer, target, call_data, account, header)  # type: ignore[arg-type]
     flex = _read_flex_fields(r, obj["flexFields"], join_path(path, "flexFields"))
     max_uses = r.uint_string(obj["maxUses"], join_path(path, "maxUses"))
-    header = _read_header(r, obj["replayAttackHeader"], join_path(path, "replayAttackHeader"))
-    if any(p.severity == "error" for p in r.problems[before:]):
+    if None in (signer, target, call_data, account, flex, max_uses, header):
         return None
-    assert signer and target and call_data is not None and account and flex is not None
-    assert max_uses is not None and header is not None
-    return SignedOperation(signer, target, call_data, account, flex, max_uses, header)
+    return SignedOperation(signer, target, call_data, account, flex, max_uses, header)  # type: ignore[arg-type]
 
 
 def _read_account(r: Reader, value: Any, path: str) -> Account | None:
-    obj = r.object(value, path, ("addr", "isPartyB"))
+    obj = r.object(value, path, _ACCOUNT_KEYS)
     if obj is None:
         return None
     addr = r.address(obj["addr"], join_path(path, "addr"))
@@ -309,7 +330,7 @@ def _read_flex_fields(r: Reader, value: Any, path: str) -> tuple[FlexField, ...]
     ok = True
     for i, item in enumerate(items):
         item_path = join_path(path, i)
-        obj = r.object(item, item_path, ("offset", "length", "authorizedFlexFiller"))
+        obj = r.object(item, item_path, _FLEX_FIELD_KEYS)
         if obj is None:
             ok = False
             continue
@@ -326,7 +347,7 @@ def _read_flex_fields(r: Reader, value: Any, path: str) -> tuple[FlexField, ...]
 
 
 def _read_header(r: Reader, value: Any, path: str) -> ReplayAttackHeader | None:
-    obj = r.object(value, path, ("nonce", "deadline", "salt"))
+    obj = r.object(value, path, _HEADER_KEYS)
     if obj is None:
         return None
     nonce = r.uint_string(obj["nonce"], join_path(path, "nonce"))
@@ -341,21 +362,6 @@ def _read_header(r: Reader, value: Any, path: str) -> ReplayAttackHeader | None:
 # Bodies
 
 
-_TPSL_MESSAGE_KEYS = (
-    "virtualAccount",
-    "subAccount",
-    "salt",
-    "quoteId",
-    "symbolId",
-    "positionType",
-    "affiliate",
-    "takeProfit",
-    "stopLoss",
-    "sendQuote",
-)
-_LEG_KEYS = ("quantity", "price", "orderType", "conditionalPrice", "conditionalPriceType")
-
-
 def _check_types(r: Reader, value: Any, path: str, primary: str) -> None:
     expected = eip712_types(primary)
     if not isinstance(value, dict):
@@ -366,7 +372,6 @@ def _check_types(r: Reader, value: Any, path: str, primary: str) -> None:
             join_path(path, "EIP712Domain"),
             TPSL_TYPES_NO_DOMAIN,
             "EIP712Domain is not listed in types (the docs list it)",
-            "warning",
         )
         expected = {k: v for k, v in expected.items() if k != "EIP712Domain"}
     for name, members in expected.items():
@@ -389,7 +394,7 @@ def _check_types(r: Reader, value: Any, path: str, primary: str) -> None:
 
 
 def read_domain(r: Reader, value: Any, path: str) -> Domain | None:
-    obj = r.object(value, path, ("name", "version", "chainId", "verifyingContract"))
+    obj = r.object(value, path, _DOMAIN_KEYS)
     if obj is None:
         return None
     name = r.string(obj["name"], join_path(path, "name"))
@@ -405,13 +410,12 @@ def _read_conditional_order(r: Reader, value: Any, path: str) -> ConditionalOrde
     obj = r.object(value, path, _TPSL_MESSAGE_KEYS)
     if obj is None:
         return None
-    before = len(r.problems)
     va = r.address(obj["virtualAccount"], join_path(path, "virtualAccount"))
     sub = r.address(obj["subAccount"], join_path(path, "subAccount"))
     salt_raw = obj["salt"]
     salt: int | None = None
     if isinstance(salt_raw, str):
-        salt = r.uint_string(salt_raw, join_path(path, "salt"))
+        salt = r.uint_string(salt_raw, join_path(path, "salt"), 256, INT_FORMAT)
     else:
         r.add(
             join_path(path, "salt"),
@@ -432,7 +436,7 @@ def _read_conditional_order(r: Reader, value: Any, path: str) -> ConditionalOrde
     tp = _read_leg(r, obj["takeProfit"], join_path(path, "takeProfit"), Leg)
     sl = _read_leg(r, obj["stopLoss"], join_path(path, "stopLoss"), Leg)
     sq = _read_leg(r, obj["sendQuote"], join_path(path, "sendQuote"), SendQuoteLeg)
-    if any(p.severity == "error" for p in r.problems[before:]):
+    if None in (va, sub, salt, quote_id, symbol_id, position_type, affiliate, tp, sl, sq):
         return None
     return ConditionalOrder(
         va,
@@ -449,7 +453,7 @@ def _read_conditional_order(r: Reader, value: Any, path: str) -> ConditionalOrde
 
 
 def _read_leg(r: Reader, value: Any, path: str, kind: Callable[..., Leg]) -> Leg | None:
-    keys = (*_LEG_KEYS, "leverage") if kind is SendQuoteLeg else _LEG_KEYS
+    keys = _SEND_QUOTE_LEG_KEYS if kind is SendQuoteLeg else _LEG_KEYS
     obj = r.object(value, path, keys)
     if obj is None:
         return None
@@ -520,7 +524,7 @@ class OperationParts:
     """One wrapped operation as far as it could be read; `path` is its JSON path."""
 
     path: str
-    signed_operation: SignedOperation | None = None
+    signed_operation: SignedOperation | LegacySignedOperation | None = None
     signature: bytes | None = None
 
 
@@ -538,7 +542,91 @@ class TpslParts:
     signature: bytes | None
 
 
+_WRAPPED_KEYSET = frozenset(("signedOperation", "signature"))
+_OP_KEYSET = frozenset(SIGNED_OPERATION_KEYS)
+_ACCOUNT_KEYSET = frozenset(_ACCOUNT_KEYS)
+_FLEX_KEYSET = frozenset(_FLEX_FIELD_KEYS)
+_HEADER_KEYSET = frozenset(_HEADER_KEYS)
+_UINT256_DIGITS = 78
+
+
+def _fast_uint(value: Any) -> int:
+    if value.__class__ is not str or len(value) > _UINT256_DIGITS or not _DECIMAL_UINT.match(value):
+        raise NotCanonical
+    number = int(value)
+    if number >> 256:
+        raise NotCanonical
+    return number
+
+
+def _fast_address(value: Any) -> str:
+    if value.__class__ is not str or not _is_checksummed(value):
+        raise NotCanonical
+    return value
+
+
+def _fast_hex(value: Any, length: int | None = None) -> bytes:
+    if value.__class__ is not str or value[:2] != "0x":
+        raise NotCanonical
+    try:
+        data = bytes.fromhex(value[2:])
+    except ValueError:
+        raise NotCanonical from None
+    # fromhex skips whitespace: the length proves there was none (and the digit count even)
+    if 2 * len(data) != len(value) - 2 or (length is not None and len(data) != length):
+        raise NotCanonical
+    return data
+
+
+def _fast_operation_parts(value: Any, path: str) -> OperationParts | None:
+    """A wrapped operation in the canonical documented form, read with no bookkeeping; None
+    when anything at all differs (the full reader then reports it). Same values either way."""
+    try:
+        if value.keys() != _WRAPPED_KEYSET:
+            return None
+        op = value["signedOperation"]
+        account, header = op["signerAccount"], op["replayAttackHeader"]
+        if (
+            op.keys() != _OP_KEYSET
+            or account.keys() != _ACCOUNT_KEYSET
+            or header.keys() != _HEADER_KEYSET
+            or account["isPartyB"].__class__ is not bool
+            or op["flexFields"].__class__ is not list
+        ):
+            return None
+        flex = []
+        for item in op["flexFields"]:
+            if item.keys() != _FLEX_KEYSET:
+                return None
+            flex.append(
+                FlexField(
+                    _fast_uint(item["offset"]),
+                    _fast_uint(item["length"]),
+                    _fast_address(item["authorizedFlexFiller"]),
+                )
+            )
+        signed = SignedOperation(
+            _fast_address(op["signer"]),
+            _fast_address(op["target"]),
+            _fast_hex(op["callData"]),
+            Account(_fast_address(account["addr"]), account["isPartyB"]),
+            tuple(flex),
+            _fast_uint(op["maxUses"]),
+            ReplayAttackHeader(
+                _fast_uint(header["nonce"]),
+                _fast_uint(header["deadline"]),
+                _fast_hex(header["salt"], 32),
+            ),
+        )
+        return OperationParts(path, signed, _fast_hex(value["signature"], 65))
+    except (NotCanonical, AttributeError, KeyError, TypeError):
+        return None
+
+
 def _read_operation_parts(r: Reader, value: Any, path: str) -> OperationParts:
+    fast = _fast_operation_parts(value, path)
+    if fast is not None:
+        return fast
     parts = OperationParts(path)
     r.object(value, path, ("signedOperation", "signature"))
     if not isinstance(value, dict):
@@ -547,14 +635,16 @@ def _read_operation_parts(r: Reader, value: Any, path: str) -> OperationParts:
         path_op = join_path(path, "signedOperation")
         parts.signed_operation = _read_signed_operation(r, value["signedOperation"], path_op)
     if "signature" in value:
-        parts.signature = r.hex_bytes(value["signature"], join_path(path, "signature"), 65)
+        parts.signature = r.hex_bytes(
+            value["signature"], join_path(path, "signature"), 65, SIG_LENGTH
+        )
     return parts
 
 
 def parse_instant_open_parts(body: Any) -> Parsed[InstantOpenParts]:
     """Like `parse_instant_open`, but each operation is read even when the other is bad."""
     r = Reader()
-    r.object(body, "", ("addMargin", "sendQuote"))
+    r.object(body, "", ("sendQuote",), ("addMargin",))  # {addMargin?, sendQuote}
     if not isinstance(body, dict):
         return Parsed(None, r.problems)
     add_margin, send_quote = (
@@ -578,7 +668,6 @@ def parse_instant_close_parts(
             CLOSE_ENVELOPE,
             'close body wrapped as {"operations": [...]} (SDK-style); the documented body is a '
             "bare JSON list of wrapped operations",
-            "warning",
         )
         items, base = body["operations"], "operations"
     ops_json = r.array(items, base)
@@ -600,7 +689,11 @@ def parse_instant_close_parts(
 
 
 def _complete(parts: OperationParts | None) -> WrappedOperation | None:
-    if parts is None or parts.signed_operation is None or parts.signature is None:
+    if (
+        parts is None
+        or not isinstance(parts.signed_operation, SignedOperation)
+        or parts.signature is None
+    ):
         return None
     return WrappedOperation(parts.signed_operation, parts.signature)
 
@@ -611,13 +704,15 @@ def parse_wrapped_operation(value: Any, path: str = "") -> Parsed[WrappedOperati
 
 
 def parse_instant_open(body: Any) -> Parsed[InstantOpen]:
-    """The whole instant_open body; `value` is None unless both operations read."""
+    """The whole instant_open body; `value` is None unless sendQuote and, when present,
+    addMargin read (the documented shape is {addMargin?, sendQuote})."""
     parsed = parse_instant_open_parts(body)
     parts = parsed.value
     add_margin = _complete(parts.add_margin) if parts else None
     send_quote = _complete(parts.send_quote) if parts else None
-    value = InstantOpen(add_margin, send_quote) if add_margin and send_quote else None
-    return Parsed(value, parsed.problems)
+    if send_quote is None or (parts.add_margin is not None and add_margin is None):  # type: ignore[union-attr]
+        return Parsed(None, parsed.problems)
+    return Parsed(InstantOpen(add_margin, send_quote), parsed.problems)
 
 
 def parse_instant_close(body: Any) -> Parsed[InstantClose]:
@@ -656,7 +751,7 @@ def parse_tpsl_parts(body: Any) -> Parsed[TpslParts]:
     if "signer" in body:
         parts.signer = r.address(body["signer"], "signer")
     if "signature" in body:
-        parts.signature = r.hex_bytes(body["signature"], "signature", 65)
+        parts.signature = r.hex_bytes(body["signature"], "signature", 65, SIG_LENGTH)
     if "typedData" not in body:
         return Parsed(parts, r.problems)
     typed = body["typedData"]
@@ -682,28 +777,41 @@ def parse_tpsl_parts(body: Any) -> Parsed[TpslParts]:
 # Writing
 
 
+def struct_to_wire(
+    value: object,
+    type_name: str,
+    *,
+    numbers_as_strings: bool,
+    string_members: frozenset = frozenset(),
+) -> dict[str, Any]:
+    """A pinned struct as wire JSON, derived from `eip712.TYPES` (member order = the model's
+    field order): byte strings as 0x-hex, integers as decimal strings (SignedOperations) or JSON
+    numbers (TP/SL typed data, except `string_members` such as its 256-bit salt)."""
+    out: dict[str, Any] = {}
+    for (member, member_type), f in zip(TYPES[type_name], fields(value), strict=True):  # type: ignore[arg-type]
+        item = getattr(value, f.name)
+        array = member_type.endswith("[]")
+        base = member_type[:-2] if array else member_type
+        if base in TYPES:
+
+            def one(x: Any, base: str = base) -> dict[str, Any]:
+                return struct_to_wire(
+                    x, base, numbers_as_strings=numbers_as_strings, string_members=string_members
+                )
+
+            out[member] = [one(x) for x in item] if array else one(item)
+        elif base.startswith("bytes"):
+            out[member] = [to_hex(x) for x in item] if array else to_hex(item)
+        elif base.startswith(("uint", "int")):
+            as_string = numbers_as_strings or member in string_members
+            out[member] = str(int(item)) if as_string else int(item)
+        else:
+            out[member] = list(item) if array else item
+    return out
+
+
 def signed_operation_to_wire(op: SignedOperation) -> dict[str, Any]:
-    header = op.replay_attack_header
-    return {
-        "signer": op.signer,
-        "target": op.target,
-        "callData": to_hex(op.call_data),
-        "signerAccount": {"addr": op.signer_account.addr, "isPartyB": op.signer_account.is_party_b},
-        "flexFields": [
-            {
-                "offset": str(f.offset),
-                "length": str(f.length),
-                "authorizedFlexFiller": f.authorized_flex_filler,
-            }
-            for f in op.flex_fields
-        ],
-        "maxUses": str(op.max_uses),
-        "replayAttackHeader": {
-            "nonce": str(header.nonce),
-            "deadline": str(header.deadline),
-            "salt": to_hex(header.salt),
-        },
-    }
+    return struct_to_wire(op, "SignedOperation", numbers_as_strings=True)
 
 
 def wrapped_operation_to_wire(op: WrappedOperation) -> dict[str, Any]:
@@ -714,10 +822,10 @@ def wrapped_operation_to_wire(op: WrappedOperation) -> dict[str, Any]:
 
 
 def instant_open_to_wire(body: InstantOpen) -> dict[str, Any]:
-    return {
-        "addMargin": wrapped_operation_to_wire(body.add_margin),
-        "sendQuote": wrapped_operation_to_wire(body.send_quote),
-    }
+    out = {"sendQuote": wrapped_operation_to_wire(body.send_quote)}
+    if body.add_margin is not None:
+        out = {"addMargin": wrapped_operation_to_wire(body.add_margin), **out}
+    return out
 
 
 def instant_close_to_wire(body: InstantClose) -> list[dict[str, Any]]:
@@ -728,32 +836,19 @@ def domain_to_wire(domain: Domain) -> dict[str, Any]:
     return domain.as_dict()
 
 
-def _leg_to_wire(leg: Leg) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "quantity": leg.quantity,
-        "price": leg.price,
-        "orderType": leg.order_type,
-        "conditionalPrice": leg.conditional_price,
-        "conditionalPriceType": leg.conditional_price_type,
-    }
-    if isinstance(leg, SendQuoteLeg):
-        out["leverage"] = leg.leverage
-    return out
+_TPSL_STRING_MEMBERS = frozenset({"salt"})  # a 256-bit number loses precision as a JSON number
+
+
+def leg_to_wire(leg: Leg) -> dict[str, Any]:
+    """A TP/SL leg as wire JSON (TakeProfit/StopLoss, or SendQuote with its leverage)."""
+    type_name = "SendQuote" if isinstance(leg, SendQuoteLeg) else "TakeProfit"
+    return struct_to_wire(leg, type_name, numbers_as_strings=False)
 
 
 def conditional_order_to_wire(order: ConditionalOrder) -> dict[str, Any]:
-    return {
-        "virtualAccount": order.virtual_account,
-        "subAccount": order.sub_account,
-        "salt": str(order.salt),
-        "quoteId": order.quote_id,
-        "symbolId": order.symbol_id,
-        "positionType": order.position_type,
-        "affiliate": order.affiliate,
-        "takeProfit": _leg_to_wire(order.take_profit),
-        "stopLoss": _leg_to_wire(order.stop_loss),
-        "sendQuote": _leg_to_wire(order.send_quote),
-    }
+    return struct_to_wire(
+        order, "ConditionalOrder", numbers_as_strings=False, string_members=_TPSL_STRING_MEMBERS
+    )
 
 
 def tpsl_to_wire(request: TpslRequest) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness import calldata as cd
@@ -156,3 +156,76 @@ def test_va_isolation_table(sub: int, side: int, va: int) -> None:
 def test_custom_sub_account_has_no_next_va_type() -> None:
     with pytest.raises(ValueError, match="CUSTOM"):
         cd.va_isolation_type(cd.SUB_ISO_CUSTOM, 0)
+
+
+# --- abicodec: one-pass canonical decoding equals eth-abi's decode + re-encode ---------------
+
+_STRICT_FUNCTIONS = (
+    cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA,
+    cd.ADD_MARGIN_TO_NEXT_VA,
+    cd.REQUEST_TO_CLOSE_POSITION,
+    cd.GRANT_DELEGATION,
+    cd.ACCOUNT_LAYER_CALL,
+)
+
+
+def _eth_abi_strict(types: list[str], data: bytes):
+    from eth_abi import decode, encode
+
+    try:
+        values = decode(types, data)
+    except Exception:
+        return None
+    return values if encode(types, values) == data else None
+
+
+def _ours(types: list[str], data: bytes):
+    from harness import abicodec
+
+    try:
+        return abicodec.decode(types, data)
+    except CalldataError:
+        return None
+
+
+_EXAMPLES = {
+    cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA: (
+        ["0x" + "11" * 20, "0x" + "22" * 20],
+        1,
+        0,
+        1,
+        10**18,
+        5,
+        1,
+        2,
+        3,
+        4,
+        99,
+        "0x" + "33" * 20,
+        (b"\x01\x02", 0, -5, 0, b"", (0, "0x" + "00" * 20, "0x" + "00" * 20)),
+        cd.encode_quote_data("3b241101-e2bb-4255-8caf-4136c566a962"),
+    ),
+    cd.ADD_MARGIN_TO_NEXT_VA: ("0x" + "44" * 20, 3, 1, 10**20),
+    cd.REQUEST_TO_CLOSE_POSITION: (42, 10**18, 10**15, 1, 4102444800),
+    cd.GRANT_DELEGATION: (
+        (("0x" + "55" * 20, False), "0x" + "66" * 20, [b"abcd", b"\0\0\0\1"], 7),
+    ),
+    cd.ACCOUNT_LAYER_CALL: ("0x" + "77" * 20, [b"", b"x" * 33, b"y" * 64]),
+}
+
+
+@pytest.mark.parametrize("fn", _STRICT_FUNCTIONS, ids=lambda f: f.name)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_abicodec_accepts_exactly_what_eth_abi_decodes_and_re_encodes(fn, data):
+    encoded = fn.encode(*_EXAMPLES[fn])[4:]
+    mutated = bytearray(encoded)
+    for _ in range(data.draw(st.integers(0, 3))):
+        i = data.draw(st.integers(0, len(mutated) - 1))
+        mutated[i] = data.draw(
+            st.sampled_from([0, 1, 0x20, 0x40, 0xFF, data.draw(st.integers(0, 255))])
+        )
+    cut = data.draw(st.sampled_from([0, 0, 0, 1, 31, 32, 64]))
+    tail = data.draw(st.sampled_from([b"", b"", bytes(32), b"\x01"]))
+    blob = bytes(mutated[: len(mutated) - cut]) + tail
+    assert _ours(fn.input_types, blob) == _eth_abi_strict(fn.input_types, blob)

@@ -234,11 +234,42 @@ def test_high_s_twin_is_rejected() -> None:
 @pytest.mark.parametrize("v", [0, 1, 29, 35])
 def test_v_outside_27_28_is_rejected(v: int) -> None:
     signature = sign_digest(VECTOR_KEY, b"\x22" * 32)
-    with pytest.raises(SignatureError, match="v must be 27 or 28"):
+    with pytest.raises(SignatureError, match="expected v 27 or 28") as caught:
         check_signature(signature[:64] + bytes([v]))
+    assert caught.value.rule == "sig.v"
 
 
 @pytest.mark.parametrize("length", [0, 64, 66])
 def test_signature_length_other_than_65_is_rejected(length: int) -> None:
     with pytest.raises(SignatureError, match="expected 65 bytes"):
         check_signature(b"\x01" * length)
+
+
+def test_model_fields_follow_the_pinned_members_in_order() -> None:
+    """`eip712.message` (and the wire keys) are derived from TYPES by position: each model
+    dataclass must list its fields as the pinned members, in order (snake_case of camelCase)."""
+    import re
+    from dataclasses import fields
+
+    from harness import model
+
+    pairs = {
+        "Account": model.Account,
+        "FlexField": model.FlexField,
+        "ReplayAttackHeader": model.ReplayAttackHeader,
+        "SignedOperation": model.SignedOperation,
+        "DelegationInfo": model.DelegationInfo,
+        "SignedDelegation": model.SignedDelegation,
+        "FlexFillAuth": model.FlexFillAuth,
+        "ConditionalOrder": model.ConditionalOrder,
+        "TakeProfit": model.Leg,
+        "StopLoss": model.Leg,
+        "SendQuote": model.SendQuoteLeg,
+        "ConditionalOrderDelete": model.ConditionalOrderDelete,
+        "EIP712Domain": model.Domain,
+    }
+    assert set(pairs) == set(eip712.TYPES)
+    snake = lambda name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()  # noqa: E731
+    for type_name, cls in pairs.items():
+        members = [snake(name) for name, _ in eip712.TYPES[type_name]]
+        assert [f.name for f in fields(cls)] == members, type_name

@@ -103,7 +103,7 @@ def test_json_number_is_a_warning_with_path(open_json: dict) -> None:
         (("addMargin", "signedOperation", "callData"), "a6d66852", wire.HEX_FORMAT),
         (("addMargin", "signedOperation", "callData"), "0xa6d6685", wire.HEX_FORMAT),
         (("addMargin", "signedOperation", "replayAttackHeader", "salt"), "0x11", wire.HEX_LENGTH),
-        (("addMargin", "signature"), "0x" + "00" * 64, wire.HEX_LENGTH),
+        (("addMargin", "signature"), "0x" + "00" * 64, wire.SIG_LENGTH),
         (("addMargin", "signedOperation", "flexFields"), {}, wire.JSON_TYPE),
     ],
     ids=lambda v: v if isinstance(v, str) and "." in v else None,

@@ -114,7 +114,7 @@ def test_pytest_plugin_turns_payloads_into_tests(tmp_path):
     assert proc.returncode == 1, out
     assert "1 failed, 2 passed, 1 skipped" in out
     assert "sig.low-s" in out and "[0].signature" in out
-    assert "nothing to validate: no .json or .har files in the directory" in out
+    assert "nothing to validate: no .json, .jsonl or .har files in the directory" in out
     assert "SymmioPayloadWarning" in out and "uint.json-number" in out
     props = {
         (p.get("name"), p.get("value"))

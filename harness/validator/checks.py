@@ -1,0 +1,901 @@
+"""One check per rule ID: the registry, and the check functions that judge a body's facts.
+
+A check is `fn(env, body)`: it reads the facts the engine computed once (`facts.Body`) and adds
+findings for its own rule only (`env.add(rule, path, message)`; the severity is the
+catalogue's). Whether a check runs at all (its body kinds, the context keys it needs) is decided
+in one place, `Registry.for_kind`, from the catalogue. Rules reported while reading (the wire
+reader's shape and format rules, the input rules) are registered as `reported_by` that layer, so
+that every catalogue ID has exactly one owner; a test checks it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .. import calldata as cd
+from .. import pricing
+from ..context import Context
+from ..errors import CalldataError
+from ..model import ZERO_LEG, ZERO_SEND_QUOTE, Domain, Leg
+from ..primitives import address_bytes
+from ..protocol import (
+    CURRENT,
+    V086_SEND_QUOTE_SELECTOR,
+    OrderType,
+    PositionType,
+    VirtualAccountIsolationType,
+)
+from ..wire import leg_to_wire
+from .catalogue import BY_ID, RULES, Rule
+from .facts import Body, Op, Signed
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+_GRANT_SELECTORS = frozenset((cd.GRANT_DELEGATION.selector, cd.GRANT_DELEGATIONS.selector))
+_GENERATION_SELECTORS = _GRANT_SELECTORS | {V086_SEND_QUOTE_SELECTOR}
+_MAX_VA_ISOLATION = max(VirtualAccountIsolationType)
+_MAX_POSITION = max(PositionType)
+_MAX_ORDER = max(OrderType)
+
+
+class Env:
+    """What checks are told: the context, the clock, the domains; and where findings go."""
+
+    __slots__ = ("context", "findings", "now", "op_domain", "tpsl_domain")
+
+    def __init__(
+        self, context: Context | None, now: int, op_domain: Domain | None, tpsl: Domain | None
+    ) -> None:
+        self.context = context
+        self.now = now
+        self.op_domain = op_domain
+        self.tpsl_domain = tpsl
+        self.findings: list[tuple[str, str, str]] = []
+
+    def add(self, rule: str, path: str, message: str) -> None:
+        self.findings.append((rule, path, message))
+
+
+CheckFn = Callable[[Env, Body], None]
+
+
+@dataclass(frozen=True)
+class Check:
+    rule: Rule
+    fn: CheckFn | None  # None: reported by `reported_by` while reading
+    reported_by: str = ""
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.checks: dict[str, Check] = {}
+        self.registrations: list[str] = []  # every registration, duplicates included (for tests)
+
+    def check(self, rule_id: str) -> Callable[[CheckFn], CheckFn]:
+        def register(fn: CheckFn) -> CheckFn:
+            self._add(Check(BY_ID[rule_id], fn))
+            return fn
+
+        return register
+
+    def reported_by(self, layer: str, *rule_ids: str) -> None:
+        for rule_id in rule_ids:
+            self._add(Check(BY_ID[rule_id], None, layer))
+
+    def _add(self, check: Check) -> None:
+        self.registrations.append(check.rule.id)
+        if check.rule.id in self.checks:
+            raise ValueError(f"rule {check.rule.id} has two checks")
+        self.checks[check.rule.id] = check
+
+    def for_kind(self, kind: str, context: Context | None) -> list[CheckFn]:
+        """The checks that run on a body of `kind` with `context`, in catalogue order: the one
+        place where a rule's kinds and context requirements are applied."""
+        return [
+            check.fn
+            for rule in RULES
+            if (check := self.checks.get(rule.id)) is not None
+            and check.fn is not None
+            and kind in rule.kinds
+            and not missing_requirements(rule, context, kind)
+        ]
+
+
+def missing_requirements(rule: Rule, context: Context | None, kind: str | None = None) -> list[str]:
+    """The requirements of `rule` that `context` does not meet (for a body of `kind`)."""
+    if kind is not None and kind not in rule.requires_for:
+        return []
+    return [
+        key
+        for key in rule.requires
+        if context is None or (key != "context" and not getattr(context, key))
+    ]
+
+
+REGISTRY = Registry()
+check = REGISTRY.check
+
+REGISTRY.reported_by(
+    "harness.inputs (reading the input)",
+    "input.unreadable",
+    "input.not-json",
+    "input.limits",
+    "input.empty",
+    "json.duplicate-key",
+)
+REGISTRY.reported_by("the engine (no body shape fits)", "body.kind")
+REGISTRY.reported_by(
+    "harness.wire (the strict reader)",
+    "json.missing-key",
+    "json.unknown-key",
+    "json.type",
+    "op.legacy-5-field",
+    "close.envelope",
+    "close.empty",
+    "close.op-count",
+    "uint.decimal-string",
+    "uint.json-number",
+    "uint.range",
+    "int.format",
+    "int.string",
+    "address.format",
+    "address.eip55",
+    "bool.type",
+    "hex.format",
+    "hex.length",
+    "decimal.format",
+    "tpsl.primary-type",
+    "tpsl.types",
+    "tpsl.types-no-domain",
+    "tpsl.salt-string",
+)
+
+
+def _signed(body: Body) -> list[tuple[Signed, str | None]]:
+    """Every signature of the body with its declared signer."""
+    out: list[tuple[Signed, str | None]] = [(op.signed, op.op.signer) for op in body.ops]
+    if body.tpsl_signed is not None:
+        signer = body.tpsl.signer if body.tpsl is not None else None
+        out.append((body.tpsl_signed, signer))
+    return out
+
+
+def _show(address: str) -> str:
+    return cd.checksum(address)
+
+
+def _same(a: str, b: str) -> bool:
+    return a.lower() == b.lower()
+
+
+# --- Signatures -----------------------------------------------------------------------------------
+
+
+def _form(rule: str) -> CheckFn:
+    def fn(env: Env, body: Body) -> None:
+        for signed, _ in _signed(body):
+            if signed.form_error is not None and signed.form_error.rule == rule:
+                env.add(rule, signed.path, str(signed.form_error))
+
+    fn.__name__ = f"check_{rule.replace('.', '_').replace('-', '_')}"
+    return fn
+
+
+for _rule in ("sig.length", "sig.v", "sig.range", "sig.low-s"):
+    check(_rule)(_form(_rule))
+
+
+@check("sig.unrecoverable")
+def signature_recovers(env: Env, body: Body) -> None:
+    for signed, _ in _signed(body):
+        if signed.recover_error is not None:
+            env.add("sig.unrecoverable", signed.path, str(signed.recover_error))
+
+
+@check("sig.signer")
+def signature_signer(env: Env, body: Body) -> None:
+    for op in body.ops:
+        signed = op.signed
+        if op.explained or signed.recovered is None:
+            continue
+        if signed.recovered != address_bytes(op.op.signer):
+            env.add("sig.signer", signed.path, _signer_mismatch(signed, op.op.signer, op))
+    tpsl, signed = body.tpsl, body.tpsl_signed
+    if (
+        tpsl is not None
+        and signed is not None
+        and signed.recovered is not None
+        and tpsl.signer is not None
+        and signed.recovered != address_bytes(tpsl.signer)
+    ):
+        env.add("sig.signer", signed.path, _signer_mismatch(signed, tpsl.signer, None))
+
+
+def _signer_mismatch(signed: Signed, signer: str, op: Op | None) -> str:
+    domain = signed.domain
+    assert domain is not None and signed.recovered is not None
+    text = (
+        f"recovers to {_show('0x' + signed.recovered.hex())}, expected the declared signer "
+        f"{signer} (domain {domain.name!r} v{domain.version}, chain {domain.chain_id}, "
+        f"{domain.verifying_contract})"
+    )
+    if op is not None and op.other_type:
+        shown = "legacy 5-field" if op.legacy else "7-field"
+        text += f"; the signature is over {op.other_type}, not the {shown} type shown"
+    return text
+
+
+@check("sig.session-key")
+def signed_by_session_key(env: Env, body: Body) -> None:
+    key = env.context.session_key  # type: ignore[union-attr]
+    for op in body.ops:
+        if op.op.signer != key:
+            env.add(
+                "sig.session-key",
+                f"{op.op_path}.signer",
+                f"expected the session key {key}, got {op.op.signer}",
+            )
+    if body.tpsl is not None and body.tpsl.signer is not None and body.tpsl.signer != key:
+        env.add(
+            "sig.session-key", "signer", f"expected the session key {key}, got {body.tpsl.signer}"
+        )
+
+
+# --- Other generations ----------------------------------------------------------------------------
+
+
+@check("generation.v086-send-quote")
+def v086_send_quote(env: Env, body: Body) -> None:
+    for op in body.ops:
+        if op.selector == V086_SEND_QUOTE_SELECTOR:
+            env.add(
+                "generation.v086-send-quote",
+                op.call_path,
+                "a v0.8.6 sendQuote (selector 0x0ac30baf, with SolverFeeCaps): the v0.8.5 "
+                f"{op.slot} slot calls 0x{op.function.selector.hex()} {op.function.signature}",
+            )
+
+
+@check("generation.v086-grant-operation")
+def v086_grant_operation(env: Env, body: Body) -> None:
+    layer = env.context.instant_layer if env.context is not None else None
+    for op in body.ops:
+        grant = op.selector in _GRANT_SELECTORS
+        if grant or (layer is not None and op.op.target == layer):
+            what = (
+                f"callData 0x{op.selector.hex()} {cd.describe_selector(op.selector)}"
+                if grant and op.selector is not None
+                else f"target {op.op.target} (the InstantLayer itself)"
+            )
+            env.add(
+                "generation.v086-grant-operation",
+                op.op_path,
+                f"a v0.8.6 delegation grant sent as a SignedOperation ({what}); in v0.8.5 the "
+                "account owner calls grantDelegation on the InstantLayer in a transaction",
+            )
+
+
+@check("generation.gasless-gateway")
+def gasless_gateway(env: Env, body: Body) -> None:
+    for op in body.ops:
+        if "generation.gasless-gateway" in op.explained:
+            env.add(
+                "generation.gasless-gateway",
+                op.signed.path,
+                "a GaslessGateway wallet operation: the 5-field SignedOperation signed under "
+                'domain "GaslessGateway" v1; the InstantLayer\'s solver does not execute it',
+            )
+
+
+@check("generation.retired-instant-layer")
+def retired_instant_layer(env: Env, body: Body) -> None:
+    for op in body.ops:
+        layer = op.retired_layer
+        if layer:
+            env.add(
+                "generation.retired-instant-layer",
+                op.signed.path,
+                f"signed for the retired InstantLayer {layer} (listed in retired_instant_layers); "
+                f"the current one is {env.context.instant_layer}: delegations, nonces and replay "  # type: ignore[union-attr]
+                "counts were not migrated, so re-sign for it",
+            )
+
+
+# --- One operation --------------------------------------------------------------------------------
+
+
+@check("account.party-b")
+def party_a(env: Env, body: Body) -> None:
+    for op in body.ops:
+        if op.op.signer_account.is_party_b:
+            env.add(
+                "account.party-b",
+                f"{op.op_path}.signerAccount.isPartyB",
+                "expected false: a frontend operation is a PartyA operation (true makes the "
+                "InstantLayer require signer == signerAccount and a registered PartyB)",
+            )
+
+
+@check("maxuses.one")
+def max_uses_one(env: Env, body: Body) -> None:
+    for op in body.ops:
+        uses = getattr(op.op, "max_uses", 1)
+        if uses != 1:
+            what = (
+                "0 allows unlimited replays of this signed operation until its deadline"
+                if uses == 0
+                else f"{uses} allows the same signed operation to execute {uses} times"
+            )
+            env.add("maxuses.one", f"{op.op_path}.maxUses", f"expected 1: {what}")
+
+
+@check("deadline.never")
+def deadline_never(env: Env, body: Body) -> None:
+    for op in body.ops:
+        if op.op.replay_attack_header.deadline == 0:
+            env.add(
+                "deadline.never",
+                f"{op.op_path}.replayAttackHeader.deadline",
+                "0 means the signed operation never expires; a deadline bounds a leaked payload",
+            )
+
+
+@check("deadline.expired")
+def deadline_expired(env: Env, body: Body) -> None:
+    for op in body.ops:
+        deadline = op.op.replay_attack_header.deadline
+        if deadline != 0 and deadline <= env.now:
+            env.add(
+                "deadline.expired",
+                f"{op.op_path}.replayAttackHeader.deadline",
+                f"expected a time after now ({env.now}), got {deadline}",
+            )
+
+
+@check("salt.zero")
+def salt_nonzero(env: Env, body: Body) -> None:
+    for op in body.ops:
+        if not any(op.op.replay_attack_header.salt):
+            env.add(
+                "salt.zero",
+                f"{op.op_path}.replayAttackHeader.salt",
+                "expected 32 random bytes, got all zeros",
+            )
+
+
+@check("salt.unique")
+def salt_unique(env: Env, body: Body) -> None:
+    seen: dict[bytes, str] = {}
+    for op in body.ops:
+        salt = op.op.replay_attack_header.salt
+        if not any(salt):
+            continue  # salt.zero says it
+        if salt in seen:
+            env.add(
+                "salt.unique",
+                f"{op.op_path}.replayAttackHeader.salt",
+                f"the same salt as {seen[salt]}: expected a fresh 32-byte salt per operation",
+            )
+        else:
+            seen[salt] = op.path
+
+
+@check("calldata.target")
+def call_target(env: Env, body: Body) -> None:
+    ctx = env.context
+    assert ctx is not None
+    for op in body.ops:
+        if op.selector in _GENERATION_SELECTORS or op.op.target == ctx.instant_layer:
+            continue  # a generation rule names what it is
+        slot = op.slot
+        target = ctx.account_layer if slot == "addMargin" else ctx.symmio_core
+        name = "AccountLayer" if slot == "addMargin" else "Symmio core"
+        if op.op.target != target:
+            env.add(
+                "calldata.target",
+                f"{op.op_path}.target",
+                f"expected {name} {target} for {op.function.name}, got {op.op.target}",
+            )
+
+
+@check("flex.bounds")
+def flex_bounds(env: Env, body: Body) -> None:
+    for op in body.ops:
+        size = len(op.op.call_data)
+        for i, flex in enumerate(getattr(op.op, "flex_fields", ())):
+            end = flex.offset + flex.length + 4
+            if end > size:
+                env.add(
+                    "flex.bounds",
+                    f"{op.op_path}.flexFields[{i}]",
+                    f"offset {flex.offset} + length {flex.length} + 4 = {end} exceeds callData's "
+                    f"{size} bytes (FlexFieldOutOfBounds)",
+                )
+
+
+@check("calldata.short")
+def call_short(env: Env, body: Body) -> None:
+    for op in body.ops:
+        if op.selector is None:
+            env.add(
+                "calldata.short",
+                op.call_path,
+                f"expected at least a 4-byte selector, got {len(op.op.call_data)} bytes "
+                "(CallDataLengthMismatch)",
+            )
+
+
+@check("calldata.delegation-key")
+def call_delegation_key(env: Env, body: Body) -> None:
+    for op in body.ops:
+        if op.selector in cd.DELEGATION_ONLY_KEYS:
+            fn = op.function
+            env.add(
+                "calldata.delegation-key",
+                op.call_path,
+                f"0x{op.selector.hex()} is {cd.describe_selector(op.selector)}: it belongs in a "  # type: ignore[union-attr]
+                f"delegation's selector list; this slot calls 0x{fn.selector.hex()} "
+                f"{fn.signature}",
+            )
+
+
+@check("calldata.selector")
+def call_selector(env: Env, body: Body) -> None:
+    for op in body.ops:
+        sel = op.selector
+        fn = op.function
+        if (
+            sel is None
+            or sel == fn.selector
+            or sel in cd.DELEGATION_ONLY_KEYS
+            or sel in _GENERATION_SELECTORS
+        ):
+            continue
+        env.add(
+            "calldata.selector",
+            op.call_path,
+            f"expected 0x{fn.selector.hex()} {fn.signature} in the {op.slot} slot, got "
+            f"0x{sel.hex()} ({cd.describe_selector(sel)})",
+        )
+
+
+@check("calldata.decode")
+def call_decodes(env: Env, body: Body) -> None:
+    for op in body.ops:
+        if op.decode_error is not None:
+            env.add("calldata.decode", op.call_path, op.decode_error)
+
+
+@check("calldata.enum")
+def call_enums(env: Env, body: Body) -> None:
+    for op in body.ops:
+        args = op.args
+        if args is None:
+            continue
+        if op.slot == "addMargin" and args["vaIsolationType"] > _MAX_VA_ISOLATION:
+            env.add(
+                "calldata.enum",
+                op.call_path,
+                f"vaIsolationType {args['vaIsolationType']}: expected 0..3 (POSITION, MARKET, "
+                "MARKET_LONG, MARKET_SHORT)",
+            )
+        names = ("positionType", "orderType") if op.slot == "sendQuote" else ("orderType",)
+        if op.slot == "addMargin":
+            names = ()
+        for name in names:
+            enum, top = (
+                (PositionType, _MAX_POSITION) if name == "positionType" else (OrderType, _MAX_ORDER)
+            )
+            if args[name] > top:
+                allowed = ", ".join(f"{m.name}={m.value}" for m in enum)
+                env.add("calldata.enum", op.call_path, f"{name} {args[name]}: expected {allowed}")
+
+
+@check("deadline.call-expired")
+def call_deadline(env: Env, body: Body) -> None:
+    for op in body.ops:
+        if op.args is None or op.slot == "addMargin":
+            continue
+        deadline = op.args["deadline"]
+        if deadline <= env.now:
+            env.add(
+                "deadline.call-expired",
+                op.call_path,
+                f"{op.function.name} deadline argument {deadline} is not after now ({env.now})",
+            )
+
+
+# --- instant_open ---------------------------------------------------------------------------------
+
+
+@check("open.add-margin-absent")
+def add_margin_absent(env: Env, body: Body) -> None:
+    if not body.add_margin_present and body.send_quote is not None:
+        env.add(
+            "open.add-margin-absent",
+            "",
+            "no addMargin: the documented {addMargin?, sendQuote} shape; the sendQuote is "
+            "funded only if the next virtual account already holds the margin",
+        )
+
+
+@check("open.signer-account")
+def open_signer_account(env: Env, body: Body) -> None:
+    ctx = env.context
+    if ctx is not None and ctx.sub_account is not None:
+        for op in body.ops:
+            if op.op.signer_account.addr != ctx.sub_account:
+                env.add(
+                    "open.signer-account",
+                    f"{op.op_path}.signerAccount.addr",
+                    f"expected the sub-account {ctx.sub_account}, got {op.op.signer_account.addr}",
+                )
+        return
+    add, send = body.add_margin, body.send_quote
+    if add is not None and send is not None:
+        a, b = add.op.signer_account.addr, send.op.signer_account.addr
+        if a != b:
+            env.add(
+                "open.signer-account",
+                f"{send.op_path}.signerAccount.addr",
+                f"expected the sub-account {a} (addMargin's signerAccount), got {b}",
+            )
+
+
+@check("open.add-margin-account")
+def add_margin_account(env: Env, body: Body) -> None:
+    op = body.add_margin
+    if op is None or op.args is None:
+        return
+    account = op.op.signer_account.addr
+    if not _same(op.args["subAccount"], account):
+        env.add(
+            "open.add-margin-account",
+            op.call_path,
+            f"addMarginToNextVA moves margin from {_show(op.args['subAccount'])}, expected the "
+            f"signerAccount {account}",
+        )
+
+
+def _both_args(body: Body) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    add, send = body.add_margin, body.send_quote
+    if add is None or send is None or add.args is None or send.args is None:
+        return None
+    return add.args, send.args
+
+
+@check("open.symbol")
+def open_symbol(env: Env, body: Body) -> None:
+    both = _both_args(body)
+    if both is not None and both[0]["symbolId"] != both[1]["symbolId"]:
+        env.add(
+            "open.symbol",
+            body.add_margin.call_path,  # type: ignore[union-attr]
+            f"addMarginToNextVA is for symbol {both[0]['symbolId']}, sendQuote for symbol "
+            f"{both[1]['symbolId']}: expected the same symbol",
+        )
+
+
+@check("open.va-isolation")
+def open_va_isolation(env: Env, body: Body) -> None:
+    both = _both_args(body)
+    if both is None:
+        return
+    va_iso, position = both[0]["vaIsolationType"], both[1]["positionType"]
+    long_, short = VirtualAccountIsolationType.MARKET_LONG, VirtualAccountIsolationType.MARKET_SHORT
+    want = {long_: PositionType.LONG, short: PositionType.SHORT}
+    if va_iso in want and position in (0, 1) and want[va_iso] != position:
+        other = short if va_iso == long_ else long_
+        env.add(
+            "open.va-isolation",
+            body.add_margin.call_path,  # type: ignore[union-attr]
+            f"vaIsolationType {VirtualAccountIsolationType(va_iso).name} with a "
+            f"{PositionType(position).name.lower()} quote: expected {other.name}",
+        )
+
+
+def _send_args(body: Body) -> tuple[Op, dict[str, Any]] | None:
+    op = body.send_quote
+    if op is None or op.args is None:
+        return None
+    return op, op.args
+
+
+@check("open.hedger")
+def open_hedger(env: Env, body: Body) -> None:
+    found = _send_args(body)
+    hedger = env.context.hedger  # type: ignore[union-attr]
+    if found is None:
+        return
+    op, args = found
+    whitelist = args["partyBsWhiteList"]
+    if len(whitelist) != 1 or not _same(whitelist[0], hedger):
+        shown = ", ".join(_show(a) for a in whitelist)
+        env.add(
+            "open.hedger",
+            op.call_path,
+            f"partyBsWhiteList is [{shown}], expected [{hedger}] (the hedger the sub-account is "
+            "bound to)",
+        )
+
+
+@check("open.affiliate")
+def open_affiliate(env: Env, body: Body) -> None:
+    found = _send_args(body)
+    affiliate = env.context.affiliate  # type: ignore[union-attr]
+    if found is not None and not _same(found[1]["affiliate"], affiliate):
+        env.add(
+            "open.affiliate",
+            found[0].call_path,
+            f"affiliate is {_show(found[1]['affiliate'])}, expected {affiliate}",
+        )
+
+
+@check("open.upnl-sig")
+def open_upnl_sig(env: Env, body: Body) -> None:
+    found = _send_args(body)
+    if found is not None and not _is_upnl_placeholder(found[1]["upnlSig"]):
+        env.add(
+            "open.upnl-sig",
+            found[0].call_path,
+            "upnlSig carries data: expected the empty SingleUpnlAndPriceSig (empty bytes, zeros, "
+            "zero addresses); the solver injects the real one",
+        )
+
+
+def _is_upnl_placeholder(sig: tuple[Any, ...]) -> bool:
+    """The empty sentinel, or the SDK's same-size placeholder (zero bytes instead of empty)."""
+    if cd.is_empty_upnl_sig(sig):
+        return True
+    req_id, timestamp, upnl, price, gateway_sig, (nonce, owner, signer) = sig
+    return (
+        not any(req_id)
+        and not any(gateway_sig)
+        and timestamp == upnl == price == nonce == 0
+        and int(owner, 16) == int(signer, 16) == 0
+    )
+
+
+def _quote_uuid(op: Op) -> tuple[str | None, str | None]:
+    """(uuid, error) of sendQuote's data, decoded once per operation."""
+    if op.quote_uuid is None:
+        try:
+            op.quote_uuid = (cd.decode_quote_data(op.args["data"]), None)  # type: ignore[index]
+        except CalldataError as exc:
+            op.quote_uuid = (None, str(exc))
+    return op.quote_uuid
+
+
+@check("open.quote-data")
+def open_quote_data(env: Env, body: Body) -> None:
+    found = _send_args(body)
+    if found is None:
+        return
+    _, error = _quote_uuid(found[0])
+    if error is not None:
+        env.add(
+            "open.quote-data",
+            found[0].call_path,
+            f"data: expected abi.encode((string uuid)); {error}",
+        )
+
+
+@check("open.quote-uuid")
+def open_quote_uuid(env: Env, body: Body) -> None:
+    found = _send_args(body)
+    if found is None:
+        return
+    uuid, _ = _quote_uuid(found[0])
+    if uuid is not None and not _UUID.match(uuid):
+        shown = uuid if len(uuid) <= 48 else uuid[:45] + "..."
+        env.add(
+            "open.quote-uuid",
+            found[0].call_path,
+            f"data holds {shown!r}: expected a UUID such as str(uuid.uuid4())",
+        )
+
+
+def _symbol_refs(body: Body) -> list[tuple[int, str]]:
+    refs = [
+        (op.args["symbolId"], op.call_path) for op in body.ops if op.args and op.slot != "close"
+    ]
+    if body.tpsl is not None and body.tpsl.order is not None:
+        refs.append((body.tpsl.order.symbol_id, "typedData.message.symbolId"))
+    return refs
+
+
+@check("symbol.known")
+def symbol_known(env: Env, body: Body) -> None:
+    ctx = env.context
+    assert ctx is not None and ctx.symbols is not None
+    for symbol_id, where in _symbol_refs(body):
+        if ctx.symbol(symbol_id) is None:
+            known = ", ".join(str(s.id) for s in ctx.symbols) or "none"
+            env.add(
+                "symbol.known", where, f"symbolId {symbol_id} is not a context symbol ({known})"
+            )
+
+
+@check("open.precision")
+def open_precision(env: Env, body: Body) -> None:
+    found = _send_args(body)
+    if found is None:
+        return
+    op, args = found
+    symbol = env.context.symbol(args["symbolId"])  # type: ignore[union-attr]
+    if symbol is None:
+        return
+    for name, places in (
+        ("price", symbol.price_precision),
+        ("quantity", symbol.quantity_precision),
+    ):
+        wei = args[name]
+        if wei % 10 ** (pricing.WEI_DECIMALS - places):
+            env.add(
+                "open.precision",
+                op.call_path,
+                f"{name} {pricing.format_decimal(pricing.from_wei(wei))} has more than {places} "
+                f"decimals ({symbol.name}'s {name} precision)",
+            )
+
+
+# --- instant_close --------------------------------------------------------------------------------
+
+
+@check("close.signer-account")
+def close_signer_account(env: Env, body: Body) -> None:
+    ctx = env.context
+    assert ctx is not None
+    for op in body.ops:
+        addr = op.op.signer_account.addr
+        if addr != ctx.virtual_account:
+            hint = (
+                " (that is the sub-account: a close is signed for the VA)"
+                if addr == ctx.sub_account
+                else ""
+            )
+            env.add(
+                "close.signer-account",
+                f"{op.op_path}.signerAccount.addr",
+                f"expected the virtual account {ctx.virtual_account}, got {addr}{hint}",
+            )
+
+
+# --- TP/SL ----------------------------------------------------------------------------------------
+
+_MESSAGE = "typedData.message"
+
+
+@check("tpsl.domain")
+def tpsl_domain(env: Env, body: Body) -> None:
+    parts, want = body.tpsl, env.tpsl_domain
+    if parts is None or parts.domain is None or want is None or parts.domain == want:
+        return
+    got = parts.domain
+    diffs = [
+        f"{key} {a!r} (expected {b!r})"
+        for key, a, b in (
+            ("name", got.name, want.name),
+            ("version", got.version, want.version),
+            ("chainId", got.chain_id, want.chain_id),
+            ("verifyingContract", got.verifying_contract, want.verifying_contract),
+        )
+        if a != b
+    ]
+    env.add("tpsl.domain", "typedData.domain", "differs: " + "; ".join(diffs))
+
+
+def _order_field(rule: str, key: str, context_key: str) -> CheckFn:
+    def fn(env: Env, body: Body) -> None:
+        order = body.tpsl.order if body.tpsl is not None else None
+        expected = getattr(env.context, context_key)
+        if order is not None and getattr(order, context_key) != expected:
+            got = getattr(order, context_key)
+            env.add(rule, f"{_MESSAGE}.{key}", f"expected {expected}, got {got}")
+
+    fn.__name__ = f"check_{context_key}"
+    return fn
+
+
+check("tpsl.virtual-account")(
+    _order_field("tpsl.virtual-account", "virtualAccount", "virtual_account")
+)
+check("tpsl.sub-account")(_order_field("tpsl.sub-account", "subAccount", "sub_account"))
+check("tpsl.affiliate")(_order_field("tpsl.affiliate", "affiliate", "affiliate"))
+
+
+def _legs(body: Body) -> list[tuple[str, Leg, Leg]]:
+    order = body.tpsl.order if body.tpsl is not None else None
+    if order is None:
+        return []
+    return [
+        ("takeProfit", order.take_profit, ZERO_LEG),
+        ("stopLoss", order.stop_loss, ZERO_LEG),
+        ("sendQuote", order.send_quote, ZERO_SEND_QUOTE),
+    ]
+
+
+@check("tpsl.enum")
+def tpsl_enum(env: Env, body: Body) -> None:
+    order = body.tpsl.order if body.tpsl is not None else None
+    if order is None:
+        return
+    if order.position_type > _MAX_POSITION:
+        env.add(
+            "tpsl.enum",
+            f"{_MESSAGE}.positionType",
+            f"{order.position_type}: expected LONG=0 or SHORT=1",
+        )
+    for name, leg, _ in _legs(body):
+        if leg.order_type > _MAX_ORDER:
+            env.add(
+                "tpsl.enum",
+                f"{_MESSAGE}.{name}.orderType",
+                f"{leg.order_type}: expected LIMIT=0 or MARKET=1",
+            )
+
+
+@check("tpsl.price-type")
+def tpsl_price_type(env: Env, body: Body) -> None:
+    allowed = CURRENT.conditional_price_types
+    for name, leg, _ in _legs(body):
+        if leg.conditional_price_type not in allowed:
+            env.add(
+                "tpsl.price-type",
+                f"{_MESSAGE}.{name}.conditionalPriceType",
+                f'expected "market" or "last_close", got {leg.conditional_price_type!r}',
+            )
+
+
+@check("tpsl.zero-leg")
+def tpsl_zero_leg(env: Env, body: Body) -> None:
+    for name, leg, zero in _legs(body):
+        if Decimal(leg.quantity) == 0 and leg != zero:
+            env.add(
+                "tpsl.zero-leg",
+                f"{_MESSAGE}.{name}",
+                f"an unused leg (quantity 0) must be exactly {_leg_text(zero)}, got "
+                f"{_leg_text(leg)}",
+            )
+
+
+@check("tpsl.leg-used")
+def tpsl_leg_used(env: Env, body: Body) -> None:
+    legs = _legs(body)
+    if legs and all(Decimal(leg.quantity) == 0 for _, leg, _ in legs):
+        env.add(
+            "tpsl.leg-used",
+            _MESSAGE,
+            "takeProfit, stopLoss and sendQuote are all zero legs: expected at least one leg with "
+            "a quantity",
+        )
+
+
+@check("tpsl.precision")
+def tpsl_precision(env: Env, body: Body) -> None:
+    order = body.tpsl.order if body.tpsl is not None else None
+    symbol = env.context.symbol(order.symbol_id) if order is not None else None  # type: ignore[union-attr]
+    if symbol is None:
+        return
+    for name, leg, _ in _legs(body):
+        for key, text, places in (
+            ("quantity", leg.quantity, symbol.quantity_precision),
+            ("price", leg.price, symbol.price_precision),
+            ("conditionalPrice", leg.conditional_price, symbol.price_precision),
+        ):
+            if not pricing.fits_precision(Decimal(text), places):
+                env.add(
+                    "tpsl.precision",
+                    f"{_MESSAGE}.{name}.{key}",
+                    f"{text} has more than {places} decimals ({symbol.name}'s "
+                    f"{'quantity' if key == 'quantity' else 'price'} precision; the COH answers "
+                    "407)",
+                )
+
+
+def _leg_text(leg: Leg) -> str:
+    return json.dumps(leg_to_wire(leg))

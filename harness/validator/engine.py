@@ -1,0 +1,393 @@
+"""The engine: a body -> its facts (read once, decoded once, recovered once) -> every check that
+applies -> a verdict carrying the typed body and the decoded calls.
+
+Nothing here raises on any input: a body that cannot be read becomes an `input.*` finding
+(exit code 2), an internal bug an unusable-input result that says so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from .. import eip712, inputs, wire
+from ..context import Context
+from ..errors import SignatureError
+from ..model import (
+    Domain,
+    InstantClose,
+    InstantOpen,
+    LegacySignedOperation,
+    SignedOperation,
+    TpslRequest,
+    WrappedOperation,
+)
+from ..primitives import address_bytes
+from ..protocol import BODY_KINDS, GASLESS_GATEWAY_DOMAIN, INSTANT_CLOSE, INSTANT_OPEN
+from ..signatures import recover_address_bytes
+from .checks import REGISTRY, CheckFn, Env
+from .facts import Body, Op, Signed
+from .results import Finding, Report, Result, finding
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a validation run is told: the body kind (or "auto"), the context, and the clock.
+
+    `now` judges deadlines; None means the context's recorded clock (`recorded_at`, written by
+    `demo --record`) if it has one, else the wall clock when the Validator is made.
+    """
+
+    kind: str = "auto"
+    context: Context | None = None
+    now: int | None = None
+
+
+def resolve_now(options: Options) -> int:
+    if options.now is not None:
+        return options.now
+    ctx = options.context
+    if ctx is not None and ctx.recorded_at is not None:
+        return ctx.recorded_at
+    return int(time.time())
+
+
+class Validator:
+    """Validates bodies against the catalogue with one set of options (reused across bodies)."""
+
+    def __init__(self, options: Options | None = None) -> None:
+        self.options = options or Options()
+        ctx = self.options.context
+        self.context = ctx
+        self.now = resolve_now(self.options)
+        self.kind = self.options.kind
+        if self.kind not in ("auto", *BODY_KINDS):
+            raise ValueError(
+                f"kind: expected auto or one of {', '.join(BODY_KINDS)}, got {self.kind!r}"
+            )
+        self.op_domain: Domain | None = (
+            eip712.instant_layer_domain(ctx.chain_id, ctx.instant_layer) if ctx else None
+        )
+        self.tpsl_domain: Domain | None = ctx.tpsl_domain() if ctx else None
+        self._op_prefix = (
+            b"\x19\x01" + eip712.separator(self.op_domain) if self.op_domain is not None else b""
+        )
+        self.retired_domains: tuple[Domain, ...] = (
+            tuple(
+                eip712.instant_layer_domain(ctx.chain_id, a)
+                for a in ctx.retired_instant_layers or ()
+            )
+            if ctx
+            else ()
+        )
+        self.gasless_domain: Domain | None = (
+            Domain(*GASLESS_GATEWAY_DOMAIN, ctx.chain_id, ctx.gasless_gateway)
+            if ctx is not None and ctx.gasless_gateway
+            else None
+        )
+        self._checks: dict[str, list[CheckFn]] = {
+            kind: REGISTRY.for_kind(kind, ctx) for kind in BODY_KINDS
+        }
+
+    # -- entry points ----------------------------------------------------------------------
+
+    def validate_body(self, body: Any, file: str = "<body>", kind: str | None = None) -> Result:
+        """A parsed JSON value. `kind` (e.g. from a HAR URL) overrides "auto"; never raises."""
+        try:
+            problem = inputs.check_limits(body)
+            if problem is not None:
+                return _unusable(file, None, "input.limits", problem)
+            return self._validate(body, file, kind)
+        except Exception as exc:  # a validator bug must not become a traceback at the user
+            return _internal_error(file, exc)
+
+    def validate_bytes(
+        self, data: bytes | str, file: str = "<body>", kind: str | None = None
+    ) -> Result:
+        """JSON text (bytes or str), limits applied before anything else; never raises."""
+        try:
+            loaded = inputs.load_json(data)
+            if loaded.problem is not None:
+                rule, message = loaded.problem
+                return _unusable(file, None, rule, message)
+            if inputs.obviously_within_limits(data):
+                result = self._validate(loaded.value, file, kind)
+            else:
+                result = self.validate_body(loaded.value, file, kind)
+            for key in reversed(loaded.duplicate_keys):
+                result.findings.insert(
+                    0,
+                    finding(
+                        "json.duplicate-key",
+                        "",
+                        f'key "{key}" appears more than once in one object; send it once',
+                    ),
+                )
+            return result
+        except Exception as exc:
+            return _internal_error(file, exc)
+
+    def validate_source(self, source: inputs.Source) -> Result:
+        if source.problem is not None:
+            rule, message = source.problem
+            return _unusable(source.name, source.kind, rule, message)
+        assert source.data is not None
+        return self.validate_bytes(source.data, source.name, source.kind)
+
+    # -- one body --------------------------------------------------------------------------
+
+    def _validate(self, body: Any, file: str, kind_hint: str | None) -> Result:
+        kind = self.kind if self.kind != "auto" else (kind_hint or wire.detect_kind(body))
+        if kind is None:
+            return Result(
+                file,
+                None,
+                [
+                    finding(
+                        "body.kind",
+                        "",
+                        "expected an instant_open object {addMargin?, sendQuote}, an "
+                        "instant_close list of wrapped operations, or a TP/SL object "
+                        "{typedData, signature, signer}; pass --kind to say which",
+                    )
+                ],
+            )
+        facts, problems = self._facts(kind, body)
+        env = Env(self.context, self.now, self.op_domain, self.tpsl_domain)
+        for check in self._checks[kind]:
+            check(env, facts)
+        # A 5-field op recognised as a GaslessGateway operation is named as that, not as legacy.
+        found = [finding(p.rule, p.path, p.message) for p in problems]
+        if found and any(op.explained for op in facts.ops):
+            gasless = {
+                op.op_path for op in facts.ops if "generation.gasless-gateway" in op.explained
+            }
+            found = [f for f in found if not (f.rule == "op.legacy-5-field" and f.path in gasless)]
+        found.extend(finding(rule, path, message) for rule, path, message in env.findings)
+        return Result(file, kind, found, facts.value, facts.calls)
+
+    def _facts(self, kind: str, body: Any) -> tuple[Body, list[Any]]:
+        facts = Body(kind)
+        if kind == INSTANT_OPEN:
+            parsed = wire.parse_instant_open_parts(body)
+            parts = parsed.value
+            if parts is not None:
+                facts.add_margin_present = parts.add_margin is not None
+                facts.add_margin = self._op(parts.add_margin, "addMargin")
+                facts.send_quote = self._op(parts.send_quote, "sendQuote")
+                facts.ops = [op for op in (facts.add_margin, facts.send_quote) if op is not None]
+                add, send = facts.add_margin, facts.send_quote
+                if send is not None and not send.legacy and send.signed.signature is not None:
+                    if add is None and not facts.add_margin_present:
+                        facts.value = InstantOpen(None, _wrapped(send))
+                    elif add is not None and not add.legacy and add.signed.signature is not None:
+                        facts.value = InstantOpen(_wrapped(add), _wrapped(send))
+            return facts, parsed.problems
+        if kind == INSTANT_CLOSE:
+            parsed_close = wire.parse_instant_close_parts(body)
+            for parts in parsed_close.value or ():
+                op = self._op(parts, "close")
+                if op is not None:
+                    facts.ops.append(op)
+            if (
+                parsed_close.value
+                and len(facts.ops) == len(parsed_close.value)
+                and all(not op.legacy and op.signed.signature is not None for op in facts.ops)
+            ):
+                facts.value = InstantClose(tuple(_wrapped(op) for op in facts.ops))
+            return facts, parsed_close.problems
+        parsed_tpsl = wire.parse_tpsl_parts(body)
+        parts_t = parsed_tpsl.value
+        facts.tpsl = parts_t
+        if parts_t is not None and parts_t.signature is not None:
+            signed = Signed.of("signature", parts_t.signature)
+            facts.tpsl_signed = signed
+            # The signer is checked under the body's own domain (a wrong domain is tpsl.domain);
+            # the configured one stands in when the body's does not read.
+            domain = parts_t.domain or self.tpsl_domain
+            if signed.usable and parts_t.order is not None and domain is not None:
+                signed.recover(eip712.digest(domain, parts_t.order), domain)
+            if None not in (parts_t.domain, parts_t.order, parts_t.signer):
+                facts.value = TpslRequest(
+                    parts_t.domain,  # type: ignore[arg-type]
+                    parts_t.order,  # type: ignore[arg-type]
+                    parts_t.signer,  # type: ignore[arg-type]
+                    parts_t.signature,
+                )
+        return facts, parsed_tpsl.problems
+
+    def _op(self, parts: wire.OperationParts | None, slot: str) -> Op | None:
+        if parts is None or parts.signed_operation is None:
+            return None
+        value = parts.signed_operation
+        signed_path = wire.join_path(parts.path, "signature")
+        op = Op(parts.path, slot, value, Signed.of(signed_path, parts.signature))
+        op.decode()
+        signed = op.signed
+        if signed.usable and self.op_domain is not None:
+            self._recover(op, value)
+        return op
+
+    def _recover(self, op: Op, value: Any) -> None:
+        """Recover under the InstantLayer domain; when that is not the declared signer, find
+        what the signature is over (another generation's type or domain), once."""
+        signed, domain = op.signed, self.op_domain
+        assert domain is not None
+        legacy = isinstance(value, LegacySignedOperation)
+        digest = (
+            eip712.legacy_digest(domain, value)
+            if legacy
+            else eip712.operation_digest(self._op_prefix, value)
+        )
+        signed.recover(digest, domain)
+        want = address_bytes(value.signer)
+        if signed.recovered is None or signed.recovered == want:
+            return
+        sig = signed.signature
+        assert sig is not None
+        for retired in self.retired_domains:
+            digest = (
+                eip712.legacy_digest(retired, value) if legacy else eip712.digest(retired, value)
+            )
+            if _recovers(digest, sig) == want:
+                op.explained.add("generation.retired-instant-layer")
+                op.retired_layer = retired.verifying_contract
+                return
+        if (
+            self.gasless_domain is not None
+            and _recovers(eip712.legacy_digest(self.gasless_domain, value), sig) == want
+        ):
+            op.explained.add("generation.gasless-gateway")
+            return
+        if not legacy and _recovers(eip712.legacy_digest(domain, value), sig) == want:
+            op.other_type = "the legacy 5-field SignedOperation type"
+        elif legacy:  # signed as a 7-field op, then two members dropped from the body?
+            for uses in (1, 0):
+                full = SignedOperation(
+                    value.signer,
+                    value.target,
+                    value.call_data,
+                    value.signer_account,
+                    (),
+                    uses,
+                    value.replay_attack_header,
+                )
+                if _recovers(eip712.operation_digest(self._op_prefix, full), sig) == want:
+                    op.other_type = (
+                        f"the 7-field SignedOperation type (flexFields [], maxUses {uses}): the "
+                        "body dropped two signed members"
+                    )
+                    return
+
+
+def _recovers(digest: bytes, signature: bytes) -> bytes | None:
+    """The address bytes `signature` recovers to over `digest` (None: nothing recovers)."""
+    try:
+        return recover_address_bytes(digest, signature)
+    except SignatureError:
+        return None
+
+
+def _wrapped(op: Op) -> WrappedOperation:
+    return WrappedOperation(op.op, op.signed.signature)  # type: ignore[arg-type]
+
+
+def _unusable(file: str, kind: str | None, rule: str, message: str) -> Result:
+    return Result(file, kind, [Finding(rule, "error", "", message)])
+
+
+def _internal_error(file: str, exc: BaseException) -> Result:
+    # Reported as an unusable input (exit 2) so that a validator bug never passes a body.
+    return _unusable(
+        file,
+        None,
+        "input.unreadable",
+        f"internal validator error ({exc.__class__.__name__}: {exc}); please report it",
+    )
+
+
+def validate_body(
+    body: Any,
+    *,
+    kind: str = "auto",
+    context: Context | None = None,
+    now: int | None = None,
+    file: str = "<body>",
+) -> Result:
+    """Validate one parsed JSON body. Never raises."""
+    return Validator(Options(kind, context, now)).validate_body(body, file)
+
+
+# --------------------------------------------------------------------------------------------
+# Many inputs
+
+
+def _validate_chunk(options: Options, sources: list[inputs.Source]) -> list[Result]:
+    validator = Validator(options)
+    out = []
+    for source in sources:
+        result = validator.validate_source(source)
+        result.value, result.calls = None, {}  # verdicts only cross the process boundary
+        out.append(result)
+    return out
+
+
+def iter_results(
+    sources: Iterable[inputs.Source], options: Options, *, jobs: int = 1, chunk_size: int = 500
+) -> Iterator[Result]:
+    """Validate in order, lazily (constant memory for a stream); with jobs > 1, chunks go to
+    worker processes (same options, same now)."""
+    fixed = Options(options.kind, options.context, resolve_now(options))
+    validator = Validator(fixed)
+    if jobs <= 1:
+        for source in sources:
+            yield validator.validate_source(source)
+        return
+    size = chunk_size
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending: list[Any] = []
+        chunk: list[inputs.Source] = []
+        for source in sources:
+            chunk.append(source)
+            if len(chunk) >= size:
+                pending.append(pool.submit(_validate_chunk, fixed, chunk))
+                chunk = []
+                while len(pending) > 2 * jobs:
+                    yield from pending.pop(0).result()
+        if chunk:
+            pending.append(pool.submit(_validate_chunk, fixed, chunk))
+        for future in pending:
+            yield from future.result()
+
+
+def validate_sources(
+    sources: Iterable[inputs.Source], options: Options, *, jobs: int = 1
+) -> list[Result]:
+    items = list(sources)
+    if jobs > 1 and len(items) < 2 * jobs:
+        jobs = 1
+    size = max(1, min(500, len(items) // (jobs * 4)))
+    return list(iter_results(items, options, jobs=jobs, chunk_size=size))
+
+
+def validate_paths(
+    paths: Iterable[str],
+    options: Options | None = None,
+    *,
+    jobs: int = 1,
+    context_file: str | None = None,
+    stdin: Any = None,
+    input_format: str = "auto",
+) -> Report:
+    """Validate every body found under `paths` (files, directories, "-", HAR captures, JSON
+    Lines); the context file itself, when it lies among them, is recognised and skipped."""
+    options = options or Options()
+    options = Options(options.kind, options.context, resolve_now(options))
+    sources = inputs.iter_sources(
+        list(paths), stdin=stdin, exclude=context_file, input_format=input_format
+    )
+    results = validate_sources(sources, options, jobs=jobs)
+    return Report(results, options, options.now, context_file)  # type: ignore[arg-type]

@@ -1,0 +1,121 @@
+"""What the engine learns about one body before any rule is judged, computed once.
+
+The wire reader runs once; each operation's calldata is decoded once for its slot, each
+signature's form is checked once and it is recovered once (under the domain it is judged with).
+Checks (`checks`) only read these facts. The typed body and the decoded arguments travel on in
+the verdict, so nothing downstream reads or decodes the body again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import calldata as cd
+from ..errors import CalldataError, SignatureError
+from ..model import Domain, LegacySignedOperation, SignedOperation
+from ..signatures import check_signature, recover_address_bytes
+from ..wire import TpslParts, join_path
+
+#: The function each slot of a body calls.
+SLOT_FUNCTION: dict[str, cd.Function] = {
+    "addMargin": cd.ADD_MARGIN_TO_NEXT_VA,
+    "sendQuote": cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA,
+    "close": cd.REQUEST_TO_CLOSE_POSITION,
+}
+
+
+@dataclass(slots=True)
+class Signed:
+    """A signature and what it is judged against: the form, and the address it recovers to."""
+
+    path: str  # JSON path of the signature
+    signature: bytes | None
+    form_error: SignatureError | None = None
+    recovered: bytes | None = None  # 20 bytes, when recovered under `domain`
+    recover_error: SignatureError | None = None
+    domain: Domain | None = None
+
+    @classmethod
+    def of(cls, path: str, signature: bytes | None) -> Signed:
+        signed = cls(path, signature)
+        if signature is not None:
+            try:
+                check_signature(signature)
+            except SignatureError as exc:
+                signed.form_error = exc
+        return signed
+
+    @property
+    def usable(self) -> bool:
+        return self.signature is not None and self.form_error is None
+
+    def recover(self, digest: bytes, domain: Domain) -> None:
+        self.domain = domain
+        try:
+            self.recovered = recover_address_bytes(digest, self.signature)  # type: ignore[arg-type]
+        except SignatureError as exc:
+            self.recover_error = exc
+
+
+@dataclass(slots=True)
+class Op:
+    """One operation that read: the typed value, its slot, its signature, its decoded call."""
+
+    path: str  # JSON path of the wrapped operation
+    slot: str  # addMargin | sendQuote | close
+    op: SignedOperation | LegacySignedOperation
+    signed: Signed
+    selector: bytes | None = None
+    args: dict[str, Any] | None = None  # decoded for the slot's function, canonically
+    decode_error: str | None = None
+    explained: set[str] = field(default_factory=set)  # generation rules that explain a mismatch
+    other_type: str | None = None  # the type the signature is over, when not the one shown
+    retired_layer: str | None = None  # the retired InstantLayer the signature is for
+    quote_uuid: tuple[str | None, str | None] | None = None  # sendQuote data: (uuid, error)
+
+    @property
+    def op_path(self) -> str:
+        return join_path(self.path, "signedOperation")
+
+    @property
+    def call_path(self) -> str:
+        return join_path(self.path, "signedOperation.callData")
+
+    @property
+    def legacy(self) -> bool:
+        return isinstance(self.op, LegacySignedOperation)
+
+    @property
+    def function(self) -> cd.Function:
+        return SLOT_FUNCTION[self.slot]
+
+    def decode(self) -> None:
+        data = self.op.call_data
+        if len(data) < 4:
+            return
+        self.selector = data[:4]
+        if self.selector == self.function.selector:
+            try:
+                self.args = self.function.decode(data)
+            except CalldataError as exc:
+                self.decode_error = str(exc)
+
+
+@dataclass(slots=True)
+class Body:
+    """One body's facts: its kind, its operations (or TP/SL parts), and the typed value."""
+
+    kind: str
+    ops: list[Op] = field(default_factory=list)
+    add_margin: Op | None = None
+    send_quote: Op | None = None
+    add_margin_present: bool = True
+    tpsl: TpslParts | None = None
+    tpsl_signed: Signed | None = None
+    value: Any = None  # InstantOpen / InstantClose / TpslRequest when the body read completely
+
+    @property
+    def calls(self) -> dict[str, dict[str, Any]]:
+        """Decoded calldata arguments by the JSON path of their operation."""
+        return {op.path: op.args for op in self.ops if op.args is not None}

@@ -1,0 +1,129 @@
+"""The engine: every defect in one run (other generations included), the typed verdict, the
+{addMargin?, sendQuote} shape, a signature made over another type than the one shown."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness import eip712, inputs, wire
+from harness.model import InstantOpen, WrappedOperation
+from harness.validate import Options, Validator
+
+from .corpus import generate as g
+
+DEFECTS = {"account.party-b", "calldata.short", "deadline.expired", "salt.zero"}
+
+
+def _validator(context=g.FULL) -> Validator:
+    return Validator(Options(context=context, now=g.NOW))
+
+
+def _defective_close() -> WrappedOperation:
+    """isPartyB true, empty callData, an expired deadline and a zero salt, signed for the VA."""
+    op = g.close_op().signed_operation
+    op = replace(
+        op,
+        call_data=b"",
+        signer_account=replace(op.signer_account, is_party_b=True),
+        replay_attack_header=replace(op.replay_attack_header, deadline=g.PAST, salt=bytes(32)),
+    )
+    domain = eip712.instant_layer_domain(g.FULL.chain_id, g.FULL.instant_layer)
+    return WrappedOperation(op, g.SESSION.sign_digest(eip712.digest(domain, op)))
+
+
+def test_a_legacy_5_field_op_is_named_and_still_checked_for_everything_that_applies():
+    twin = _defective_close()
+    seven = _validator().validate_body(g.close_json(twin))
+    assert seven.rule_ids == DEFECTS, [f"{f.rule}: {f.message}" for f in seven.findings]
+    legacy = _validator().validate_body([g.legacy_json(twin)])
+    assert legacy.rule_ids == DEFECTS | {"op.legacy-5-field"}, [
+        f"{f.rule}: {f.message}" for f in legacy.findings
+    ]
+
+
+def test_a_legacy_body_signed_as_its_7_field_twin_says_the_body_dropped_members():
+    body = g.legacy_json(g.close_op())
+    body["signature"] = g.close_json()[0]["signature"]  # made over the 7-field type
+    result = _validator().validate_body([body])
+    assert result.rule_ids == {"op.legacy-5-field", "sig.signer"}
+    (signer,) = [f for f in result.findings if f.rule == "sig.signer"]
+    assert "7-field SignedOperation type (flexFields [], maxUses 1)" in signer.message
+
+
+def test_a_legacy_op_signed_over_neither_type_fails_its_signer_plainly():
+    body = g.legacy_json(g.close_op())
+    body["signature"] = "0x" + g.OTHER.sign_digest(bytes(32)).hex()
+    result = _validator().validate_body([body])
+    assert result.rule_ids == {"op.legacy-5-field", "sig.signer"}
+    (signer,) = [f for f in result.findings if f.rule == "sig.signer"]
+    assert "the signature is over" not in signer.message
+
+
+def test_a_7_field_body_signed_over_the_legacy_type_says_so():
+    wrapped = g.close_op()
+    legacy_sig = g.legacy_json(wrapped)["signature"]
+    body = g.close_json()
+    body[0]["signature"] = legacy_sig
+    result = _validator().validate_body(body)
+    (only,) = result.findings
+    assert only.rule == "sig.signer"
+    assert "the legacy 5-field SignedOperation type" in only.message, only.message
+
+
+def test_the_verdict_carries_the_typed_body_and_the_decoded_calls():
+    body = g.open_json()
+    result = _validator().validate_body(body)
+    assert result.verdict == "pass" and not result.findings
+    assert result.value == wire.instant_open_from_wire(body)
+    assert set(result.calls) == {"addMargin", "sendQuote"}
+    assert result.calls["sendQuote"]["symbolId"] == g.BTC.id
+    assert result.calls["addMargin"]["subAccount"].lower() == g.SUB_ACCOUNT.lower()
+
+
+def test_an_open_without_add_margin_is_the_documented_shape_with_a_warning():
+    body = {"sendQuote": g.open_json()["sendQuote"]}
+    result = _validator().validate_body(body)
+    assert result.verdict == "pass"
+    assert [f.rule for f in result.findings] == ["open.add-margin-absent"]
+    assert isinstance(result.value, InstantOpen) and result.value.add_margin is None
+    assert wire.instant_open_to_wire(result.value) == body
+
+
+def test_a_retired_layer_is_only_named_when_the_context_lists_it():
+    domain = eip712.instant_layer_domain(g.FULL.chain_id, g.RETIRED_INSTANT_LAYER)
+    body = g.close_json(g.resign_for(g.close_op(), domain))
+    assert _validator(g.GENERATIONS).validate_body(body).rule_ids == {
+        "generation.retired-instant-layer"
+    }
+    assert _validator(g.FULL).validate_body(body).rule_ids == {"sig.signer"}
+
+
+def test_severity_comes_from_the_catalogue_only():
+    from harness.rules import BY_ID
+
+    result = _validator().validate_body({"operations": g.close_json()})
+    for f in result.findings:
+        assert f.severity == BY_ID[f.rule].severity
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=3), children, max_size=4)
+    ),
+    max_leaves=200,
+)
+
+
+@given(_JSON)
+def test_the_cheap_limit_precheck_never_lets_an_over_limit_body_through(value):
+    text = json.dumps(value)
+    if inputs.obviously_within_limits(text):
+        assert inputs.check_limits(value) is None
+    deep = "[" * (inputs.MAX_DEPTH + 1) + "]" * (inputs.MAX_DEPTH + 1)
+    assert not inputs.obviously_within_limits(deep)
+    assert inputs.check_limits(json.loads(deep)) is not None
