@@ -5,8 +5,10 @@ A JSON object with `chain_id`, `instant_layer`, `account_layer`, `symmio_core` a
 (`[{id, name, price_precision, quantity_precision}]`) and `conditional_order_domain`
 (`{name, version, chain_id?, verifying_contract?}`), `retired_instant_layers` (addresses),
 `gasless_gateway` (an address) and `recorded_at` (the unix time a capture was recorded, the
-clock `validate` judges it by unless `--now`). `demo --record` writes it; the validator reads
-it, and each optional key switches on the rules that need it.
+clock `validate` judges it by unless `--now`); `symmio-harness serve` also gives `rpc_url`
+(its JSON-RPC URL), `collateral` and `tpsl_bot` (addresses) and `test_accounts` (the funded
+addresses). `demo --record` writes it; the validator reads it, and each optional key switches on
+the rules that need it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,21 @@ OPTIONAL_KEYS = (
     "retired_instant_layers",
     "gasless_gateway",
     "recorded_at",
+    "rpc_url",
+    "collateral",
+    "tpsl_bot",
+    "test_accounts",
+)
+#: the optional keys holding one address each (read and written the same way)
+ADDRESS_KEYS = (
+    "hedger",
+    "affiliate",
+    "sub_account",
+    "virtual_account",
+    "session_key",
+    "gasless_gateway",
+    "collateral",
+    "tpsl_bot",
 )
 MAX_CONTEXT_BYTES = 1 << 20
 
@@ -74,6 +91,11 @@ class Context:
     gasless_gateway: str | None = None
     #: unix time the capture was recorded (`demo --record`): the clock `validate` judges it by
     recorded_at: int | None = None
+    #: where `serve` takes JSON-RPC calls, its collateral token, TP/SL bot and funded accounts
+    rpc_url: str | None = None
+    collateral: str | None = None
+    tpsl_bot: str | None = None
+    test_accounts: tuple[str, ...] | None = None
     _symbols_by_id: dict[int, Symbol] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -104,20 +126,17 @@ class Context:
             "account_layer": self.account_layer,
             "symmio_core": self.symmio_core,
         }
-        for key in (
-            "hedger",
-            "affiliate",
-            "sub_account",
-            "virtual_account",
-            "session_key",
-            "gasless_gateway",
-        ):
+        for key in ADDRESS_KEYS:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.retired_instant_layers is not None:
             out["retired_instant_layers"] = list(self.retired_instant_layers)
         if self.recorded_at is not None:
             out["recorded_at"] = self.recorded_at
+        if self.rpc_url is not None:
+            out["rpc_url"] = self.rpc_url
+        if self.test_accounts is not None:
+            out["test_accounts"] = list(self.test_accounts)
         if self.symbols is not None:
             out["symbols"] = [
                 {
@@ -147,24 +166,18 @@ def context_from_json(data: Any) -> Context:
         raise ContextError(r.problems)
     chain_id = r.json_int(obj["chain_id"], "chain_id", 1, (1 << 256) - 1, "chain id")
     addresses = {
-        key: r.address(obj[key], key)
-        for key in (
-            *REQUIRED_KEYS[1:],
-            "hedger",
-            "affiliate",
-            "sub_account",
-            "virtual_account",
-            "session_key",
-            "gasless_gateway",
-        )
+        key: r.address(obj[key], key) for key in (*REQUIRED_KEYS[1:], *ADDRESS_KEYS) if key in obj
+    }
+    lists = {
+        key: _read_addresses(r, obj[key], key)
+        for key in ("retired_instant_layers", "test_accounts")
         if key in obj
     }
-    retired = None
-    if "retired_instant_layers" in obj:
-        items = r.array(obj["retired_instant_layers"], "retired_instant_layers")
-        if items is not None:
-            read = [r.address(a, f"retired_instant_layers[{i}]") for i, a in enumerate(items)]
-            retired = tuple(a for a in read if a is not None)
+    rpc_url = None
+    if "rpc_url" in obj:
+        rpc_url = r.string(obj["rpc_url"], "rpc_url")
+        if rpc_url is not None and not rpc_url.startswith(("http://", "https://")):
+            r.add("rpc_url", "context.rpc-url", f"expected an http(s) URL, got {rpc_url!r}")
     recorded_at = (
         r.json_int(obj["recorded_at"], "recorded_at", 0, (1 << 64) - 1, "unix time")
         if "recorded_at" in obj
@@ -184,10 +197,19 @@ def context_from_json(data: Any) -> Context:
         chain_id=chain_id,
         symbols=symbols,
         conditional_order_domain=domain,
-        retired_instant_layers=retired,
         recorded_at=recorded_at,
+        rpc_url=rpc_url,
+        **lists,  # type: ignore[arg-type]
         **addresses,  # type: ignore[arg-type]
     )
+
+
+def _read_addresses(r: Reader, value: Any, key: str) -> tuple[str, ...] | None:
+    items = r.array(value, key)
+    if items is None:
+        return None
+    read = [r.address(a, f"{key}[{i}]") for i, a in enumerate(items)]
+    return tuple(a for a in read if a is not None)
 
 
 def _read_symbols(r: Reader, value: Any) -> tuple[Symbol, ...] | None:

@@ -189,15 +189,15 @@ def instant_open_schema() -> dict[str, Any]:
         **_header(
             "instant_open",
             "POST {solver}/api/instant_trade/instant_open",
-            "addMarginToNextVA then sendQuoteWithAffiliateAndData, both signed by the session "
-            "key for the sub-account.",
+            "addMarginToNextVA (optional: without it the VA must already hold the margin) then "
+            "sendQuoteWithAffiliateAndData, both signed by the session key for the sub-account.",
         ),
         "type": "object",
         "properties": {
             "addMargin": {"$ref": "#/$defs/WrappedOperation"},
             "sendQuote": {"$ref": "#/$defs/WrappedOperation"},
         },
-        "required": ["addMargin", "sendQuote"],
+        "required": list(wire.INSTANT_OPEN_KEYS[0]),
         "additionalProperties": False,
         "$defs": dict(sorted(defs.items())),
     }
@@ -303,7 +303,10 @@ def _context_key_schemas() -> dict[str, Any]:
         "session_key": {**_address(), "description": "the session key's address (never its key)"},
         "symbols": {"type": "array", "items": symbol},
         "conditional_order_domain": domain,
-        # Keys `serve` adds to GET /context (issue 8): used once context.py lists them.
+        "retired_instant_layers": {"type": "array", "items": _address()},
+        "gasless_gateway": _address(),
+        "recorded_at": _bounded(0, (1 << 64) - 1),
+        # keys `serve` adds to GET /context
         "rpc_url": {"type": "string", "pattern": "^https?://"},
         "collateral": _address(),
         "tpsl_bot": _address(),

@@ -41,6 +41,8 @@ from .model import (
 )
 from .primitives import INT256_MAX, INT256_MIN, _is_checksummed, eip55, to_hex
 
+#: instant_open: (required keys, optional keys), the solver's own {addMargin?, sendQuote}
+INSTANT_OPEN_KEYS: tuple[tuple[str, ...], tuple[str, ...]] = (("sendQuote",), ("addMargin",))
 T = TypeVar("T")
 
 # The rule IDs the reader reports (catalogue: harness.validator.catalogue; severity from there).
@@ -644,7 +646,7 @@ def _read_operation_parts(r: Reader, value: Any, path: str) -> OperationParts:
 def parse_instant_open_parts(body: Any) -> Parsed[InstantOpenParts]:
     """Like `parse_instant_open`, but each operation is read even when the other is bad."""
     r = Reader()
-    r.object(body, "", ("sendQuote",), ("addMargin",))  # {addMargin?, sendQuote}
+    r.object(body, "", *INSTANT_OPEN_KEYS)  # {addMargin?, sendQuote}
     if not isinstance(body, dict):
         return Parsed(None, r.problems)
     add_margin, send_quote = (

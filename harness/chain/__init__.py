@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .driver import (
     FILL_CLOSE_REQUEST,
+    INSTANT_OPEN_NO_MARGIN_TEMPLATE,
     INSTANT_OPEN_TEMPLATE,
     Deployment,
     Onboarded,
@@ -26,6 +27,7 @@ __all__ = [
     "DEPLOY_GAS",
     "ETHER",
     "FILL_CLOSE_REQUEST",
+    "INSTANT_OPEN_NO_MARGIN_TEMPLATE",
     "INSTANT_OPEN_TEMPLATE",
     "Call",
     "Chain",

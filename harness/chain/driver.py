@@ -64,8 +64,13 @@ INSTANT_OPEN_TEMPLATE: tuple[tuple[list[int], list[int], list[int]], ...] = (
     ([0], [1], [0]),
     ([0], [1], [0]),
 )
-#: Index of sendQuote in the instant-open template (its result is the quote id).
-SEND_QUOTE_STEP = 1
+#: The same without addMarginToNextVA (`{sendQuote}` alone: the VA already holds the margin):
+#: [sendQuote, lockQuote, openPosition], the quote id from result 0.
+INSTANT_OPEN_NO_MARGIN_TEMPLATE: tuple[tuple[list[int], list[int], list[int]], ...] = (
+    ([], [], []),
+    ([0], [0], [0]),
+    ([0], [0], [0]),
+)
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,8 @@ class Deployment:
     affiliate: str
     symbols: tuple[Symbol, ...]
     open_template_id: int = 0
+    #: the template for an instant_open without addMargin (None: the solver takes none)
+    open_no_margin_template_id: int | None = None
     #: signs the PartyB's operations (ERC-1271 on the PartyB contract): the solver side only;
     #: None for a frontend's view of a deployment
     hedger: flow.Signer | None = None
@@ -308,23 +315,33 @@ class System:
             cd.OPEN_POSITION.encode(0, quote["quantity"], price, cd.EMPTY_PAIR_UPNL_SIG),
             deadline=until,
         )
-        return self.template_tx(
-            self.open_template_id, [body.add_margin, body.send_quote, lock, open_]
-        )
+        if body.add_margin is not None:
+            ops = [body.add_margin, body.send_quote, lock, open_]
+            return self.template_tx(self.open_template_id, ops)
+        template = self.deployment.open_no_margin_template_id
+        if template is None:
+            raise ChainError("this deployment has no template for an open without addMargin")
+        return self.template_tx(template, [body.send_quote, lock, open_])
 
     def instant_open(self, body: InstantOpen, **options: Any) -> Opened:
         """Send the instant open; the VA is the AccountLayer's prediction for the addMargin
-        step, the quote id what sendQuote returns (read by running the template as a call)."""
-        margin = cd.ADD_MARGIN_TO_NEXT_VA.decode(body.add_margin.signed_operation.call_data)
+        step (without one: for the side of a MARKET_DIRECTION sub-account, whose active VA it
+        is), the quote id what sendQuote returns (read by running the template as a call)."""
+        send = body.send_quote.signed_operation
+        quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(send.call_data)
+        if body.add_margin is not None:
+            margin = cd.ADD_MARGIN_TO_NEXT_VA.decode(body.add_margin.signed_operation.call_data)
+            sub, iso = margin["subAccount"], margin["vaIsolationType"]
+        else:
+            sub = send.signer_account.addr
+            iso = cd.va_isolation_type(cd.SUB_ISO_MARKET_DIRECTION, quote["positionType"])
         predict = self.account_layer.functions.predictNextVirtualAccountAddress(
-            self.chain.w3.to_checksum_address(margin["subAccount"]),
-            margin["vaIsolationType"],
-            margin["symbolId"],
+            self.chain.w3.to_checksum_address(sub), iso, quote["symbolId"]
         )
         va = self.view(predict, "pending")
         tx = self.instant_open_tx(body, **options)
         (results,) = abi_decode(["bytes[]"], self.chain.call(tx))
-        (quote_id,) = abi_decode(["uint256"], results[SEND_QUOTE_STEP])
+        (quote_id,) = abi_decode(["uint256"], results[0 if body.add_margin is None else 1])
         return Opened(quote_id, va, self.chain.send(tx))
 
     def instant_close_tx(

@@ -20,7 +20,13 @@ from .. import artifacts, flow
 from ..context import Symbol
 from ..keys import LocalKey
 from ..primitives import keccak
-from .driver import INSTANT_OPEN_TEMPLATE, Deployment, Onboarded, System
+from .driver import (
+    INSTANT_OPEN_NO_MARGIN_TEMPLATE,
+    INSTANT_OPEN_TEMPLATE,
+    Deployment,
+    Onboarded,
+    System,
+)
 from .node import Chain, Sent
 
 WAD = 10**18
@@ -81,7 +87,8 @@ def deploy_system(
     min_quote_value: Decimal = Decimal(5),
     affiliate: str | None = None,
 ) -> MockSystem:
-    """Deploy and wire the mocks; the instant-open template gets the InstantLayer's next id."""
+    """Deploy and wire the mocks; the instant-open templates (with and without addMargin) get
+    the InstantLayer's next ids."""
     chain = chain if chain is not None else Chain()
     hedger = hedger if hedger is not None else LocalKey.generate()
     admin = chain.admin
@@ -113,11 +120,17 @@ def deploy_system(
     send("il.setAccountLayer", il.functions.setAccountLayer(al.address))
     send("il.registerPartyBs", il.functions.registerPartyBs([pb.address]))
     send("pb.setInstantLayer", pb.functions.setInstantLayer(il.address))
-    template_id = il.functions.nextTemplateId().call()
-    template = [list(map(list, op)) for op in INSTANT_OPEN_TEMPLATE]
-    send("il.addTemplate(instant_open)", il.functions.addTemplate("instant_open", template))
-    instant_mode = il.functions.setTemplateInstantOpenMode(template_id, True)
-    send("il.setTemplateInstantOpenMode", instant_mode)
+    template_ids = []
+    for name, steps in (
+        ("instant_open", INSTANT_OPEN_TEMPLATE),
+        ("instant_open_no_margin", INSTANT_OPEN_NO_MARGIN_TEMPLATE),
+    ):
+        template_id = il.functions.nextTemplateId().call()
+        template = [list(map(list, op)) for op in steps]
+        send(f"il.addTemplate({name})", il.functions.addTemplate(name, template))
+        instant_mode = il.functions.setTemplateInstantOpenMode(template_id, True)
+        send(f"il.setTemplateInstantOpenMode({name})", instant_mode)
+        template_ids.append(template_id)
     deployment = Deployment(
         collateral=usdc.address,
         symmio_core=core.address,
@@ -127,7 +140,8 @@ def deploy_system(
         hedger=hedger,
         affiliate=affiliate or default_affiliate(),
         symbols=tuple(symbols),
-        open_template_id=template_id,
+        open_template_id=template_ids[0],
+        open_no_margin_template_id=template_ids[1],
     )
     return MockSystem(chain, deployment, gas)
 

@@ -22,15 +22,16 @@ from typing import Any
 
 from web3 import Web3
 
-from .. import calldata as cd
 from .. import flow, pricing
 from ..chain import Chain, Deployment, Sent, System
 from ..context import Context, Symbol
 from ..errors import HarnessError
 from ..keys import LocalKey
+from ..model import DelegationInfo, Domain, TpslRequest
 from ..revert import Reverted
 from ..services.client import CohClient, SolverClient
 from ..services.notify_client import SyncNotifications
+from ..services.solver import NOTIFICATIONS_PATH
 from .config import Profile
 
 #: how long the open, the close and the TP/SL confirmation may take on a real solver
@@ -64,7 +65,9 @@ class Ledger:
         return sum(s.wei for s in self.transactions)
 
     def lines(self) -> list[str]:
-        rows = [f"  {s.step:<34} {s.gas_used:>10,} gas  {s.wei:>22,} wei" for s in self.transactions]
+        rows = [
+            f"  {s.step:<34} {s.gas_used:>10,} gas  {s.wei:>22,} wei" for s in self.transactions
+        ]
         return [
             "spend ledger:",
             *rows,
@@ -136,7 +139,9 @@ class TradeRun:
         try:
             self.chain.call(tx)
         except Reverted as exc:
-            raise RailRefused(f"{tx.step}: the eth_call simulation reverts ({exc}); not sent") from None
+            raise RailRefused(
+                f"{tx.step}: the eth_call simulation reverts ({exc}); not sent"
+            ) from None
         price = self.chain.w3.eth.gas_price
         if self.ledger.gas_wei >= budget:
             raise RailRefused(f"{tx.step}: the gas budget of {budget:,} wei is spent; not sent")
@@ -150,24 +155,39 @@ class TradeRun:
 
     # ---------------------------------------------------------------- the run
     def run(self) -> TradeReport:
+        """Rails, dry run, steps 1-8 at the smallest size, cleanup; the report (and ledger)."""
         self._check_chain()
+        trade = self._prepare()
+        self._dry_run(trade)
+        try:
+            self._onboard(trade)
+            self._open(trade)
+            self._set_tpsl(trade)
+            self._close(trade)
+        finally:
+            self._cleanup(trade)
+            for line in self.ledger.lines():
+                self.out(line)
+        return self.report
+
+    def _prepare(self) -> _Trade:
         p = self.profile
         assert p.collateral and p.hedger and p.affiliate
-        rows = self.solver.contract_symbols()
-        row = rows[0]
-        symbol = Symbol(row["symbol_id"], row["name"], row["price_precision"], row["quantity_precision"])
+        row = self.solver.contract_symbols()[0]
+        symbol = Symbol(
+            row["symbol_id"], row["name"], row["price_precision"], row["quantity_precision"]
+        )
         if "mark_price" not in row:
             raise RailRefused(f"contract-symbols gives no mark_price for {symbol.name}")
         mark = Decimal(row["mark_price"])
         fee_rate = Decimal(str(row.get("trading_fee", "0")))
         quantity = smallest_quantity(row, mark)
-        notional = quantity * mark
-        self.ledger.notional = notional
-        self.ledger.trading_fees = 2 * notional * fee_rate
-        if notional > p.trade.max_notional:
+        self.ledger.notional = quantity * mark
+        self.ledger.trading_fees = 2 * self.ledger.notional * fee_rate
+        if self.ledger.notional > p.trade.max_notional:
             raise RailRefused(
-                f"the smallest {symbol.name} position has notional {notional}, above "
-                f"trade.max_notional {p.trade.max_notional}"
+                f"the smallest {symbol.name} position has notional {self.ledger.notional}, "
+                f"above trade.max_notional {p.trade.max_notional}"
             )
         context = Context(
             chain_id=self.chain.chain_id,
@@ -178,174 +198,214 @@ class TradeRun:
             affiliate=p.affiliate,
             symbols=(symbol,),
         )
-        system = System(
-            self.chain,
-            Deployment(
-                collateral=p.collateral,
-                symmio_core=context.symmio_core,
-                account_layer=context.account_layer,
-                instant_layer=context.instant_layer,
-                party_b=p.hedger,
-                affiliate=p.affiliate,
-                symbols=(symbol,),
-            ),
+        deployment = Deployment(
+            collateral=p.collateral,
+            symmio_core=context.symmio_core,
+            account_layer=context.account_layer,
+            instant_layer=context.instant_layer,
+            party_b=p.hedger,
+            affiliate=p.affiliate,
+            symbols=(symbol,),
         )
-        locked = self.solver.locked_params(symbol.name, 1)
-        session = LocalKey.generate()
-        deadline = self.chain.now() + 3_600
+        trade = _Trade(
+            system=System(self.chain, deployment),
+            context=context,
+            session=LocalKey.generate(),
+            symbol=symbol,
+            mark=mark,
+            quantity=quantity,
+            fee_rate=fee_rate,
+            locked=self.solver.locked_params(symbol.name, 1),
+            deadline=self.chain.now() + 3_600,
+        )
+        decimals = trade.system.view(trade.system.collateral.functions.decimals())
+        margin_wei = trade.open_plan(self.user.address).margin_wei  # same margin for any sub
+        trade.decimals = decimals
+        trade.deposit_units = -(-margin_wei // 10 ** (18 - decimals))  # rounded up
+        return trade
 
-        def open_plan(sub: str) -> flow.OpenPlan:
-            return flow.build_instant_open(
-                context,
-                session,
-                sub_account=sub,
-                symbol=symbol,
-                side="long",
-                quantity=quantity,
-                leverage=1,
-                mark_price=mark,
-                locked_params=locked,
-                trading_fee=fee_rate,
-                deadline=deadline,
-            )
-
-        decimals = system.view(system.collateral.functions.decimals())
-        # the margin a placeholder plan needs decides the deposit (token units, rounded up)
-        margin_wei = open_plan(self.user.address).margin_wei
-        step = 10 ** (18 - decimals)
-        deposit_units = -(-margin_wei // step)
-        self._dry_run(system, deposit_units, decimals)
-
-        user = self.user.address
-        sub_tx = flow.create_sub_account(context, user, "symmio-harness live")
-        (sub,) = [self.chain.w3.to_checksum_address(a) for a in _decode_addresses(self.chain.call(sub_tx))]
-        self._send(sub_tx)
-        ctx = context
-        delegates: list[tuple[str, tuple[bytes, ...]]] = []
-        try:
-            self._send(flow.approve_collateral(ctx, user, p.collateral, deposit_units))
-            self._send(flow.deposit(ctx, user, sub, deposit_units))
-            self._send(flow.bind(ctx, user, sub))
-            expiry = self.chain.now() + DELEGATION_DAYS * 86_400
-            grant = flow.session_key_delegation(sub, session.address, expiry)
-            self._send(flow.grant_delegation(ctx, user, grant))
-            delegates.append((session.address, grant.selectors))
-            if p.tpsl_bot is not None:
-                bot = flow.tpsl_bot_delegation(sub, p.tpsl_bot, expiry)
-                self._send(flow.grant_delegation(ctx, user, bot))
-                delegates.append((p.tpsl_bot, bot.selectors))
-            self._trade(system, context, session, sub, symbol, mark, quantity, open_plan)
-        finally:
-            self._cleanup(system, context, session, sub, symbol, mark, quantity, delegates)
-        for line in self.ledger.lines():
-            self.out(line)
-        return self.report
-
-    def _dry_run(self, system: System, deposit_units: int, decimals: int) -> None:
+    def _dry_run(self, trade: _Trade) -> None:
         user = self.user.address
         eth = self.chain.w3.eth.get_balance(user)
-        held = system.view(system.collateral.functions.balanceOf(user))
+        held = trade.system.view(trade.system.collateral.functions.balanceOf(user))
         budget = self.profile.trade.gas_budget_wei
-        shown = pricing.format_decimal(Decimal(deposit_units).scaleb(-decimals))
+
+        def units(n: int) -> str:
+            return pricing.format_decimal(Decimal(n).scaleb(-trade.decimals))
+
         self.out(
-            f"dry run (nothing spent yet): user {user} deposits {shown} collateral "
-            f"(holds {pricing.format_decimal(Decimal(held).scaleb(-decimals))}), gas budget "
-            f"{budget:,} wei (holds {eth:,} wei), notional {self.ledger.notional}"
+            f"dry run (nothing spent yet): user {user} deposits {units(trade.deposit_units)} "
+            f"collateral (holds {units(held)}); gas budget {budget:,} wei (holds {eth:,} wei); "
+            f"{trade.quantity} {trade.symbol.name}, notional {self.ledger.notional}"
         )
-        if held < deposit_units:
-            raise RailRefused(f"the user holds {held} collateral units, the run needs {deposit_units}")
+        if held < trade.deposit_units:
+            needed = units(trade.deposit_units)
+            raise RailRefused(f"the user holds {units(held)} collateral, the run needs {needed}")
         if eth < budget:
             raise RailRefused(f"the user holds {eth:,} wei, the gas budget is {budget:,} wei")
 
+    def _onboard(self, trade: _Trade) -> None:
+        p, ctx, user = self.profile, trade.context, self.user.address
+        assert p.collateral is not None
+        create = flow.create_sub_account(ctx, user, "symmio-harness live")
+        (sub,) = _decode_addresses(self.chain.call(create))
+        self._send(create)
+        trade.sub_account = self.chain.w3.to_checksum_address(sub)
+        self._send(flow.approve_collateral(ctx, user, p.collateral, trade.deposit_units))
+        self._send(flow.deposit(ctx, user, trade.sub_account, trade.deposit_units))
+        self._send(flow.bind(ctx, user, trade.sub_account))
+        expiry = self.chain.now() + DELEGATION_DAYS * 86_400
+        grants = [flow.session_key_delegation(trade.sub_account, trade.session.address, expiry)]
+        if p.tpsl_bot is not None:
+            grants.append(flow.tpsl_bot_delegation(trade.sub_account, p.tpsl_bot, expiry))
+        for grant in grants:
+            self._send(flow.grant_delegation(ctx, user, grant))
+            trade.delegations.append(grant)
+
     def _ws_url(self) -> str:
         base = self.profile.solver_base or ""
-        return base.replace("https://", "wss://").replace("http://", "ws://") + "/api/ws/notifications"
+        ws = base.replace("https://", "wss://").replace("http://", "ws://")
+        return ws + NOTIFICATIONS_PATH
 
-    def _trade(self, system, context, session, sub, symbol, mark, quantity, open_plan) -> None:  # noqa: ANN001
-        plan = open_plan(sub)
+    def _open(self, trade: _Trade) -> None:
+        plan = trade.open_plan(trade.sub)
         with SyncNotifications(self._ws_url(), app_name=self.profile.app_name) as ws:
-            ws.subscribe(sub)
+            ws.subscribe(trade.sub)
             accepted = self.solver.instant_open(plan.body)
-            frame = ws.wait_open(accepted.temp_quote_id, self.timeout)
-        data = frame.get("data", frame)
+            data = ws.wait_open(accepted.temp_quote_id, self.timeout)
         self.report.quote_id = int(data["quote_id"])
         self.report.virtual_account = self.chain.w3.to_checksum_address(data["va_address"])
-        self.report.steps.append(f"instant_open: quote {self.report.quote_id} on {self.report.virtual_account}")
+        self.report.steps.append(
+            f"instant_open: quote {self.report.quote_id} on {self.report.virtual_account}"
+        )
+
+    def _set_tpsl(self, trade: _Trade) -> None:
+        """A take-profit far above the mark (never triggers): placed, then cancelled in cleanup."""
+        assert self.report.quote_id is not None and self.report.virtual_account is not None
         domain = self.coh.signing_spec()
         order = flow.build_tpsl(
             domain,
-            session,
-            sub_account=sub,
+            trade.session,
+            sub_account=trade.sub,
             virtual_account=self.report.virtual_account,
-            affiliate=context.affiliate,
+            affiliate=trade.context.affiliate or "",
             quote_id=self.report.quote_id,
-            symbol=symbol,
+            symbol=trade.symbol,
             side="long",
-            quantity=quantity,
-            mark_price=mark,
-            take_profit=(mark * 3).quantize(Decimal(1).scaleb(-symbol.price_precision)),
+            quantity=trade.quantity,
+            mark_price=trade.mark,
+            take_profit=(trade.mark * 3).quantize(Decimal(1).scaleb(-trade.symbol.price_precision)),
         )
-        self._tpsl = (domain, order, self.coh.submit(order))
-        self.report.steps.append(f"TP/SL: order {self._tpsl[2]} stored")
-        self._close(context, session, symbol, mark, quantity)
+        coh_id = self.coh.submit(order)
+        trade.tpsl = (domain, order, coh_id)
+        self.report.steps.append(f"TP/SL: take-profit order {coh_id} stored")
 
-    def _close(self, context, session, symbol, mark, quantity) -> None:  # noqa: ANN001
+    def _close(self, trade: _Trade) -> None:
         assert self.report.quote_id is not None and self.report.virtual_account is not None
+        quote_id = self.report.quote_id
         close = flow.build_instant_close(
-            context,
-            session,
+            trade.context,
+            trade.session,
             virtual_account=self.report.virtual_account,
-            quote_id=self.report.quote_id,
-            symbol=symbol,
+            quote_id=quote_id,
+            symbol=trade.symbol,
             side="long",
-            quantity=quantity,
-            mark_price=mark,
+            quantity=trade.quantity,
+            mark_price=trade.mark,
             deadline=self.chain.now() + 3_600,
         )
-        quote_id = self.report.quote_id
-        with SyncNotifications(self._ws_url(), app_name=self.profile.app_name) as ws:
-            ws.subscribe(context.sub_account or self.report.virtual_account)
-            self.solver.instant_close(close.body)
-            ws.wait_for(
-                lambda f: f.get("data", {}).get("quote_id") == quote_id
-                and f.get("data", {}).get("last_seen_action") == "FillMarketOrderInstantClose",
-                self.timeout,
-                f"instant_close of quote {quote_id}",
+
+        def filled(frame: dict[str, Any]) -> bool:
+            data = frame.get("data", {})
+            return data.get("quote_id") == quote_id and data.get("last_seen_action") in (
+                "FillMarketOrderInstantClose",
+                "InstantRequestToClosePosition",
             )
+
+        with SyncNotifications(self._ws_url(), app_name=self.profile.app_name) as ws:
+            ws.subscribe(trade.sub)
+            self.solver.instant_close(close.body)
+            ws.wait_for(filled, self.timeout, f"instant_close of quote {quote_id}")
         self.report.closed = True
         self.report.steps.append(f"instant_close: quote {quote_id} closed")
 
-    def _cleanup(self, system, context, session, sub, symbol, mark, quantity, delegates) -> None:  # noqa: ANN001
+    def _cleanup(self, trade: _Trade) -> None:
+        """Each part on its own, whatever happened before."""
+
         def attempt(what: str, work: Callable[[], Any]) -> None:
             try:
                 work()
-                self.report.cleanup.append(f"{what}: done")
-            except Exception as exc:  # each part runs whatever the others did
+            except Exception as exc:  # report and go on: the next part must still run
                 self.report.cleanup.append(f"{what}: FAILED ({exc})"[:300])
+            else:
+                self.report.cleanup.append(f"{what}: done")
 
         if self.report.quote_id is not None and not self.report.closed:
-            attempt("close the position", lambda: self._close(context, session, symbol, mark, quantity))
-        tpsl = getattr(self, "_tpsl", None)
-        if tpsl is not None:
-            domain, order, coh_id = tpsl
+            attempt("close the position", lambda: self._close(trade))
+        if trade.tpsl is not None:
+            domain, order, coh_id = trade.tpsl
 
             def cancel() -> None:
                 message, signature = flow.build_tpsl_delete(
                     domain,
-                    session,
+                    trade.session,
                     virtual_account=order.order.virtual_account,
                     salt=order.order.salt,
                     coh_quote_id=coh_id,
                     conditional_order_type="take_profit",
                 )
-                self.coh.cancel(domain, message, signature, session.address)
+                self.coh.cancel(domain, message, signature, trade.session.address)
 
             attempt("cancel the TP/SL order", cancel)
-        for delegate, selectors in delegates:
-            tx = system.revoke_tx(self.user.address, sub, delegate, list(selectors))
-            attempt(f"initiate revocation of {delegate}", lambda tx=tx: self._send(tx))
+        for grant in trade.delegations:
+            tx = trade.system.revoke_tx(
+                self.user.address, trade.sub, grant.delegated_signer, list(grant.selectors)
+            )
+            attempt(
+                f"initiate revocation of {grant.delegated_signer}", lambda tx=tx: self._send(tx)
+            )
         for line in self.report.cleanup:
             self.out("cleanup: " + line)
+
+
+@dataclass
+class _Trade:
+    """One run's state."""
+
+    system: System
+    context: Context
+    session: LocalKey
+    symbol: Symbol
+    mark: Decimal
+    quantity: Decimal
+    fee_rate: Decimal
+    locked: pricing.LockedParamsPct
+    deadline: int
+    decimals: int = 18
+    deposit_units: int = 0
+    sub_account: str | None = None
+    delegations: list[DelegationInfo] = field(default_factory=list)
+    tpsl: tuple[Domain, TpslRequest, int] | None = None
+
+    @property
+    def sub(self) -> str:
+        assert self.sub_account is not None, "no sub-account yet"
+        return self.sub_account
+
+    def open_plan(self, sub_account: str) -> flow.OpenPlan:
+        return flow.build_instant_open(
+            self.context,
+            self.session,
+            sub_account=sub_account,
+            symbol=self.symbol,
+            side="long",
+            quantity=self.quantity,
+            leverage=1,
+            mark_price=self.mark,
+            locked_params=self.locked,
+            trading_fee=self.fee_rate,
+            deadline=self.deadline,
+        )
 
 
 def _decode_addresses(raw: bytes) -> list[str]:

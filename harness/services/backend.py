@@ -14,7 +14,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -127,12 +127,13 @@ class Backend:
         plus where to send transactions; with `owner`, that owner's latest sub-account, its
         session key (the latest delegate holding addMarginToNextVA) and, once a position was
         opened, its virtual account."""
-        out = self.context.to_json()
-        out["collateral"] = self.system.collateral.address
-        out["tpsl_bot"] = self.bot.address
-        out["test_accounts"] = list(self.test_accounts)
-        if self.rpc_url is not None:
-            out["rpc_url"] = self.rpc_url
+        out = replace(
+            self.context,
+            collateral=self.system.collateral.address,
+            tpsl_bot=self.bot.address,
+            test_accounts=self.test_accounts,
+            rpc_url=self.rpc_url,
+        ).to_json()
         if owner is not None:
             with self.lock:
                 out.update(self._owner_keys(owner))

@@ -21,9 +21,13 @@ STARTUP_SECONDS = 60
 class ServeProcess:
     """A running `serve`: `base` (http://127.0.0.1:PORT), `context`, `lines` (the banner)."""
 
-    def __init__(self, startup_seconds: float = STARTUP_SECONDS) -> None:
+    def __init__(
+        self, startup_seconds: float = STARTUP_SECONDS, *, args: tuple[str, ...] = ()
+    ) -> None:
+        """`args` go to `serve` (e.g. `("--chain", "anvil", "--quiet")`)."""
+        command = [sys.executable, "-c", "from harness.cli import main; main()", "serve"]
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from harness.cli import main; main()", "serve", "--port", "0"],
+            [*command, "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

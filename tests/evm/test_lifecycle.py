@@ -3,6 +3,7 @@ bot closing the rest through its own delegation; plus the revert decoder's input
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -250,3 +251,15 @@ def test_every_calldata_function_exists_in_the_compiled_mocks() -> None:
         assert fn.signature in signatures, f"{fn.contract}: {fn.signature}"
     core = {artifacts.signature(e) for e in artifacts.abi("SymmioCore") if e["type"] == "function"}
     assert cd.REQUEST_TO_CLOSE_POSITION_WITH_UPNL_SIG.signature not in core
+
+
+def test_an_open_without_add_margin_runs_on_the_active_va(opened: Scenario) -> None:
+    """{sendQuote} alone (the solver's documented {addMargin?, sendQuote}): the VA already
+    holds margin, so the open runs as [sendQuote, lockQuote, openPosition] on it."""
+    s = opened
+    system = s.system
+    plan = s.open_plan(quantity=Decimal("0.001"))
+    body = replace(plan.body, add_margin=None)
+    again = system.instant_open(body, opened_price=FILL_PRICE)
+    assert (again.quote_id, again.virtual_account) == (2, s.va)
+    assert system.quote(2)["quoteStatus"] == OPENED and system.quote(2)["partyA"] == s.va

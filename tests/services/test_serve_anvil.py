@@ -265,3 +265,38 @@ def test_an_unknown_abi_is_refused_naming_the_served_ones(edge) -> None:
     _, http, _ = edge
     got = http.get("/abi/Nope")
     assert got.status_code == 400 and "served: AccountLayer" in got.json()["message"]
+
+
+def test_an_open_without_add_margin_is_accepted_with_its_warning(edge) -> None:
+    services, http, _ = edge
+    backend = services.backend
+    session = LocalKey.generate()
+    done = backend.onboard(session.address)
+    context = backend.system.context(sub_account=done.sub_account, session_key=session.address)
+    locked = pricing.LockedParamsPct.from_response(
+        {**backend.markets[1].locked_params, "leverage": "10"}
+    )
+
+    def body(quantity: str) -> dict:
+        plan = flow.build_instant_open(
+            context,
+            session,
+            sub_account=done.sub_account,
+            symbol=context.symbols[0],
+            side="long",
+            quantity=Decimal(quantity),
+            leverage=10,
+            mark_price=backend.prices[1],
+            locked_params=locked,
+            trading_fee=Decimal("0.0006"),
+            deadline=backend.now() + 3_600,
+        )
+        return wire.instant_open_to_wire(plan.body)
+
+    first = http.post("/solver/api/instant_trade/instant_open", json=body("0.01"))
+    assert first.status_code == 200, first.text
+    second = body("0.001")
+    del second["addMargin"]  # the VA funded by the first open holds the margin
+    got = http.post("/solver/api/instant_trade/instant_open", json=second)
+    assert got.status_code == 200, got.text
+    assert [w["rule_id"] for w in got.json()["warnings"]] == ["open.add-margin-absent"]
