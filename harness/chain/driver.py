@@ -299,14 +299,21 @@ class System:
         return self.chain.send(self.template_tx(template_id, ops, **options))
 
     def instant_open_tx(
-        self, body: InstantOpen, *, opened_price: int | None = None, deadline: int | None = None
+        self,
+        body: InstantOpen,
+        *,
+        opened_price: int | None = None,
+        deadline: int | None = None,
+        quote: dict[str, Any] | None = None,
     ) -> flow.TxRequest:
         """The solver's one transaction for an instant_open body: addMargin + sendQuote (the
         user's signed operations) + lockQuote + openPosition (the PartyB's), quote id injected.
-        The PartyB fills the whole quantity at `opened_price` (default: the requested price)."""
-        quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(
-            body.send_quote.signed_operation.call_data
-        )
+        The PartyB fills the whole quantity at `opened_price` (default: the requested price).
+        `quote`: sendQuote's decoded arguments, when the caller has them already."""
+        if quote is None:
+            quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(
+                body.send_quote.signed_operation.call_data
+            )
         price = quote["price"] if opened_price is None else opened_price
         until = quote["deadline"] if deadline is None else deadline
         # quote id 0 is the placeholder the template overwrites
@@ -323,12 +330,15 @@ class System:
             raise ChainError("this deployment has no template for an open without addMargin")
         return self.template_tx(template, [body.send_quote, lock, open_])
 
-    def instant_open(self, body: InstantOpen, **options: Any) -> Opened:
+    def instant_open(
+        self, body: InstantOpen, *, quote: dict[str, Any] | None = None, **options: Any
+    ) -> Opened:
         """Send the instant open; the VA is the AccountLayer's prediction for the addMargin
         step (without one: for the side of a MARKET_DIRECTION sub-account, whose active VA it
         is), the quote id what sendQuote returns (read by running the template as a call)."""
         send = body.send_quote.signed_operation
-        quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(send.call_data)
+        if quote is None:
+            quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(send.call_data)
         if body.add_margin is not None:
             margin = cd.ADD_MARGIN_TO_NEXT_VA.decode(body.add_margin.signed_operation.call_data)
             sub, iso = margin["subAccount"], margin["vaIsolationType"]
@@ -339,7 +349,7 @@ class System:
             self.chain.w3.to_checksum_address(sub), iso, quote["symbolId"]
         )
         va = self.view(predict, "pending")
-        tx = self.instant_open_tx(body, **options)
+        tx = self.instant_open_tx(body, quote=quote, **options)
         (results,) = abi_decode(["bytes[]"], self.chain.call(tx))
         (quote_id,) = abi_decode(["uint256"], results[0 if body.add_margin is None else 1])
         return Opened(quote_id, va, self.chain.send(tx))
@@ -349,13 +359,19 @@ class System:
         operations: InstantClose | Sequence[WrappedOperation],
         *,
         closed_price: int | None = None,
+        closes: Sequence[dict[str, Any]] | None = None,
     ) -> flow.TxRequest:
         """Each close request followed by the PartyB's fill of the whole requested quantity at
-        `closed_price` (default: the requested close price), in one executeBatch."""
+        `closed_price` (default: the requested close price), in one executeBatch. `closes`: the
+        requests' decoded arguments, when the caller has them already."""
         ops = operations.operations if isinstance(operations, InstantClose) else operations
         batch: list[WrappedOperation] = []
-        for op in ops:
-            close = cd.REQUEST_TO_CLOSE_POSITION.decode(op.signed_operation.call_data)
+        for i, op in enumerate(ops):
+            close = (
+                closes[i]
+                if closes is not None
+                else cd.REQUEST_TO_CLOSE_POSITION.decode(op.signed_operation.call_data)
+            )
             price = close["closePrice"] if closed_price is None else closed_price
             fill = FILL_CLOSE_REQUEST.encode(
                 close["quoteId"], close["quantityToClose"], price, cd.EMPTY_PAIR_UPNL_SIG

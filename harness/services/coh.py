@@ -403,9 +403,7 @@ class ConditionalOrders:
 
         def work() -> tuple[int, list[dict[str, str]]]:
             result = judge(data, request.url.path, self.options())
-            body = wire.parse_tpsl(data).value
-            assert body is not None
-            return self.submit(body), warnings_json(result)
+            return self.submit(result.value), warnings_json(result)  # read once, by the validator
 
         coh_id, warnings = await self.backend.run(work)
         return JSONResponse(

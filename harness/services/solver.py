@@ -86,16 +86,18 @@ class Solver:
 
     # --- execution (callable without HTTP)
 
-    def open(self, body: InstantOpen) -> TempQuote:
+    def open(self, body: InstantOpen, quote: dict[str, Any] | None = None) -> TempQuote:
+        """`quote`: sendQuote's decoded arguments (the validator's), else decoded here."""
         backend = self.backend
         send = body.send_quote.signed_operation
-        quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(send.call_data)
+        if quote is None:
+            quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(send.call_data)
         with backend.lock:
             record = TempQuote(-next(self._temp_ids), send.signer_account.addr, "pending")
             self.temp_quotes[record.temp_quote_id] = record
             try:
                 opened = backend.system.instant_open(
-                    body, opened_price=backend.mark_wei(quote["symbolId"])
+                    body, quote=quote, opened_price=backend.mark_wei(quote["symbolId"])
                 )
             except Reverted as exc:
                 record.state = "failed"
@@ -125,21 +127,24 @@ class Solver:
         )
         return record
 
-    def close(self, body: InstantClose) -> Sent:
+    def close(self, body: InstantClose, closes: list[dict[str, Any]] | None = None) -> Sent:
+        """`closes`: the requests' decoded arguments (the validator's), else decoded here."""
         backend = self.backend
+        if closes is None:
+            closes = [
+                cd.REQUEST_TO_CLOSE_POSITION.decode(op.signed_operation.call_data)
+                for op in body.operations
+            ]
         requests = [
-            (
-                op.signed_operation.signer_account.addr,
-                cd.REQUEST_TO_CLOSE_POSITION.decode(op.signed_operation.call_data),
-            )
-            for op in body.operations
+            (op.signed_operation.signer_account.addr, args)
+            for op, args in zip(body.operations, closes, strict=True)
         ]
         with backend.lock:
             symbols = {backend.system.quote(args["quoteId"])["symbolId"] for _, args in requests}
             # one fill price for the batch: the mark when every quote is of one symbol
             price = backend.mark_wei(symbols.pop()) if len(symbols) == 1 else None
             try:
-                sent = backend.system.instant_close(body, closed_price=price)
+                sent = backend.system.instant_close(body, closed_price=price, closes=closes)
             except Reverted as exc:
                 for va, args in requests:
                     backend.notifier.publish_chain_failure(
@@ -174,22 +179,18 @@ class Solver:
     async def http_instant_open(self, request: Request) -> JSONResponse:
         data = await read_json(request)
 
-        def work() -> tuple[TempQuote, InstantOpen, list[dict[str, str]]]:
+        def work() -> tuple[TempQuote, dict[str, Any], list[dict[str, str]]]:
             result = judge(data, request.url.path, self.options("instant_open"))
-            body = wire.parse_instant_open(data).value
-            assert body is not None  # the validator passed it
-            return self.open(body), body, warnings_json(result)
+            quote = result.calls["sendQuote"]  # read and decoded once, by the validator
+            return self.open(result.value, quote), quote, warnings_json(result)
 
-        record, body, warnings = await self.backend.run(work)
+        record, quote, warnings = await self.backend.run(work)
         if record.state == "failed":
             assert record.error is not None
             return JSONResponse(
                 {**record.error, "temp_quote_id": record.temp_quote_id},
                 status_code=CHAIN_REVERTED.http_status,
             )
-        quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(
-            body.send_quote.signed_operation.call_data
-        )
         return JSONResponse(
             {
                 "temp_quote_id": record.temp_quote_id,
@@ -205,9 +206,9 @@ class Solver:
 
         def work() -> tuple[Sent, list[dict[str, str]]]:
             result = judge(data, request.url.path, self.options("instant_close"))
-            body = wire.parse_instant_close(data).value
-            assert body is not None
-            return self.close(body), warnings_json(result)
+            body: InstantClose = result.value  # read and decoded once, by the validator
+            closes = [result.calls[k] for k in sorted(result.calls, key=_op_index)]
+            return self.close(body, closes), warnings_json(result)
 
         sent, warnings = await self.backend.run(work)
         return JSONResponse({"successful": True, "tx_hash": sent.tx_hash, "warnings": warnings})
@@ -329,6 +330,12 @@ def contract_symbol_row(m: SymbolMarket, mark_price: Decimal) -> dict[str, Any]:
         "side": "both",
         "mark_price": pricing.format_decimal(mark_price),
     }
+
+
+def _op_index(path: str) -> int:
+    """The operation index of a close's calls path (`[3]`, or `operations[3]` for the SDK's
+    envelope)."""
+    return int(path.rsplit("[", 1)[1].rstrip("]"))
 
 
 def _amount(wei: int) -> str:

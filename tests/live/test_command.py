@@ -112,10 +112,11 @@ def test_pytest_live_runs_the_smoke_test_and_skips_without_the_flag(
     for key in [k for k in os.environ if k.startswith("SYMMIO_")]:
         monkeypatch.delenv(key)
     skipped = pytester.runpytest_subprocess("-rs", "-p", "no:cacheprovider")
-    skipped.assert_outcomes(skipped=1)
+    skipped.assert_outcomes(skipped=2)
     skipped.stdout.fnmatch_lines(["*run with --live; missing settings: SYMMIO_RPC_URL*"])
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    passed = pytester.runpytest_subprocess("--live", "-p", "no:cacheprovider")
-    passed.assert_outcomes(passed=1)
+    passed = pytester.runpytest_subprocess("--live", "-p", "no:cacheprovider", "-rs")
+    passed.assert_outcomes(passed=1, skipped=1)  # stage 2 spends funds: only with --live-trade
+    passed.stdout.fnmatch_lines(["*live test that spends funds: run with --live-trade*"])
     assert HEX_KEY not in passed.stdout.str().lower()

@@ -162,7 +162,7 @@ def test_an_internal_error_is_a_500_that_leaks_nothing(
 ) -> None:
     solver = services.solver
 
-    def broken(body):
+    def broken(body, quote=None):
         raise RuntimeError("secret internals /home/x")
 
     monkeypatch.setattr(solver, "open", broken)
