@@ -53,6 +53,8 @@ def size_text(n: int) -> str:
 def nesting_depth_exceeds(text: str, max_depth: int) -> bool:
     """True as soon as the brackets outside strings nest deeper than `max_depth` (an
     unterminated string leaves its brackets counted: the text is refused either way)."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return False  # not enough brackets to nest that deep (two C-speed counts, no scan)
     depth = 0
     for match in _STRUCTURE.finditer(text):
         token = match.group()
