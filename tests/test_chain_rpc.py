@@ -4,27 +4,20 @@ and the local-signing path on the embedded chain."""
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 
 import pytest
 from web3 import Web3
 
 from harness import flow, pricing
-from harness.anvil import Anvil, AnvilError, find_anvil
+from harness.anvil import Anvil
 from harness.chain import Chain, deploy_system
 from harness.demo import Market
 from harness.keys import LocalKey
 from harness.primitives import keccak
 from harness.revert import Reverted
 
-try:
-    find_anvil()
-    SKIP = ""
-except AnvilError as exc:
-    if os.environ.get("SYMMIO_REQUIRE_ANVIL"):  # .ci/run: CI must not skip these
-        raise
-    SKIP = str(exc)
+from .anvil_needed import needs_anvil
 
 MARKET = Market()
 LOCKED = pricing.LockedParamsPct.from_response(MARKET.locked_params)
@@ -82,7 +75,7 @@ def test_keys_signed_locally_drive_the_embedded_chain() -> None:
 
 
 @pytest.mark.anvil
-@pytest.mark.skipif(bool(SKIP), reason=SKIP)
+@needs_anvil
 def test_the_driver_runs_the_lifecycle_on_anvil_and_travels_in_time() -> None:
     with Anvil() as node:
         chain = Chain(Web3(Web3.HTTPProvider(node.rpc_url)))

@@ -14,18 +14,11 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from harness.anvil import Anvil, AnvilError, find_anvil
+from harness.anvil import Anvil
 from harness.chain import Chain, deploy_system
 from harness.keys import LocalKey
 
-try:
-    find_anvil()
-    NO_ANVIL = ""
-except AnvilError as exc:
-    if os.environ.get("SYMMIO_REQUIRE_ANVIL"):
-        raise
-    NO_ANVIL = str(exc)
-needs_anvil = pytest.mark.skipif(bool(NO_ANVIL), reason=NO_ANVIL)
+from ..anvil_needed import NO_ANVIL, needs_anvil
 
 pytest_plugins = ["pytester"]
 

@@ -4,24 +4,16 @@ fresh user key that never shows up in any output or file."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import httpx
 import pytest
 from web3 import Web3
 
-from harness.anvil import AnvilError, find_anvil
 from harness.keys import LocalKey
 from harness.services.launch import ServeProcess
 
-try:
-    find_anvil()
-    NO_ANVIL = ""
-except AnvilError as exc:
-    if os.environ.get("SYMMIO_REQUIRE_ANVIL"):
-        raise
-    NO_ANVIL = str(exc)
+from ..anvil_needed import needs_anvil
 
 pytest_plugins = ["pytester"]
 SMOKE = Path(__file__).with_name("test_smoke.py")
@@ -43,7 +35,7 @@ def fund(rpc_url: str, donor: str, to: str, token: str, units: int) -> None:
 @pytest.mark.server
 @pytest.mark.subprocess
 @pytest.mark.slow
-@pytest.mark.skipif(bool(NO_ANVIL), reason=NO_ANVIL)
+@needs_anvil
 def test_both_stages_pass_against_serve_chain_anvil(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,7 +3,6 @@ embedded chain with the mock services in-process, drifted profiles and services,
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -15,20 +14,14 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 from web3 import Web3
 
-from harness.anvil import Anvil, AnvilError, find_anvil
+from harness.anvil import Anvil
 from harness.live.config import Profile
 from harness.live.readonly import FAIL, PASS, SKIP, ReadOnlyRun, Unreachable
 from harness.services import Services, embedded_backend
 
-BASE = "http://testserver"
+from ..anvil_needed import needs_anvil
 
-try:
-    find_anvil()
-    NO_ANVIL = ""
-except AnvilError as exc:
-    if os.environ.get("SYMMIO_REQUIRE_ANVIL"):
-        raise
-    NO_ANVIL = str(exc)
+BASE = "http://testserver"
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +102,7 @@ def test_an_unreachable_rpc_is_one_line() -> None:
 
 
 @pytest.mark.anvil
-@pytest.mark.skipif(bool(NO_ANVIL), reason=NO_ANVIL)
+@needs_anvil
 def test_a_bare_anvil_fails_every_contract_check_with_a_reason() -> None:
     nobody = "0x" + "ab" * 20
     with Anvil() as node:

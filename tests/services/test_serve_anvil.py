@@ -5,8 +5,8 @@ anvil left behind; plus the edge every server has (CORS, one log line per reques
 
 from __future__ import annotations
 
+import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,44 +23,26 @@ with warnings.catch_warnings():
     from starlette.testclient import TestClient
 
 from harness import flow, pricing, wire
-from harness.anvil import AnvilError, find_anvil, rpc_call
+from harness.anvil import AnvilError, rpc_call
 from harness.chain import Chain, Deployment, System
 from harness.context import Symbol, context_from_json
 from harness.keys import LocalKey
 from harness.services import Services, SolverClient, embedded_backend
+from harness.services.launch import ServeProcess
 
-try:
-    find_anvil()
-    NO_ANVIL = ""
-except AnvilError as exc:
-    if os.environ.get("SYMMIO_REQUIRE_ANVIL"):
-        raise
-    NO_ANVIL = str(exc)
+from ..anvil_needed import needs_anvil
 
 CLI = str(Path(sys.executable).with_name("symmio-harness"))
 DEV_KEY_1 = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil's public
 
 
-def start(*args: str) -> tuple[subprocess.Popen, list[str]]:
-    proc = subprocess.Popen(
-        [CLI, "serve", "--chain", "anvil", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
-    deadline = time.monotonic() + 120
-    assert proc.stdout is not None
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line.rstrip("\n"))
-        if line.startswith("(9) 0x") and "Private Keys" in "\n".join(lines):
-            return proc, lines
-    proc.kill()
-    raise AssertionError("serve --chain anvil did not start:\n" + "\n".join(lines))
+def banner(serve: ServeProcess) -> list[str]:
+    """The whole banner: the lines up to the context file, then the test accounts' lines."""
+    deadline = time.monotonic() + 30
+    while not any(line.startswith("(9) 0x") for line in serve.log[-12:]):
+        assert time.monotonic() < deadline, "the test accounts were not printed"
+        time.sleep(0.05)
+    return serve.lines + serve.log
 
 
 def gone(url: str) -> bool:
@@ -77,11 +59,12 @@ def gone(url: str) -> bool:
 @pytest.mark.anvil
 @pytest.mark.server
 @pytest.mark.subprocess
-@pytest.mark.skipif(bool(NO_ANVIL), reason=NO_ANVIL)
+@needs_anvil
 def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_key() -> None:
-    proc, lines = start("--quiet")
+    serve = ServeProcess(120, args=("--chain", "anvil", "--quiet"))
+    lines = banner(serve)
     text = "\n".join(lines)
-    base = lines[0].rsplit(" ", 1)[1]
+    base = serve.base
     rpc_url = next(line for line in lines if line.startswith("JSON-RPC URL: ")).split(": ")[1]
     assert "chain id 31337" in lines[0]
     assert "anvil's public dev keys: test funds on this local chain only" in text
@@ -157,8 +140,7 @@ def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_k
         )
         assert not wallet.is_delegation_active(done.sub_account, session.address, marker)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        serve.stop()  # SIGTERM
     assert gone(rpc_url), "anvil outlived serve's SIGTERM"
 
 
@@ -224,28 +206,37 @@ def test_every_request_gets_one_log_line_with_status_rules_and_time(edge) -> Non
     assert lines[1].startswith("POST /solver/api/instant_trade/instant_open 400 refused: ")
 
 
-def test_a_body_with_warnings_is_accepted_and_the_answer_lists_them(edge) -> None:
-    services, http, lines = edge
+def open_bodies(services: Services, *quantities: str) -> list[dict]:
+    """Canonical instant_open bodies of one freshly onboarded user, one per quantity."""
     backend = services.backend
     session = LocalKey.generate()
     done = backend.onboard(session.address)
     context = backend.system.context(sub_account=done.sub_account, session_key=session.address)
-    plan = flow.build_instant_open(
-        context,
-        session,
-        sub_account=done.sub_account,
-        symbol=context.symbols[0],
-        side="long",
-        quantity=Decimal("0.01"),
-        leverage=10,
-        mark_price=backend.prices[1],
-        locked_params=pricing.LockedParamsPct.from_response(
-            {**backend.markets[1].locked_params, "leverage": "10"}
-        ),
-        trading_fee=Decimal("0.0006"),
-        deadline=backend.now() + 3_600,
+    locked = pricing.LockedParamsPct.from_response(
+        {**backend.markets[1].locked_params, "leverage": "10"}
     )
-    body = wire.instant_open_to_wire(plan.body)
+    plans = [
+        flow.build_instant_open(
+            context,
+            session,
+            sub_account=done.sub_account,
+            symbol=context.symbols[0],
+            side="long",
+            quantity=Decimal(quantity),
+            leverage=10,
+            mark_price=backend.prices[1],
+            locked_params=locked,
+            trading_fee=Decimal("0.0006"),
+            deadline=backend.now() + 3_600,
+        )
+        for quantity in quantities
+    ]
+    return [wire.instant_open_to_wire(plan.body) for plan in plans]
+
+
+def test_a_body_with_warnings_is_accepted_and_the_answer_lists_them(edge) -> None:
+    services, http, lines = edge
+    (body,) = open_bodies(services, "0.01")
     body["sendQuote"]["signedOperation"]["maxUses"] = 1  # SDK style: a JSON number
     lines.clear()
     got = http.post("/solver/api/instant_trade/instant_open", json=body)
@@ -269,34 +260,26 @@ def test_an_unknown_abi_is_refused_naming_the_served_ones(edge) -> None:
 
 def test_an_open_without_add_margin_is_accepted_with_its_warning(edge) -> None:
     services, http, _ = edge
-    backend = services.backend
-    session = LocalKey.generate()
-    done = backend.onboard(session.address)
-    context = backend.system.context(sub_account=done.sub_account, session_key=session.address)
-    locked = pricing.LockedParamsPct.from_response(
-        {**backend.markets[1].locked_params, "leverage": "10"}
-    )
-
-    def body(quantity: str) -> dict:
-        plan = flow.build_instant_open(
-            context,
-            session,
-            sub_account=done.sub_account,
-            symbol=context.symbols[0],
-            side="long",
-            quantity=Decimal(quantity),
-            leverage=10,
-            mark_price=backend.prices[1],
-            locked_params=locked,
-            trading_fee=Decimal("0.0006"),
-            deadline=backend.now() + 3_600,
-        )
-        return wire.instant_open_to_wire(plan.body)
-
-    first = http.post("/solver/api/instant_trade/instant_open", json=body("0.01"))
-    assert first.status_code == 200, first.text
-    second = body("0.001")
+    first, second = open_bodies(services, "0.01", "0.001")
+    got = http.post("/solver/api/instant_trade/instant_open", json=first)
+    assert got.status_code == 200, got.text
     del second["addMargin"]  # the VA funded by the first open holds the margin
     got = http.post("/solver/api/instant_trade/instant_open", json=second)
     assert got.status_code == 200, got.text
     assert [w["rule_id"] for w in got.json()["warnings"]] == ["open.add-margin-absent"]
+
+
+def test_get_context_is_a_context_file_the_validator_reads(edge, tmp_path: Path) -> None:
+    services, http, _ = edge
+    (body,) = open_bodies(services, "0.01")
+    answer = http.get("/context").json()
+    path = tmp_path / "context.json"
+    path.write_text(json.dumps(answer))
+    (path.parent / "open.json").write_text(json.dumps(body))
+    done = subprocess.run(
+        [CLI, "validate", "--context", str(path), str(path.parent / "open.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
