@@ -32,7 +32,7 @@ from ..revert import Reverted
 from ..services.client import CohClient, SolverClient
 from ..services.notify_client import SyncNotifications
 from ..services.solver import NOTIFICATIONS_PATH
-from .config import Profile
+from .config import USER_KEY_ENV, Profile
 
 #: how long the open, the close and the TP/SL confirmation may take on a real solver
 SETTLE_TIMEOUT_S = 120.0
@@ -90,7 +90,9 @@ class TradeReport:
 def smallest_quantity(symbol_row: dict[str, Any], mark: Decimal) -> Decimal:
     """One lot, or the fewest lots whose notional reaches the symbol's minimum quote value."""
     lot = Decimal(1).scaleb(-int(symbol_row["quantity_precision"]))
-    minimum = Decimal(str(symbol_row.get("min_acceptable_quote_value", "0")))
+    minimum = pricing.non_negative(
+        symbol_row.get("min_acceptable_quote_value", "0"), "min_acceptable_quote_value"
+    )
     lots = (minimum / mark / lot).to_integral_value(rounding=ROUND_CEILING)
     return max(lot, lots * lot)
 
@@ -107,8 +109,9 @@ class TradeRun:
         timeout: float = SETTLE_TIMEOUT_S,
         w3: Web3 | None = None,
     ) -> None:
-        missing = profile.missing(stage=2)
-        if missing and not (missing == [m for m in missing if m.startswith("SYMMIO_USER_KEY")]):
+        # the key is given here, whatever the profile says about where it comes from
+        missing = [m for m in profile.missing(stage=2) if not m.startswith(USER_KEY_ENV)]
+        if missing:
             raise RailRefused(f"stage 2 needs {', '.join(missing)}")
         self.profile = profile
         self.user = user
@@ -179,8 +182,8 @@ class TradeRun:
         )
         if "mark_price" not in row:
             raise RailRefused(f"contract-symbols gives no mark_price for {symbol.name}")
-        mark = Decimal(row["mark_price"])
-        fee_rate = Decimal(str(row.get("trading_fee", "0")))
+        mark = pricing.positive(row["mark_price"], "contract-symbols mark_price")
+        fee_rate = pricing.non_negative(row.get("trading_fee", "0"), "contract-symbols trading_fee")
         quantity = smallest_quantity(row, mark)
         self.ledger.notional = quantity * mark
         self.ledger.trading_fees = 2 * self.ledger.notional * fee_rate
