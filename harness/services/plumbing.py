@@ -20,7 +20,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from .. import jsonread
-from ..validate import Options, Result, Validator
+from ..validate import Finding, Options, Result, Validator
 from .errors import (
     BAD_PARAMETER,
     COH_PRECISION,
@@ -108,9 +108,11 @@ def read_json_bytes(data: bytes | str, limit: int = MAX_BODY_BYTES) -> Any:
     got = jsonread.read(data, max_bytes=limit, max_depth=MAX_DEPTH, max_values=MAX_VALUES)
     if got.problem is not None:
         rule, message = got.problem
+        found = [Finding(rule, "error", "", message)]  # the refusal names the reader's rule
         if rule == jsonread.DUPLICATE_KEY:
-            raise ServiceRefusal(DUPLICATE_KEY, message)
-        raise ServiceRefusal(TOO_LARGE if "the limit is" in message else UNREADABLE, message)
+            raise ServiceRefusal(DUPLICATE_KEY, message, found)
+        error = TOO_LARGE if "the limit is" in message else UNREADABLE
+        raise ServiceRefusal(error, message, found)
     return got.value
 
 

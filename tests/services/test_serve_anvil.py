@@ -283,3 +283,17 @@ def test_get_context_is_a_context_file_the_validator_reads(edge, tmp_path: Path)
         timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_an_unreadable_body_names_the_readers_rule(edge) -> None:
+    _, http, lines = edge
+    lines.clear()
+    got = http.post(
+        "/solver/api/instant_trade/instant_open",
+        content=b"[" * 100_000 + b"]" * 100_000,
+        headers={"content-type": "application/json"},
+    )
+    assert got.status_code == 400 and got.json()["rule_ids"] == ["input.limits"]
+    assert lines[-1].startswith(
+        "POST /solver/api/instant_trade/instant_open 400 refused: input.limits"
+    )
