@@ -13,6 +13,7 @@ affiliate = "0x..."                # SYMMIO_AFFILIATE       (stage 2)
 tpsl_bot = "0x..."                 # SYMMIO_TPSL_BOT        (stage 2: the COH's bot, optional)
 solver_base = "https://.../solver" # SYMMIO_SOLVER_BASE
 tpsl_base = "https://.../coh"      # SYMMIO_TPSL_BASE
+notifications_url = "wss://..."    # SYMMIO_NOTIFICATIONS_URL (default {solver}/api/ws/...)
 app_name = "my-frontend"           # SYMMIO_APP_NAME
 retired_instant_layers = []
 keystore = "path/to/keystore.json" # SYMMIO_KEYSTORE; password in SYMMIO_KEYSTORE_PASSWORD
@@ -57,6 +58,7 @@ ENV = {
     "tpsl_bot": "SYMMIO_TPSL_BOT",
     "solver_base": "SYMMIO_SOLVER_BASE",
     "tpsl_base": "SYMMIO_TPSL_BASE",
+    "notifications_url": "SYMMIO_NOTIFICATIONS_URL",
     "app_name": "SYMMIO_APP_NAME",
     "keystore": "SYMMIO_KEYSTORE",
 }
@@ -108,6 +110,7 @@ class Profile:
     tpsl_bot: str | None = None
     solver_base: str | None = None
     tpsl_base: str | None = None
+    notifications_url: str | None = None
     app_name: str = "symmio-harness"
     keystore: str | None = None
     retired_instant_layers: tuple[str, ...] = ()
@@ -174,9 +177,10 @@ def _decimal(value: Any, where: str) -> Decimal:
     raise SettingsError(f'{where}: expected a decimal string like "25" or "0.5", got {value!r}')
 
 
-def _url(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not re.fullmatch(r"https?://\S+", value):
-        raise SettingsError(f"{where}: expected an http(s) URL, got {value!r}")
+def _url(value: Any, where: str, schemes: str = "https?") -> str:
+    if not isinstance(value, str) or not re.fullmatch(rf"({schemes})://\S+", value):
+        kind = "an http(s)" if schemes == "https?" else "a ws(s)"
+        raise SettingsError(f"{where}: expected {kind} URL, got {value!r}")
     return value.rstrip("/")
 
 
@@ -187,6 +191,8 @@ def _read(setting: str, value: Any, where: str) -> Any:
         return _address(value, where)
     if setting in ("rpc_url", "solver_base", "tpsl_base"):
         return _url(value, where)
+    if setting == "notifications_url":
+        return _url(value, where, "wss?")
     if not isinstance(value, str) or not value:
         raise SettingsError(f"{where}: expected a non-empty string, got {value!r}")
     return value

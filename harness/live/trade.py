@@ -266,6 +266,8 @@ class TradeRun:
             trade.delegations.append(grant)
 
     def _ws_url(self) -> str:
+        if self.profile.notifications_url is not None:
+            return self.profile.notifications_url
         base = self.profile.solver_base or ""
         ws = base.replace("https://", "wss://").replace("http://", "ws://")
         return ws + NOTIFICATIONS_PATH

@@ -120,3 +120,10 @@ def test_a_profile_from_a_serve_context() -> None:
     }
     p = profile_from_context(context, solver_base="http://127.0.0.1:1/solver")
     assert p.missing(1) == [] and p.solver_base == "http://127.0.0.1:1/solver"
+
+
+def test_the_notifications_url_is_a_websocket_url() -> None:
+    p = load_profile(None, None, {"SYMMIO_NOTIFICATIONS_URL": "wss://solver.example/ws"})
+    assert p.notifications_url == "wss://solver.example/ws"
+    with pytest.raises(SettingsError, match="^SYMMIO_NOTIFICATIONS_URL: expected a ws"):
+        load_profile(None, None, {"SYMMIO_NOTIFICATIONS_URL": "https://solver.example/ws"})
