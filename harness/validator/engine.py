@@ -113,7 +113,7 @@ class Validator:
             if loaded.problem is not None:
                 rule, message = loaded.problem
                 return _unusable(file, None, rule, message)
-            if inputs.obviously_within_limits(data):
+            if loaded.within_limits:
                 result = self._validate(loaded.value, file, kind)
             else:
                 result = self.validate_body(loaded.value, file, kind)
