@@ -222,30 +222,43 @@ def hash_flex_field(flex: FlexField) -> bytes:
     )
 
 
+_HEADER_TYPEHASH = TYPEHASH["ReplayAttackHeader"]
+_SIGNED_OPERATION_TYPEHASH = TYPEHASH["SignedOperation"]
+
+
 def hash_replay_attack_header(header: ReplayAttackHeader) -> bytes:
     return keccak(
-        TYPEHASH["ReplayAttackHeader"]
-        + _uint_word(header.nonce)
-        + _uint_word(header.deadline)
-        + header.salt
+        b"".join(
+            (
+                _HEADER_TYPEHASH,
+                header.nonce.to_bytes(32, "big"),
+                header.deadline.to_bytes(32, "big"),
+                header.salt,
+            )
+        )
     )
 
 
 def hash_signed_operation(op: SignedOperation) -> bytes:
+    # one join of the words (not a chain of concatenations): the hot path of every operation
     flex = (
         keccak(b"".join(hash_flex_field(f) for f in op.flex_fields))
         if op.flex_fields
         else _EMPTY_ARRAY_HASH
     )
     return keccak(
-        TYPEHASH["SignedOperation"]
-        + _address_word(op.signer)
-        + _address_word(op.target)
-        + keccak(op.call_data)
-        + hash_account(op.signer_account)
-        + flex
-        + _uint_word(op.max_uses)
-        + hash_replay_attack_header(op.replay_attack_header)
+        b"".join(
+            (
+                _SIGNED_OPERATION_TYPEHASH,
+                _address_word(op.signer),
+                _address_word(op.target),
+                keccak(op.call_data),
+                hash_account(op.signer_account),
+                flex,
+                op.max_uses.to_bytes(32, "big"),
+                hash_replay_attack_header(op.replay_attack_header),
+            )
+        )
     )
 
 

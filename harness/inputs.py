@@ -63,6 +63,8 @@ class Loaded:
     value: Any = None
     problem: tuple[str, str] | None = None
     duplicate_keys: list[str] = field(default_factory=list)
+    #: the text alone proves `check_limits` passes (what `obviously_within_limits` says)
+    within_limits: bool = False
 
 
 def _size_text(n: int) -> str:
@@ -76,7 +78,8 @@ def load_json(data: bytes | str, limit: int = MAX_BODY_BYTES) -> Loaded:
     got = jsonread.read(
         data, max_bytes=limit, max_depth=MAX_DEPTH, max_values=None, allow_duplicate_keys=True
     )
-    return Loaded(got.value, got.problem, got.duplicate_keys)
+    within = got.problem is None and got.opens <= MAX_DEPTH and len(data) <= MAX_VALUES
+    return Loaded(got.value, got.problem, got.duplicate_keys, within)
 
 
 def obviously_within_limits(data: bytes | str) -> bool:

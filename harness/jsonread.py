@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ class Read:
     value: Any = None
     problem: tuple[str, str] | None = None
     duplicate_keys: list[str] = field(default_factory=list)
+    opens: int = 0  # "[" and "{" in the text, strings included (a bound on the nesting depth)
 
 
 class _Refused(ValueError):
@@ -50,10 +52,13 @@ def size_text(n: int) -> str:
     return f"{n:,} bytes" if n < 1024 * 1024 else f"{n / (1024 * 1024):.1f} MiB"
 
 
-def nesting_depth_exceeds(text: str, max_depth: int) -> bool:
+def nesting_depth_exceeds(text: str, max_depth: int, opens: int | None = None) -> bool:
     """True as soon as the brackets outside strings nest deeper than `max_depth` (an
-    unterminated string leaves its brackets counted: the text is refused either way)."""
-    if text.count("[") + text.count("{") <= max_depth:
+    unterminated string leaves its brackets counted: the text is refused either way). `opens`:
+    the text's count of "[" and "{", when the caller has it."""
+    if opens is None:
+        opens = text.count("[") + text.count("{")
+    if opens <= max_depth:
         return False  # not enough brackets to nest that deep (two C-speed counts, no scan)
     depth = 0
     for match in _STRUCTURE.finditer(text):
@@ -91,6 +96,31 @@ def _float(text: str) -> float:
     return value
 
 
+class _Decoder(threading.local):
+    """One `json.JSONDecoder` per thread, built once (`json.loads` with hooks builds a decoder
+    and its scanner on every call); `duplicates` collects the current read's repeated keys."""
+
+    def __init__(self) -> None:
+        self.duplicates: list[str] = []
+        self.decode = json.JSONDecoder(
+            object_pairs_hook=self._pairs, parse_constant=_constant, parse_float=_float
+        ).decode
+
+    def _pairs(self, items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(items)
+        if len(obj) != len(items):
+            duplicates = self.duplicates
+            seen: set[str] = set()
+            for key, _ in items:
+                if key in seen and key not in duplicates:
+                    duplicates.append(key)
+                seen.add(key)
+        return obj
+
+
+_DECODER = _Decoder()
+
+
 def read(
     data: bytes | bytearray | str,
     *,
@@ -121,25 +151,14 @@ def read(
         return Read(problem=(NOT_JSON, f"expected JSON text, got {type(data).__name__}"))
     if text.startswith("\ufeff"):
         return Read(problem=(NOT_JSON, "JSON text must not start with a byte-order mark"))
-    if nesting_depth_exceeds(text, max_depth):
+    opens = text.count("[") + text.count("{")
+    if nesting_depth_exceeds(text, max_depth, opens):
         return Read(problem=(LIMITS, f"JSON nested deeper than {max_depth} levels"))
-    out = Read()
-    duplicates = out.duplicate_keys
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj = dict(items)
-        if len(obj) != len(items):
-            seen: set[str] = set()
-            for key, _ in items:
-                if key in seen and key not in duplicates:
-                    duplicates.append(key)
-                seen.add(key)
-        return obj
-
+    out = Read(opens=opens)
+    decoder = _DECODER
+    duplicates = decoder.duplicates = out.duplicate_keys
     try:
-        value = json.loads(
-            text, object_pairs_hook=pairs, parse_constant=_constant, parse_float=_float
-        )
+        value = decoder.decode(text)
     except json.JSONDecodeError as exc:
         return Read(
             problem=(NOT_JSON, f"not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})")

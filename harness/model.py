@@ -98,8 +98,8 @@ class SignedOperation:
         require_bytes(self.call_data, "callData")
         if not isinstance(self.signer_account, Account):
             raise TypeError("signer_account must be an Account")
-        if not isinstance(self.flex_fields, tuple) or not all(
-            isinstance(f, FlexField) for f in self.flex_fields
+        if not isinstance(self.flex_fields, tuple) or (
+            self.flex_fields and not all(isinstance(f, FlexField) for f in self.flex_fields)
         ):
             raise TypeError("flex_fields must be a tuple of FlexField")
         require_uint(self.max_uses, "maxUses")

@@ -67,10 +67,10 @@ def check_signature(signature: bytes) -> tuple[int, int, int]:
         raise SignatureError(f"expected v 27 or 28, got {v}{hint}", "sig.v")
     r = int.from_bytes(signature[:32], "big")
     s = int.from_bytes(signature[32:64], "big")
-    for name, value in (("r", r), ("s", s)):
-        if not 0 < value < SECP256K1_N:
-            what = "zero" if value == 0 else "not below the curve order n"
-            raise SignatureError(f"{name} is {what}", "sig.range")
+    if not (0 < r < SECP256K1_N and 0 < s < SECP256K1_N):
+        name, value = ("r", r) if not 0 < r < SECP256K1_N else ("s", s)
+        what = "zero" if value == 0 else "not below the curve order n"
+        raise SignatureError(f"{name} is {what}", "sig.range")
     if s > SECP256K1_HALF_N:
         raise SignatureError(
             "s is in the upper half of the curve order (high-s), which OZ ECDSA rejects: use "

@@ -580,6 +580,12 @@ def _fast_hex(value: Any, length: int | None = None) -> bytes:
     return data
 
 
+@lru_cache(maxsize=1 << 12)
+def _account(addr: str, is_party_b: bool) -> Account:
+    """One (immutable) Account per signer account: the same few recur in every body."""
+    return Account(addr, is_party_b)
+
+
 def _fast_operation_parts(value: Any, path: str) -> OperationParts | None:
     """A wrapped operation in the canonical documented form, read with no bookkeeping; None
     when anything at all differs (the full reader then reports it). Same values either way."""
@@ -611,7 +617,7 @@ def _fast_operation_parts(value: Any, path: str) -> OperationParts | None:
             _fast_address(op["signer"]),
             _fast_address(op["target"]),
             _fast_hex(op["callData"]),
-            Account(_fast_address(account["addr"]), account["isPartyB"]),
+            _account(_fast_address(account["addr"]), account["isPartyB"]),
             tuple(flex),
             _fast_uint(op["maxUses"]),
             ReplayAttackHeader(

@@ -40,6 +40,9 @@ _GENERATION_SELECTORS = _GRANT_SELECTORS | {V086_SEND_QUOTE_SELECTOR}
 _MAX_VA_ISOLATION = max(VirtualAccountIsolationType)
 _MAX_POSITION = max(PositionType)
 _MAX_ORDER = max(OrderType)
+_MARKET_LONG = VirtualAccountIsolationType.MARKET_LONG
+_MARKET_SHORT = VirtualAccountIsolationType.MARKET_SHORT
+_SIDE_OF_VA_ISOLATION = {_MARKET_LONG: PositionType.LONG, _MARKET_SHORT: PositionType.SHORT}
 
 
 class Env:
@@ -156,11 +159,15 @@ REGISTRY.reported_by(
 
 
 def _signed(body: Body) -> list[tuple[Signed, str | None]]:
-    """Every signature of the body with its declared signer."""
-    out: list[tuple[Signed, str | None]] = [(op.signed, op.op.signer) for op in body.ops]
-    if body.tpsl_signed is not None:
-        signer = body.tpsl.signer if body.tpsl is not None else None
-        out.append((body.tpsl_signed, signer))
+    """Every signature of the body with its declared signer (listed once per body: six checks
+    read it)."""
+    out = body.signatures
+    if out is None:
+        out = [(op.signed, op.op.signer) for op in body.ops]
+        if body.tpsl_signed is not None:
+            signer = body.tpsl.signer if body.tpsl is not None else None
+            out.append((body.tpsl_signed, signer))
+        body.signatures = out
     return out
 
 
@@ -586,9 +593,9 @@ def open_va_isolation(env: Env, body: Body) -> None:
     if both is None:
         return
     va_iso, position = both[0]["vaIsolationType"], both[1]["positionType"]
-    long_, short = VirtualAccountIsolationType.MARKET_LONG, VirtualAccountIsolationType.MARKET_SHORT
-    want = {long_: PositionType.LONG, short: PositionType.SHORT}
-    if va_iso in want and position in (0, 1) and want[va_iso] != position:
+    want = _SIDE_OF_VA_ISOLATION.get(va_iso)
+    if want is not None and position in (0, 1) and want != position:
+        long_, short = _MARKET_LONG, _MARKET_SHORT
         other = short if va_iso == long_ else long_
         env.add(
             "open.va-isolation",

@@ -113,7 +113,7 @@ class Validator:
             if loaded.problem is not None:
                 rule, message = loaded.problem
                 return _unusable(file, None, rule, message)
-            if inputs.obviously_within_limits(data):
+            if loaded.within_limits:
                 result = self._validate(loaded.value, file, kind)
             else:
                 result = self.validate_body(loaded.value, file, kind)
@@ -160,13 +160,14 @@ class Validator:
         for check in self._checks[kind]:
             check(env, facts)
         # A 5-field op recognised as a GaslessGateway operation is named as that, not as legacy.
-        found = [finding(p.rule, p.path, p.message) for p in problems]
+        found = [finding(p.rule, p.path, p.message) for p in problems] if problems else []
         if found and any(op.explained for op in facts.ops):
             gasless = {
                 op.op_path for op in facts.ops if "generation.gasless-gateway" in op.explained
             }
             found = [f for f in found if not (f.rule == "op.legacy-5-field" and f.path in gasless)]
-        found.extend(finding(rule, path, message) for rule, path, message in env.findings)
+        if env.findings:
+            found.extend(finding(rule, path, message) for rule, path, message in env.findings)
         return Result(file, kind, found, facts.value, facts.calls)
 
     def _facts(self, kind: str, body: Any) -> tuple[Body, list[Any]]:

@@ -114,6 +114,7 @@ class Body:
     tpsl: TpslParts | None = None
     tpsl_signed: Signed | None = None
     value: Any = None  # InstantOpen / InstantClose / TpslRequest when the body read completely
+    signatures: list[tuple[Signed, str | None]] | None = None  # (signature, declared signer)
 
     @property
     def calls(self) -> dict[str, dict[str, Any]]:
