@@ -159,18 +159,22 @@ class TradeRun:
     # ---------------------------------------------------------------- the run
     def run(self) -> TradeReport:
         """Rails, dry run, steps 1-8 at the smallest size, cleanup; the report (and ledger)."""
-        self._check_chain()
-        trade = self._prepare()
-        self._dry_run(trade)
         try:
-            self._onboard(trade)
-            self._open(trade)
-            self._set_tpsl(trade)
-            self._close(trade)
+            self._check_chain()
+            trade = self._prepare()
+            self._dry_run(trade)
+            try:
+                self._onboard(trade)
+                self._open(trade)
+                self._set_tpsl(trade)
+                self._close(trade)
+            finally:
+                self._cleanup(trade)
+                for line in self.ledger.lines():
+                    self.out(line)
         finally:
-            self._cleanup(trade)
-            for line in self.ledger.lines():
-                self.out(line)
+            self.solver.close()
+            self.coh.close()
         return self.report
 
     def _prepare(self) -> _Trade:
