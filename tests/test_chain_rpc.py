@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from web3 import Web3
 
+from harness import calldata as cd
 from harness import flow, pricing
 from harness.anvil import Anvil
 from harness.chain import Chain, deploy_system
@@ -87,3 +88,21 @@ def test_the_driver_runs_the_lifecycle_on_anvil_and_travels_in_time() -> None:
         assert chain.now() == target
         chain.revert(snap)
         assert chain.latest_block() < 5
+
+
+@pytest.mark.evm
+def test_a_node_without_unlocked_accounts_sends_only_from_added_keys(monkeypatch) -> None:
+    from harness.chain import ChainError, node
+
+    tester = Chain()  # funds the key below from its own admin, then is seen as a public node
+    key = LocalKey.generate()
+    tester.add_key(key)
+    monkeypatch.setattr(node, "_unlocked_accounts", lambda w3: [])
+    public = Chain(tester.w3, sign_locally=True)
+    assert public.view_sender() == {}
+    with pytest.raises(ChainError, match="no unlocked account: send from a key added with add_key"):
+        _ = public.admin
+    public.add_key(key, fund_wei=0)
+    transfer = flow.TxRequest("self-transfer", key.address, key.address, b"", cd.ERC20_APPROVE)
+    sent = public.send(transfer, gas=30_000)
+    assert sent.gas_used == 21_000

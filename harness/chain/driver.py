@@ -412,7 +412,7 @@ class System:
     # guess one; on the pending block when block.timestamp matters)
 
     def view(self, fn: ContractFunction, block: str = "latest") -> Any:
-        return fn.call({"from": self.admin}, block)
+        return fn.call(self.chain.view_sender(), block)
 
     def operation_hash(self, op: SignedOperation) -> bytes:
         il = self.instant_layer.functions

@@ -62,15 +62,21 @@ class Chain:
         self.w3 = w3 if w3 is not None else Web3(EthereumTesterProvider())
         self.tester = getattr(self.w3.provider, "ethereum_tester", None)
         self.chain_id: int = self.w3.eth.chain_id
-        self.accounts: list[str] = list(self.w3.eth.accounts)
-        if not self.accounts:
-            raise ChainError("the node lists no unlocked account to use as admin and funder")
-        self.admin = self.accounts[0]
+        self.accounts: list[str] = _unlocked_accounts(self.w3)
+        #: the first unlocked account: deployer, funder and solver-side sender (a public node has
+        #: none; then only keys added with `add_key` send, and nobody funds them)
+        self._admin: str | None = self.accounts[0] if self.accounts else None
         #: keys whose transactions are signed here (every added key off eth-tester)
         self.sign_locally = self.tester is None if sign_locally is None else sign_locally
         self._keys: dict[str, LocalKey] = {}
         #: JSON-RPC: the timestamp set for the next block by time_travel (None: the node's own)
         self._next_timestamp: int | None = None
+
+    @property
+    def admin(self) -> str:
+        if self._admin is None:
+            raise ChainError("the node has no unlocked account: send from a key added with add_key")
+        return self._admin
 
     # --- accounts and contracts
 
@@ -277,7 +283,20 @@ class Chain:
             raise ChainError(f"{method}: the node refused ({answer['error'].get('message')})")
         return answer.get("result")
 
+    def view_sender(self) -> dict[str, str]:
+        """The `from` of an eth_call: the admin when there is one (web3 would otherwise list
+        the node's accounts to guess one), else none."""
+        return {"from": self._admin} if self._admin is not None else {}
+
     def _require_tester(self) -> Any:
         if self.tester is None:
             raise ChainError("this needs the embedded eth-tester chain")
         return self.tester
+
+
+def _unlocked_accounts(w3: Web3) -> list[str]:
+    """The node's unlocked accounts; a public node may have none or refuse to say."""
+    try:
+        return list(w3.eth.accounts)
+    except Exception:  # e.g. "method not supported" from a hosted RPC
+        return []
