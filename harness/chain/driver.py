@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import decode as abi_decode
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
@@ -174,7 +173,7 @@ class System:
     def create_sub_account(self, owner: str, name: str, **options: Any) -> tuple[str, Sent]:
         """Step 1; the new sub-account is what createSubAccounts returns."""
         tx = flow.create_sub_account(self.context(), owner, name, **options)
-        (accounts,) = abi_decode(["address[]"], self.chain.call(tx))
+        (accounts,) = tx.function.decode_output(self.chain.call(tx))
         return self.chain.w3.to_checksum_address(accounts[0]), self.chain.send(tx)
 
     def approve(self, owner: str, units: int) -> Sent:
@@ -350,8 +349,9 @@ class System:
         )
         va = self.view(predict, "pending")
         tx = self.instant_open_tx(body, quote=quote, **options)
-        (results,) = abi_decode(["bytes[]"], self.chain.call(tx))
-        (quote_id,) = abi_decode(["uint256"], results[0 if body.add_margin is None else 1])
+        (results,) = tx.function.decode_output(self.chain.call(tx))
+        step = 0 if body.add_margin is None else 1  # sendQuote's place in the template
+        (quote_id,) = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode_output(results[step])
         return Opened(quote_id, va, self.chain.send(tx))
 
     def instant_close_tx(

@@ -19,7 +19,12 @@ import httpx
 from web3 import Web3
 
 from .. import eip712, pricing, wire
-from ..calldata import ADD_MARGIN_TO_NEXT_VA, REQUEST_TO_CLOSE_POSITION, VA_ISO_MARKET_LONG
+from ..calldata import (
+    ADD_MARGIN_TO_NEXT_VA,
+    REQUEST_TO_CLOSE_POSITION,
+    VA_ISO_MARKET_LONG,
+    operation_args,
+)
 from ..chain import surface
 from ..errors import HarnessError
 from ..model import Account, FlexField, ReplayAttackHeader, SignedOperation
@@ -178,8 +183,6 @@ class ReadOnlyRun:
                 lambda c=const: getattr(fns, c)().call(),
                 eip712.TYPEHASH[type_name],
             )
-        from ..calldata import operation_args
-
         for name, op in sample_operations(self.profile).items():
             yield read(
                 f"il.operation_hash[{name}]",

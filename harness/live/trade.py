@@ -255,7 +255,7 @@ class TradeRun:
         p, ctx, user = self.profile, trade.context, self.user.address
         assert p.collateral is not None
         create = flow.create_sub_account(ctx, user, "symmio-harness live")
-        (sub,) = _decode_addresses(self.chain.call(create))
+        (sub,) = create.function.decode_output(self.chain.call(create))[0]
         self._send(create)
         trade.sub_account = self.chain.w3.to_checksum_address(sub)
         self._send(flow.approve_collateral(ctx, user, p.collateral, trade.deposit_units))
@@ -415,10 +415,3 @@ class _Trade:
             trading_fee=self.fee_rate,
             deadline=self.deadline,
         )
-
-
-def _decode_addresses(raw: bytes) -> list[str]:
-    from eth_abi import decode
-
-    (addresses,) = decode(["address[]"], raw)
-    return list(addresses)
