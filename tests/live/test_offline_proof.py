@@ -11,6 +11,7 @@ import pytest
 from web3 import Web3
 
 from harness.keys import LocalKey
+from harness.live.config import ENV, USER_KEY_ENV
 from harness.services.launch import ServeProcess
 
 from ..anvil_needed import needs_anvil
@@ -44,20 +45,14 @@ def test_both_stages_pass_against_serve_chain_anvil(
     with ServeProcess(120, args=("--chain", "anvil", "--quiet")) as serve:
         ctx = httpx.get(f"{serve.base}/context", timeout=10).json()
         fund(ctx["rpc_url"], ctx["test_accounts"][-1], user.address, ctx["collateral"], 500 * 10**6)
-        env = {
-            "SYMMIO_RPC_URL": ctx["rpc_url"],
-            "SYMMIO_CHAIN_ID": str(ctx["chain_id"]),
-            "SYMMIO_INSTANT_LAYER": ctx["instant_layer"],
-            "SYMMIO_ACCOUNT_LAYER": ctx["account_layer"],
-            "SYMMIO_SYMMIO_CORE": ctx["symmio_core"],
-            "SYMMIO_COLLATERAL": ctx["collateral"],
-            "SYMMIO_HEDGER": ctx["hedger"],
-            "SYMMIO_AFFILIATE": ctx["affiliate"],
-            "SYMMIO_TPSL_BOT": ctx["tpsl_bot"],
-            "SYMMIO_SOLVER_BASE": f"{serve.base}/solver",
-            "SYMMIO_TPSL_BASE": f"{serve.base}/coh",
-            "SYMMIO_USER_KEY": user.export_private_key(),
-        }
+        from_context = (
+            "rpc_url", "chain_id", "instant_layer", "account_layer", "symmio_core",
+            "collateral", "hedger", "affiliate", "tpsl_bot",
+        )  # fmt: skip
+        env = {ENV[key]: str(ctx[key]) for key in from_context}
+        env[ENV["solver_base"]] = f"{serve.base}/solver"
+        env[ENV["tpsl_base"]] = f"{serve.base}/coh"
+        env[USER_KEY_ENV] = user.export_private_key()
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         pytester.makefile(
