@@ -68,63 +68,76 @@ def parse_type(text: str) -> Node | None:
 
 # Each node compiles once into a decoder: static ones `(data, pos) -> value` (the caller has
 # checked that the whole head lies within the data), dynamic ones `(data, pos) -> (value, end)`.
+# A tuple's decoder is generated as Python source from its nodes and compiled once (as
+# dataclasses generates `__init__`): every static member, nested static tuples included, is
+# read inline at its constant offset, with no call per member. That is the hot path of every
+# operation's calldata.
 Decoder = Callable[[bytes, int], Any]
 
 
 def _static_decoder(node: Node) -> Decoder:
+    """A decoder for one static node on its own (array items); tuples compile inline."""
+    kind = node[0]
+    if kind == "tuple":
+        members = _tuple_decoder(node[1])
+
+        def static_tuple(data: bytes, pos: int) -> tuple[Any, ...]:
+            return members(data, pos)[0]
+
+        return static_tuple
+    source = "\n".join(
+        ["def item(data, pos):", *_static_lines(node, "pos", "v", "    "), "    return v"]
+    )
+    return _compile(source, "item", {})
+
+
+def _static_lines(node: Node, at: str, var: str, indent: str) -> list[str]:
+    """Source lines that read static `node` at position expression `at` into `var`, checking
+    exactly what the canonical encoder guarantees (range, zero padding, 0/1)."""
     kind, arg, _, _ = node
-    from_bytes = int.from_bytes
+    word = f"data[{at}:{at} + 32]"
     if kind == "uint":
-        limit = 1 << arg
-
-        def uint(data: bytes, pos: int) -> int:
-            value = from_bytes(data[pos : pos + 32], "big")
-            if value >= limit:
-                raise NotCanonical(f"uint{arg} at offset {pos} is out of range")
-            return value
-
-        return uint
-    if kind == "address":
-
-        def address(data: bytes, pos: int) -> str:
-            if data[pos : pos + 12] != _ZERO_WORD[:12]:
-                raise NotCanonical(f"address at offset {pos} has dirty high bytes")
-            return "0x" + data[pos + 12 : pos + 32].hex()
-
-        return address
-    if kind == "bool":
-
-        def boolean(data: bytes, pos: int) -> bool:
-            if data[pos : pos + 31] != _ZERO_WORD[:31] or data[pos + 31] > 1:
-                raise NotCanonical(f"bool at offset {pos} is neither 0 nor 1")
-            return data[pos + 31] == 1
-
-        return boolean
-    if kind == "int":
+        lines = [f"{var} = _from_bytes({word}, 'big')"]
+        if arg < 256:
+            lines += [
+                f"if {var} >> {arg}:",
+                f"    raise _NC(f'uint{arg} at offset {{{at}}} is out of range')",
+            ]
+    elif kind == "int":
         lo, hi = -(1 << (arg - 1)), 1 << (arg - 1)
-
-        def signed(data: bytes, pos: int) -> int:
-            value = from_bytes(data[pos : pos + 32], "big", signed=True)
-            if not lo <= value < hi:
-                raise NotCanonical(f"int{arg} at offset {pos} is out of range")
-            return value
-
-        return signed
-    if kind == "fixed":
-        pad = _ZERO_WORD[arg:]
-
-        def fixed(data: bytes, pos: int) -> bytes:
-            if data[pos + arg : pos + 32] != pad:
-                raise NotCanonical(f"bytes{arg} at offset {pos} has dirty padding")
-            return data[pos : pos + arg]
-
-        return fixed
-    members = _tuple_decoder(arg)
-
-    def static_tuple(data: bytes, pos: int) -> tuple[Any, ...]:
-        return members(data, pos)[0]
-
-    return static_tuple
+        lines = [f"{var} = _from_bytes({word}, 'big', signed=True)"]
+        if arg < 256:
+            lines += [
+                f"if not {lo} <= {var} < {hi}:",
+                f"    raise _NC(f'int{arg} at offset {{{at}}} is out of range')",
+            ]
+    elif kind == "address":
+        lines = [
+            f"if data[{at}:{at} + 12] != _Z12:",
+            f"    raise _NC(f'address at offset {{{at}}} has dirty high bytes')",
+            f"{var} = '0x' + data[{at} + 12:{at} + 32].hex()",
+        ]
+    elif kind == "bool":
+        lines = [
+            f"if data[{at}:{at} + 31] != _Z31 or data[{at} + 31] > 1:",
+            f"    raise _NC(f'bool at offset {{{at}}} is neither 0 nor 1')",
+            f"{var} = data[{at} + 31] == 1",
+        ]
+    elif kind == "fixed":
+        lines = [f"{var} = data[{at}:{at} + {arg}]"]
+        if arg < 32:
+            lines += [
+                f"if data[{at} + {arg}:{at} + 32] != _ZERO_WORD[{arg}:]:",
+                f"    raise _NC(f'bytes{arg} at offset {{{at}}} has dirty padding')",
+            ]
+    else:  # a static tuple, read inline member by member
+        names, offset, lines = [], 0, []
+        for i, elem in enumerate(arg):
+            names.append(f"{var}_{i}")
+            lines += _static_lines(elem, f"{at} + {offset}", names[-1], "")
+            offset += elem[3]
+        lines.append(f"{var} = ({', '.join(names)},)")
+    return [indent + line for line in lines]
 
 
 def _length(data: bytes, pos: int) -> int:
@@ -159,53 +172,89 @@ def _dynamic_decoder(node: Node) -> Decoder:
 
         return blob
     if kind == "array":
-        elem = arg
-        item_head = elem[3]
+        return _array_decoder(arg)
+    return _tuple_decoder(arg)
 
-        def array(data: bytes, pos: int) -> tuple[Any, int]:
+
+def _array_decoder(elem: Node) -> Decoder:
+    """`T[]`: a length word, then n items laid out as a tuple of n T (one loop, any n)."""
+    item_head = elem[3]
+    from_bytes = int.from_bytes
+    if not elem[2]:
+        item = _static_decoder(elem)
+
+        def static_array(data: bytes, pos: int) -> tuple[Any, int]:
             n = _length(data, pos)
             if n * item_head > len(data) - pos - _WORD:
                 raise NotCanonical(f"array of {n} items at offset {pos} exceeds the data")
-            return _tuple_decoder((elem,) * n)(data, pos + _WORD)
+            base = pos + _WORD
+            return tuple([item(data, base + i * item_head) for i in range(n)]), base + n * item_head
 
-        return array
-    return _tuple_decoder(arg)
+        return static_array
+    decode = _dynamic_decoder(elem)
+
+    def dynamic_array(data: bytes, pos: int) -> tuple[Any, int]:
+        n = _length(data, pos)
+        if n * item_head > len(data) - pos - _WORD:
+            raise NotCanonical(f"array of {n} items at offset {pos} exceeds the data")
+        base = pos + _WORD
+        tail = base + n * _WORD
+        out = []
+        for at in range(base, tail, _WORD):
+            pointer = from_bytes(data[at : at + 32], "big")
+            if pointer != tail - base:
+                raise NotCanonical(f"offset {pointer} at {at} is not the canonical {tail - base}")
+            value, tail = decode(data, tail)
+            out.append(value)
+        return tuple(out), tail
+
+    return dynamic_array
 
 
 @lru_cache(maxsize=512)
 def _tuple_decoder(elems: tuple[Node, ...]) -> Decoder:
-    """`(data, start) -> (values, end)` for a tuple whose head starts at `start`: each dynamic
-    member's offset must be the next free position (what the canonical encoder writes)."""
-    plan = []
-    pos = 0
-    for elem in elems:
-        plan.append((pos, elem[2], _dynamic_decoder(elem) if elem[2] else _static_decoder(elem)))
-        pos += elem[3]
-    head = pos
-    from_bytes = int.from_bytes
+    """`(data, start) -> (values, end)` for a tuple whose head starts at `start`, generated from
+    its nodes: each dynamic member's offset must be the next free position (what the canonical
+    encoder writes)."""
+    head = sum(elem[3] for elem in elems)
+    namespace: dict[str, Any] = {}
+    lines = [
+        "def members(data, start):",
+        f"    if start + {head} > len(data):",
+        f"        raise _NC(f'needs {head} head bytes at offset {{start}}, have "
+        "{len(data) - start}')",
+        f"    tail = start + {head}",
+    ]
+    offset, names = 0, []
+    for i, elem in enumerate(elems):
+        var, at = f"v{i}", f"start + {offset}"
+        names.append(var)
+        if elem[2]:
+            namespace[f"_d{i}"] = _dynamic_decoder(elem)
+            lines += [
+                f"    pointer = _from_bytes(data[{at}:{at} + 32], 'big')",
+                "    if pointer != tail - start:",
+                f"        raise _NC(f'offset {{pointer}} at {{{at}}} is not the canonical "
+                "{tail - start}')",
+                f"    {var}, tail = _d{i}(data, tail)",
+            ]
+        else:
+            lines += _static_lines(elem, at, var, "    ")
+        offset += elem[3]
+    lines.append(f"    return ({''.join(n + ', ' for n in names)}), tail")
+    return _compile("\n".join(lines), "members", namespace)
 
-    def members(data: bytes, start: int) -> tuple[tuple[Any, ...], int]:
-        if start + head > len(data):
-            raise NotCanonical(
-                f"needs {head} head bytes at offset {start}, have {len(data) - start}"
-            )
-        tail = start + head
-        out = []
-        for offset, dynamic, decode in plan:
-            if dynamic:
-                at = start + offset
-                pointer = from_bytes(data[at : at + 32], "big")
-                if pointer != tail - start:
-                    raise NotCanonical(
-                        f"offset {pointer} at {at} is not the canonical {tail - start}"
-                    )
-                value, tail = decode(data, tail)
-            else:
-                value = decode(data, start + offset)
-            out.append(value)
-        return tuple(out), tail
 
-    return members
+def _compile(source: str, name: str, namespace: dict[str, Any]) -> Decoder:
+    namespace.update(
+        _from_bytes=int.from_bytes,
+        _NC=NotCanonical,
+        _Z12=_ZERO_WORD[:12],
+        _Z31=_ZERO_WORD[:31],
+        _ZERO_WORD=_ZERO_WORD,
+    )
+    exec(compile(source, f"<abicodec {name}>", "exec"), namespace)  # our own generated source
+    return namespace[name]
 
 
 @lru_cache(maxsize=256)

@@ -38,6 +38,7 @@ from .model import (
     SignedOperation,
     TpslRequest,
     WrappedOperation,
+    unchecked,
 )
 from .primitives import INT256_MAX, INT256_MIN, _is_checksummed, eip55, to_hex
 
@@ -580,6 +581,12 @@ def _fast_hex(value: Any, length: int | None = None) -> bytes:
     return data
 
 
+# Every field of the canonical path is proved by the _fast_* readers: built without re-checking.
+_flex_field = unchecked(FlexField)
+_replay_attack_header = unchecked(ReplayAttackHeader)
+_signed_operation = unchecked(SignedOperation)
+
+
 @lru_cache(maxsize=1 << 12)
 def _account(addr: str, is_party_b: bool) -> Account:
     """One (immutable) Account per signer account: the same few recur in every body."""
@@ -607,20 +614,20 @@ def _fast_operation_parts(value: Any, path: str) -> OperationParts | None:
             if item.keys() != _FLEX_KEYSET:
                 return None
             flex.append(
-                FlexField(
+                _flex_field(
                     _fast_uint(item["offset"]),
                     _fast_uint(item["length"]),
                     _fast_address(item["authorizedFlexFiller"]),
                 )
             )
-        signed = SignedOperation(
+        signed = _signed_operation(
             _fast_address(op["signer"]),
             _fast_address(op["target"]),
             _fast_hex(op["callData"]),
             _account(_fast_address(account["addr"]), account["isPartyB"]),
             tuple(flex),
             _fast_uint(op["maxUses"]),
-            ReplayAttackHeader(
+            _replay_attack_header(
                 _fast_uint(header["nonce"]),
                 _fast_uint(header["deadline"]),
                 _fast_hex(header["salt"], 32),

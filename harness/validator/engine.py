@@ -24,6 +24,7 @@ from ..model import (
     SignedOperation,
     TpslRequest,
     WrappedOperation,
+    unchecked,
 )
 from ..primitives import address_bytes
 from ..protocol import BODY_KINDS, GASLESS_GATEWAY_DOMAIN, INSTANT_CLOSE, INSTANT_OPEN
@@ -88,7 +89,7 @@ class Validator:
             if ctx is not None and ctx.gasless_gateway
             else None
         )
-        self._checks: dict[str, list[CheckFn]] = {
+        self._checks: dict[str, list[tuple[CheckFn, str | None]]] = {
             kind: REGISTRY.for_kind(kind, ctx) for kind in BODY_KINDS
         }
 
@@ -157,8 +158,9 @@ class Validator:
             )
         facts, problems = self._facts(kind, body)
         env = Env(self.context, self.now, self.op_domain, self.tpsl_domain)
-        for check in self._checks[kind]:
-            check(env, facts)
+        for check, only_if in self._checks[kind]:
+            if only_if is None or getattr(facts, only_if):
+                check(env, facts)
         # A 5-field op recognised as a GaslessGateway operation is named as that, not as legacy.
         found = [finding(p.rule, p.path, p.message) for p in problems] if problems else []
         if found and any(op.explained for op in facts.ops):
@@ -177,20 +179,20 @@ class Validator:
             parts = parsed.value
             if parts is not None:
                 facts.add_margin_present = parts.add_margin is not None
-                facts.add_margin = self._op(parts.add_margin, "addMargin")
-                facts.send_quote = self._op(parts.send_quote, "sendQuote")
+                facts.add_margin = self._op(facts, parts.add_margin, "addMargin")
+                facts.send_quote = self._op(facts, parts.send_quote, "sendQuote")
                 facts.ops = [op for op in (facts.add_margin, facts.send_quote) if op is not None]
                 add, send = facts.add_margin, facts.send_quote
                 if send is not None and not send.legacy and send.signed.signature is not None:
                     if add is None and not facts.add_margin_present:
-                        facts.value = InstantOpen(None, _wrapped(send))
+                        facts.value = _instant_open(None, _wrapped(send))
                     elif add is not None and not add.legacy and add.signed.signature is not None:
-                        facts.value = InstantOpen(_wrapped(add), _wrapped(send))
+                        facts.value = _instant_open(_wrapped(add), _wrapped(send))
             return facts, parsed.problems
         if kind == INSTANT_CLOSE:
             parsed_close = wire.parse_instant_close_parts(body)
             for parts in parsed_close.value or ():
-                op = self._op(parts, "close")
+                op = self._op(facts, parts, "close")
                 if op is not None:
                     facts.ops.append(op)
             if (
@@ -198,7 +200,7 @@ class Validator:
                 and len(facts.ops) == len(parsed_close.value)
                 and all(not op.legacy and op.signed.signature is not None for op in facts.ops)
             ):
-                facts.value = InstantClose(tuple(_wrapped(op) for op in facts.ops))
+                facts.value = _instant_close(tuple(_wrapped(op) for op in facts.ops))
             return facts, parsed_close.problems
         parsed_tpsl = wire.parse_tpsl_parts(body)
         parts_t = parsed_tpsl.value
@@ -211,6 +213,8 @@ class Validator:
             domain = parts_t.domain or self.tpsl_domain
             if signed.usable and parts_t.order is not None and domain is not None:
                 signed.recover(eip712.digest(domain, parts_t.order), domain)
+            if signed.form_error is not None or signed.recover_error is not None:
+                facts.signature_problem = True
             if None not in (parts_t.domain, parts_t.order, parts_t.signer):
                 facts.value = TpslRequest(
                     parts_t.domain,  # type: ignore[arg-type]
@@ -220,7 +224,7 @@ class Validator:
                 )
         return facts, parsed_tpsl.problems
 
-    def _op(self, parts: wire.OperationParts | None, slot: str) -> Op | None:
+    def _op(self, facts: Body, parts: wire.OperationParts | None, slot: str) -> Op | None:
         if parts is None or parts.signed_operation is None:
             return None
         value = parts.signed_operation
@@ -230,6 +234,12 @@ class Validator:
         signed = op.signed
         if signed.usable and self.op_domain is not None:
             self._recover(op, value)
+        if signed.form_error is not None or signed.recover_error is not None:
+            facts.signature_problem = True
+        if op.selector != op.function.selector or op.decode_error is not None:
+            facts.call_problem = True
+        if op.explained:
+            facts.explained = True
         return op
 
     def _recover(self, op: Op, value: Any) -> None:
@@ -292,8 +302,14 @@ def _recovers(digest: bytes, signature: bytes) -> bytes | None:
         return None
 
 
+# The typed body of a verdict is built from values the wire reader already proved.
+_wrapped_operation = unchecked(WrappedOperation)
+_instant_open = unchecked(InstantOpen)
+_instant_close = unchecked(InstantClose)
+
+
 def _wrapped(op: Op) -> WrappedOperation:
-    return WrappedOperation(op.op, op.signed.signature)  # type: ignore[arg-type]
+    return _wrapped_operation(op.op, op.signed.signature)
 
 
 def _unusable(file: str, kind: str | None, rule: str, message: str) -> Result:

@@ -102,6 +102,9 @@ class Op:
                 self.decode_error = str(exc)
 
 
+FACT_FLAGS = frozenset(("signature_problem", "call_problem", "explained"))
+
+
 @dataclass(slots=True)
 class Body:
     """One body's facts: its kind, its operations (or TP/SL parts), and the typed value."""
@@ -115,6 +118,11 @@ class Body:
     tpsl_signed: Signed | None = None
     value: Any = None  # InstantOpen / InstantClose / TpslRequest when the body read completely
     signatures: list[tuple[Signed, str | None]] | None = None  # (signature, declared signer)
+    # Flags (FACT_FLAGS) set while the facts are computed; checks registered `only_if` one of
+    # them run only when it is set.
+    signature_problem: bool = False  # a signature is malformed or recovers to nothing
+    call_problem: bool = False  # an operation's calldata is not exactly its slot's function
+    explained: bool = False  # another generation explains a signature (Op.explained)
 
     @property
     def calls(self) -> dict[str, dict[str, Any]]:

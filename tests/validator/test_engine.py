@@ -127,3 +127,43 @@ def test_the_cheap_limit_precheck_never_lets_an_over_limit_body_through(value):
     deep = "[" * (inputs.MAX_DEPTH + 1) + "]" * (inputs.MAX_DEPTH + 1)
     assert not inputs.obviously_within_limits(deep)
     assert inputs.check_limits(json.loads(deep)) is not None
+
+
+def _ungated(validator: Validator) -> Validator:
+    """The same validator with every check run on every body (no `only_if` skipping)."""
+    validator._checks = {
+        kind: [(fn, None) for fn, _ in checks] for kind, checks in validator._checks.items()
+    }
+    return validator
+
+
+def _verdict(result) -> list[tuple[str, str, str, str]]:
+    return [(f.rule, f.severity, f.path, f.message) for f in result.findings]
+
+
+def test_skipping_only_if_checks_never_changes_a_verdict_over_the_whole_corpus():
+    differed, judged = [], 0
+    for case in g.CASES:
+        value = case.make()
+        if isinstance(value, g.Missing):
+            continue
+        data = value.data if isinstance(value, g.Raw) else g.dumps(value)
+        context = g.CONTEXTS[case.context] if case.context else None
+        options = Options(context=context, now=g.NOW)
+        gated, ungated = Validator(options), _ungated(Validator(options))
+        for source in inputs.sources_from_bytes(data, case.id):
+            judged += 1
+            a, b = gated.validate_source(source), ungated.validate_source(source)
+            if _verdict(a) != _verdict(b):
+                differed.append(f"{case.id}: skipping {_verdict(a)} vs all {_verdict(b)}")
+    assert judged >= len(g.MUTATIONS), judged  # every mutation was judged both ways
+    assert not differed, "\n".join(differed)
+
+
+def test_a_clean_body_skips_the_only_if_checks():
+    validator = _validator()
+    checks = validator._checks["instant_close"]
+    gated = sum(1 for _, only_if in checks if only_if is not None)
+    assert gated >= 8, f"only {gated} of {len(checks)} close checks are only_if"
+    result = validator.validate_body(g.close_json(g.close_op()))
+    assert not result.findings, result.findings
