@@ -30,7 +30,7 @@ from ..primitives import address_bytes
 from ..protocol import BODY_KINDS, GASLESS_GATEWAY_DOMAIN, INSTANT_CLOSE, INSTANT_OPEN
 from ..signatures import recover_address_bytes
 from .checks import REGISTRY, CheckFn, Env
-from .facts import Body, Op, Signed
+from .facts import CALL_PROBLEM, EXPLAINED, FACT_FLAGS, SIGNATURE_PROBLEM, Body, Op, Signed
 from .results import Finding, Report, Result, finding
 
 
@@ -89,8 +89,10 @@ class Validator:
             if ctx is not None and ctx.gasless_gateway
             else None
         )
-        self._checks: dict[str, list[tuple[CheckFn, str | None]]] = {
-            kind: REGISTRY.for_kind(kind, ctx) for kind in BODY_KINDS
+        # Per body kind, the checks to run for each combination of fact flags (catalogue order
+        # kept): a clean body runs none of the `only_if` checks, with no test per check.
+        self._plans: dict[str, list[list[CheckFn]]] = {
+            kind: _plans(REGISTRY.for_kind(kind, ctx)) for kind in BODY_KINDS
         }
 
     # -- entry points ----------------------------------------------------------------------
@@ -158,9 +160,8 @@ class Validator:
             )
         facts, problems = self._facts(kind, body)
         env = Env(self.context, self.now, self.op_domain, self.tpsl_domain)
-        for check, only_if in self._checks[kind]:
-            if only_if is None or getattr(facts, only_if):
-                check(env, facts)
+        for check in self._plans[kind][facts.flags]:
+            check(env, facts)
         # A 5-field op recognised as a GaslessGateway operation is named as that, not as legacy.
         found = [finding(p.rule, p.path, p.message) for p in problems] if problems else []
         if found and any(op.explained for op in facts.ops):
@@ -214,7 +215,7 @@ class Validator:
             if signed.usable and parts_t.order is not None and domain is not None:
                 signed.recover(eip712.digest(domain, parts_t.order), domain)
             if signed.form_error is not None or signed.recover_error is not None:
-                facts.signature_problem = True
+                facts.flags |= SIGNATURE_PROBLEM
             if None not in (parts_t.domain, parts_t.order, parts_t.signer):
                 facts.value = TpslRequest(
                     parts_t.domain,  # type: ignore[arg-type]
@@ -235,11 +236,11 @@ class Validator:
         if signed.usable and self.op_domain is not None:
             self._recover(op, value)
         if signed.form_error is not None or signed.recover_error is not None:
-            facts.signature_problem = True
+            facts.flags |= SIGNATURE_PROBLEM
         if op.selector != op.function.selector or op.decode_error is not None:
-            facts.call_problem = True
+            facts.flags |= CALL_PROBLEM
         if op.explained:
-            facts.explained = True
+            facts.flags |= EXPLAINED
         return op
 
     def _recover(self, op: Op, value: Any) -> None:
@@ -292,6 +293,15 @@ class Validator:
                         "body dropped two signed members"
                     )
                     return
+
+
+def _plans(checks: list[tuple[CheckFn, str | None]]) -> list[list[CheckFn]]:
+    """For each value of `Body.flags`, the checks that run: those without `only_if`, and those
+    whose flag is set."""
+    return [
+        [fn for fn, only_if in checks if only_if is None or mask & FACT_FLAGS[only_if]]
+        for mask in range(1 << len(FACT_FLAGS))
+    ]
 
 
 def _recovers(digest: bytes, signature: bytes) -> bytes | None:

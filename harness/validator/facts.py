@@ -102,7 +102,15 @@ class Op:
                 self.decode_error = str(exc)
 
 
-FACT_FLAGS = frozenset(("signature_problem", "call_problem", "explained"))
+#: Facts a check can be registered `only_if` (bits of `Body.flags`, set while the facts are
+#: computed): a signature is malformed or recovers to nothing; an operation's calldata is not
+#: exactly its slot's function; another generation explains a signature (Op.explained).
+SIGNATURE_PROBLEM, CALL_PROBLEM, EXPLAINED = 1, 2, 4
+FACT_FLAGS: dict[str, int] = {
+    "signature_problem": SIGNATURE_PROBLEM,
+    "call_problem": CALL_PROBLEM,
+    "explained": EXPLAINED,
+}
 
 
 @dataclass(slots=True)
@@ -118,11 +126,7 @@ class Body:
     tpsl_signed: Signed | None = None
     value: Any = None  # InstantOpen / InstantClose / TpslRequest when the body read completely
     signatures: list[tuple[Signed, str | None]] | None = None  # (signature, declared signer)
-    # Flags (FACT_FLAGS) set while the facts are computed; checks registered `only_if` one of
-    # them run only when it is set.
-    signature_problem: bool = False  # a signature is malformed or recovers to nothing
-    call_problem: bool = False  # an operation's calldata is not exactly its slot's function
-    explained: bool = False  # another generation explains a signature (Op.explained)
+    flags: int = 0  # FACT_FLAGS bits: checks registered `only_if` one run only when it is set
 
     @property
     def calls(self) -> dict[str, dict[str, Any]]:
