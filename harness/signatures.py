@@ -80,6 +80,22 @@ def check_signature(signature: bytes) -> tuple[int, int, int]:
     return r, s, v
 
 
+_N_BYTES = SECP256K1_N.to_bytes(32, "big")
+_HALF_N_BYTES = SECP256K1_HALF_N.to_bytes(32, "big")
+_ZERO_32 = bytes(32)
+
+
+def well_formed(signature: bytes) -> bool:
+    """True when `check_signature` would accept `signature`: the same rules, read as big-endian
+    byte strings of one length (whose order is their numeric order) instead of integers."""
+    return (
+        len(signature) == SIGNATURE_LENGTH
+        and (signature[64] == 27 or signature[64] == 28)
+        and _ZERO_32 < signature[:32] < _N_BYTES
+        and _ZERO_32 < signature[32:64] <= _HALF_N_BYTES
+    )
+
+
 def recover_address_bytes(digest: bytes, signature: bytes) -> bytes:
     """The 20 address bytes that signed `digest`, for a signature that passed check_signature.
 

@@ -24,11 +24,13 @@ from harness.model import (
 from harness.primitives import to_hex
 from harness.signatures import (
     SECP256K1_HALF_N,
+    SECP256K1_N,
     address_of,
     check_signature,
     recover_digest,
     sign_digest,
     to_high_s,
+    well_formed,
 )
 from tests import strategies as s
 
@@ -243,6 +245,27 @@ def test_v_outside_27_28_is_rejected(v: int) -> None:
 def test_signature_length_other_than_65_is_rejected(length: int) -> None:
     with pytest.raises(SignatureError, match="expected 65 bytes"):
         check_signature(b"\x01" * length)
+
+
+_EDGE_SCALARS = st.sampled_from(
+    [0, 1, SECP256K1_HALF_N, SECP256K1_HALF_N + 1, SECP256K1_N - 1, SECP256K1_N, 2**256 - 1]
+)
+
+
+@given(
+    r=st.one_of(_EDGE_SCALARS, st.integers(0, 2**256 - 1)),
+    s_=st.one_of(_EDGE_SCALARS, st.integers(0, 2**256 - 1)),
+    v=st.sampled_from([0, 1, 26, 27, 28, 29, 255]),
+    length=st.sampled_from([65, 65, 65, 64, 66]),
+)
+def test_well_formed_accepts_exactly_what_check_signature_accepts(r, s_, v, length) -> None:
+    signature = (r.to_bytes(32, "big") + s_.to_bytes(32, "big") + bytes([v]) + bytes(1))[:length]
+    try:
+        check_signature(signature)
+        accepted = True
+    except SignatureError:
+        accepted = False
+    assert well_formed(signature) is accepted, (r, s_, v, length)
 
 
 def test_model_fields_follow_the_pinned_members_in_order() -> None:

@@ -265,14 +265,14 @@ class Validator:
                 eip712.legacy_digest(retired, value) if legacy else eip712.digest(retired, value)
             )
             if _recovers(digest, sig) == want:
-                op.explained.add("generation.retired-instant-layer")
+                op.explained = frozenset(("generation.retired-instant-layer",))
                 op.retired_layer = retired.verifying_contract
                 return
         if (
             self.gasless_domain is not None
             and _recovers(eip712.legacy_digest(self.gasless_domain, value), sig) == want
         ):
-            op.explained.add("generation.gasless-gateway")
+            op.explained = frozenset(("generation.gasless-gateway",))
             return
         if not legacy and _recovers(eip712.legacy_digest(domain, value), sig) == want:
             op.other_type = "the legacy 5-field SignedOperation type"

@@ -14,7 +14,7 @@ from typing import Any
 from .. import calldata as cd
 from ..errors import CalldataError, SignatureError
 from ..model import Domain, LegacySignedOperation, SignedOperation
-from ..signatures import check_signature, recover_address_bytes
+from ..signatures import check_signature, recover_address_bytes, well_formed
 from ..wire import TpslParts, join_path
 
 #: The function each slot of a body calls.
@@ -39,7 +39,7 @@ class Signed:
     @classmethod
     def of(cls, path: str, signature: bytes | None) -> Signed:
         signed = cls(path, signature)
-        if signature is not None:
+        if signature is not None and not well_formed(signature):
             try:
                 check_signature(signature)
             except SignatureError as exc:
@@ -69,7 +69,7 @@ class Op:
     selector: bytes | None = None
     args: dict[str, Any] | None = None  # decoded for the slot's function, canonically
     decode_error: str | None = None
-    explained: set[str] = field(default_factory=set)  # generation rules that explain a mismatch
+    explained: frozenset[str] = frozenset()  # generation rules that explain a mismatch
     other_type: str | None = None  # the type the signature is over, when not the one shown
     retired_layer: str | None = None  # the retired InstantLayer the signature is for
     quote_uuid: tuple[str | None, str | None] | None = None  # sendQuote data: (uuid, error)
