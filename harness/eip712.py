@@ -3,7 +3,8 @@
 Two ways to hash the same value, which property tests prove equal:
 - the generic path: `typed_data(domain, value)` fed to eth-account's encoder (`generic_digest`);
 - the fast path: `struct_hash` / `digest`, one small function per struct with the typehashes
-  precomputed and words encoded directly, as `hashStruct` is written in the EIP.
+  precomputed and words encoded directly, as `hashStruct` is written in the EIP, generated from
+  `TYPES` (nothing about a struct is written twice).
 
 Type strings are derived from `TYPES` by `encode_type`, never retyped; tests check them and their
 typehashes against the values in contracts-and-services.md.
@@ -11,7 +12,7 @@ typehashes against the values in contracts-and-services.md.
 
 from __future__ import annotations
 
-from dataclasses import fields
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -159,18 +160,6 @@ def eip712_types(primary: str) -> dict[str, list[dict[str, str]]]:
 # Domains
 
 
-@lru_cache(maxsize=256)
-def separator(domain: Domain) -> bytes:
-    """hashStruct(EIP712Domain) — the domain separator."""
-    return keccak(
-        TYPEHASH["EIP712Domain"]
-        + keccak(domain.name.encode())
-        + keccak(domain.version.encode())
-        + domain.chain_id.to_bytes(32, "big")
-        + _address_word(domain.verifying_contract)
-    )
-
-
 def instant_layer_domain(chain_id: int, instant_layer: str) -> Domain:
     return Domain(INSTANT_LAYER_DOMAIN_NAME, INSTANT_LAYER_DOMAIN_VERSION, chain_id, instant_layer)
 
@@ -183,7 +172,25 @@ def default_conditional_order_domain(chain_id: int, instant_layer: str) -> Domai
 
 
 # --------------------------------------------------------------------------------------------
-# Fast path: hashStruct per type, words encoded directly
+# Fast path: hashStruct per type, generated from TYPES
+
+#: The model class of each pinned type: its fields are the type's members, in order and named
+#: in snake_case (a test checks every pair); the hashers and `message` read members by name.
+MODELS: dict[str, type] = {
+    "EIP712Domain": Domain,
+    "Account": Account,
+    "FlexField": FlexField,
+    "ReplayAttackHeader": ReplayAttackHeader,
+    "SignedOperation": SignedOperation,
+    "DelegationInfo": DelegationInfo,
+    "SignedDelegation": SignedDelegation,
+    "FlexFillAuth": FlexFillAuth,
+    "ConditionalOrder": ConditionalOrder,
+    "TakeProfit": Leg,
+    "StopLoss": Leg,
+    "SendQuote": SendQuoteLeg,
+    "ConditionalOrderDelete": ConditionalOrderDelete,
+}
 
 _ZERO_12 = bytes(12)
 _FALSE_WORD = bytes(32)
@@ -196,83 +203,99 @@ def _address_word(address: str) -> bytes:
     return _ZERO_12 + address_bytes(address)
 
 
-def _uint_word(value: int) -> bytes:
-    return value.to_bytes(32, "big")
+def _attribute(member: str) -> str:
+    """The model attribute of a member: its name in snake_case (`signerAccount` ->
+    `signer_account`; a test checks that every model follows its type)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", member).lower()
 
 
-def _int_word(value: int) -> bytes:
-    return value.to_bytes(32, "big", signed=True)
-
-
-@lru_cache(maxsize=1 << 12)
-def hash_account(account: Account) -> bytes:
-    return keccak(
-        TYPEHASH["Account"]
-        + _address_word(account.addr)
-        + (_TRUE_WORD if account.is_party_b else _FALSE_WORD)
-    )
-
-
-def hash_flex_field(flex: FlexField) -> bytes:
-    return keccak(
-        TYPEHASH["FlexField"]
-        + _uint_word(flex.offset)
-        + _uint_word(flex.length)
-        + _address_word(flex.authorized_flex_filler)
-    )
-
-
-_HEADER_TYPEHASH = TYPEHASH["ReplayAttackHeader"]
-_SIGNED_OPERATION_TYPEHASH = TYPEHASH["SignedOperation"]
-
-
-def hash_replay_attack_header(header: ReplayAttackHeader) -> bytes:
-    return keccak(
-        b"".join(
-            (
-                _HEADER_TYPEHASH,
-                header.nonce.to_bytes(32, "big"),
-                header.deadline.to_bytes(32, "big"),
-                header.salt,
-            )
+def _member_word(member_type: str, value: str, hashers: dict[str, str]) -> str:
+    """Source of the 32-byte encodeData word of one member (EIP-712 `encodeData`)."""
+    if member_type.endswith("[]"):
+        item = _member_word(member_type[:-2], "item", hashers)
+        return (
+            f"(_keccak(b''.join([{item} for item in {value}])) if {value} else _EMPTY_ARRAY_HASH)"
         )
-    )
+    if member_type in hashers:
+        return f"{hashers[member_type]}({value})"
+    if member_type == "address":
+        return f"_address_word({value})"
+    if member_type == "bool":
+        return f"(_TRUE_WORD if {value} else _FALSE_WORD)"
+    if member_type == "bytes":
+        return f"_keccak({value})"
+    if member_type == "string":
+        return f"_keccak({value}.encode())"
+    if member_type.startswith("uint"):
+        return f"{value}.to_bytes(32, 'big')"
+    if member_type.startswith("int"):
+        return f"{value}.to_bytes(32, 'big', signed=True)"
+    if member_type.startswith("bytes"):  # bytesN: left-aligned, zero-padded
+        pad = 32 - int(member_type[5:])
+        return f"{value} + {bytes(pad)!r}" if pad else value
+    raise TypeError(f"no EIP-712 encoding for member type {member_type}")
 
 
-def hash_signed_operation(op: SignedOperation) -> bytes:
-    # one join of the words (not a chain of concatenations): the hot path of every operation
-    flex = (
-        keccak(b"".join(hash_flex_field(f) for f in op.flex_fields))
-        if op.flex_fields
-        else _EMPTY_ARRAY_HASH
-    )
-    return keccak(
-        b"".join(
-            (
-                _SIGNED_OPERATION_TYPEHASH,
-                _address_word(op.signer),
-                _address_word(op.target),
-                keccak(op.call_data),
-                hash_account(op.signer_account),
-                flex,
-                op.max_uses.to_bytes(32, "big"),
-                hash_replay_attack_header(op.replay_attack_header),
-            )
-        )
-    )
+def _compile_hashers(
+    types: dict[str, Fields], names: dict[str, str], cached: frozenset[str]
+) -> dict[str, Any]:
+    """`hashStruct` of each type in `names` (type -> function name), generated from its members:
+    one keccak over the typehash and the members' words joined, as
+    the EIP writes it. Types in `cached` recur in every body (accounts) and are memoised."""
+    namespace: dict[str, Any] = {
+        "_keccak": keccak,
+        "_address_word": _address_word,
+        "_TRUE_WORD": _TRUE_WORD,
+        "_FALSE_WORD": _FALSE_WORD,
+        "_EMPTY_ARRAY_HASH": _EMPTY_ARRAY_HASH,
+    }
+    lines = []
+    for type_name, function in names.items():
+        namespace[f"_TYPEHASH_{function}"] = type_hash(type_name, types)
+        words = [
+            _member_word(member_type, f"value.{_attribute(member)}", names)
+            for member, member_type in types[type_name]
+        ]
+        lines += [
+            f"def {function}(value):",
+            f"    return _keccak(b''.join((_TYPEHASH_{function}, {', '.join(words)})))",
+        ]
+    exec("\n".join(lines), namespace)  # our own generated source
+    out = {}
+    for type_name, function in names.items():
+        hasher = namespace[function]
+        if type_name in cached:
+            hasher = namespace[function] = lru_cache(maxsize=1 << 12)(hasher)
+        out[type_name] = hasher
+    return out
 
 
-def hash_legacy_signed_operation(op: SignedOperation | LegacySignedOperation) -> bytes:
-    """hashStruct of the legacy 5-field SignedOperation over the members both generations share
-    (for a 7-field op: what its signature would be over if it was made with the old type)."""
-    return keccak(
-        LEGACY_SIGNED_OPERATION_TYPEHASH
-        + _address_word(op.signer)
-        + _address_word(op.target)
-        + keccak(op.call_data)
-        + hash_account(op.signer_account)
-        + hash_replay_attack_header(op.replay_attack_header)
-    )
+_GENERATED = _compile_hashers(
+    TYPES, {name: f"hash_{name}" for name in TYPES}, frozenset(("Account", "EIP712Domain"))
+)
+# The legacy 5-field SignedOperation over the members both generations share (for a 7-field op:
+# what its signature would be over if it was made with the old type).
+_LEGACY = _compile_hashers(
+    {**TYPES, "SignedOperation": LEGACY_SIGNED_OPERATION},
+    {
+        "SignedOperation": "hash_legacy",
+        "Account": "hash_Account",
+        "ReplayAttackHeader": "hash_ReplayAttackHeader",
+    },
+    frozenset(("Account",)),
+)
+
+separator = _GENERATED["EIP712Domain"]  # hashStruct(EIP712Domain), the domain separator
+hash_account = _GENERATED["Account"]
+hash_flex_field = _GENERATED["FlexField"]
+hash_replay_attack_header = _GENERATED["ReplayAttackHeader"]
+hash_signed_operation = _GENERATED["SignedOperation"]
+hash_legacy_signed_operation = _LEGACY["SignedOperation"]
+hash_delegation_info = _GENERATED["DelegationInfo"]
+hash_signed_delegation = _GENERATED["SignedDelegation"]
+hash_flex_fill_auth = _GENERATED["FlexFillAuth"]
+hash_conditional_order = _GENERATED["ConditionalOrder"]
+hash_conditional_order_delete = _GENERATED["ConditionalOrderDelete"]
 
 
 def legacy_digest(domain: Domain, op: SignedOperation | LegacySignedOperation) -> bytes:
@@ -280,82 +303,11 @@ def legacy_digest(domain: Domain, op: SignedOperation | LegacySignedOperation) -
     return keccak(b"\x19\x01" + separator(domain) + hash_legacy_signed_operation(op))
 
 
-def hash_delegation_info(info: DelegationInfo) -> bytes:
-    selectors = keccak(b"".join(s + bytes(28) for s in info.selectors))
-    return keccak(
-        TYPEHASH["DelegationInfo"]
-        + hash_account(info.account)
-        + _address_word(info.delegated_signer)
-        + selectors
-        + _uint_word(info.expiry_timestamp)
-    )
-
-
-def hash_signed_delegation(delegation: SignedDelegation) -> bytes:
-    return keccak(
-        TYPEHASH["SignedDelegation"]
-        + hash_delegation_info(delegation.delegation_info)
-        + hash_replay_attack_header(delegation.replay_attack_header)
-    )
-
-
-def hash_flex_fill_auth(auth: FlexFillAuth) -> bytes:
-    return keccak(
-        TYPEHASH["FlexFillAuth"] + auth.op_hash + _uint_word(auth.field_index) + keccak(auth.value)
-    )
-
-
-def _hash_leg(leg: Leg, type_name: str) -> bytes:
-    encoded = (
-        TYPEHASH[type_name]
-        + keccak(leg.quantity.encode())
-        + keccak(leg.price.encode())
-        + _uint_word(leg.order_type)
-        + keccak(leg.conditional_price.encode())
-        + keccak(leg.conditional_price_type.encode())
-    )
-    if type_name == "SendQuote":
-        assert isinstance(leg, SendQuoteLeg)
-        encoded += _uint_word(leg.leverage)
-    return keccak(encoded)
-
-
-def hash_conditional_order(order: ConditionalOrder) -> bytes:
-    return keccak(
-        TYPEHASH["ConditionalOrder"]
-        + _address_word(order.virtual_account)
-        + _address_word(order.sub_account)
-        + _uint_word(order.salt)
-        + _int_word(order.quote_id)
-        + _uint_word(order.symbol_id)
-        + _uint_word(order.position_type)
-        + _address_word(order.affiliate)
-        + _hash_leg(order.take_profit, "TakeProfit")
-        + _hash_leg(order.stop_loss, "StopLoss")
-        + _hash_leg(order.send_quote, "SendQuote")
-    )
-
-
-def hash_conditional_order_delete(message: ConditionalOrderDelete) -> bytes:
-    return keccak(
-        TYPEHASH["ConditionalOrderDelete"]
-        + _address_word(message.virtual_account)
-        + _uint_word(message.salt)
-        + _uint_word(message.coh_quote_id)
-        + keccak(message.conditional_order_type.encode())
-    )
-
-
+# The primary types a value is signed as (the legs are members only, and share one class).
 _HASHERS = {
-    Account: (hash_account, "Account"),
-    FlexField: (hash_flex_field, "FlexField"),
-    ReplayAttackHeader: (hash_replay_attack_header, "ReplayAttackHeader"),
-    SignedOperation: (hash_signed_operation, "SignedOperation"),
-    DelegationInfo: (hash_delegation_info, "DelegationInfo"),
-    SignedDelegation: (hash_signed_delegation, "SignedDelegation"),
-    FlexFillAuth: (hash_flex_fill_auth, "FlexFillAuth"),
-    ConditionalOrder: (hash_conditional_order, "ConditionalOrder"),
-    ConditionalOrderDelete: (hash_conditional_order_delete, "ConditionalOrderDelete"),
+    MODELS[name]: (_GENERATED[name], name)
+    for name in TYPES
+    if name not in ("EIP712Domain", "TakeProfit", "StopLoss", "SendQuote")
 }
 
 
@@ -403,13 +355,13 @@ def recover(domain: Domain, value: object, signature: bytes) -> str:
 def message(value: object, type_name: str | None = None) -> dict[str, Any]:
     """The EIP-712 message of a struct as Python values (bytes stay bytes, ints stay ints).
 
-    Derived from `TYPES`: a model dataclass lists its fields in the order of its pinned members
-    (a test checks every pair), so member names are never retyped here.
+    Derived from `TYPES`: each member is read from the model attribute of its name (a test
+    checks that every model follows its type), so member names are never retyped here.
     """
     name = type_name or primary_type(value)
     out: dict[str, Any] = {}
-    for (member, member_type), f in zip(TYPES[name], fields(value), strict=True):  # type: ignore[arg-type]
-        item = getattr(value, f.name)
+    for member, member_type in TYPES[name]:
+        item = getattr(value, _attribute(member))
         array = member_type.endswith("[]")
         base = _base_type(member_type)
         if base in TYPES:

@@ -21,7 +21,7 @@ from harness.model import (
     SignedDelegation,
     SignedOperation,
 )
-from harness.primitives import to_hex
+from harness.primitives import keccak, to_hex
 from harness.signatures import (
     SECP256K1_HALF_N,
     SECP256K1_N,
@@ -274,25 +274,30 @@ def test_model_fields_follow_the_pinned_members_in_order() -> None:
     import re
     from dataclasses import fields
 
-    from harness import model
-
-    pairs = {
-        "Account": model.Account,
-        "FlexField": model.FlexField,
-        "ReplayAttackHeader": model.ReplayAttackHeader,
-        "SignedOperation": model.SignedOperation,
-        "DelegationInfo": model.DelegationInfo,
-        "SignedDelegation": model.SignedDelegation,
-        "FlexFillAuth": model.FlexFillAuth,
-        "ConditionalOrder": model.ConditionalOrder,
-        "TakeProfit": model.Leg,
-        "StopLoss": model.Leg,
-        "SendQuote": model.SendQuoteLeg,
-        "ConditionalOrderDelete": model.ConditionalOrderDelete,
-        "EIP712Domain": model.Domain,
-    }
+    pairs = eip712.MODELS
     assert set(pairs) == set(eip712.TYPES)
     snake = lambda name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()  # noqa: E731
     for type_name, cls in pairs.items():
         members = [snake(name) for name, _ in eip712.TYPES[type_name]]
         assert [f.name for f in fields(cls)] == members, type_name
+
+
+@given(s.domains, s.signed_operations)
+def test_the_legacy_5_field_digest_equals_eth_account_over_the_legacy_type(domain, op) -> None:
+    from eth_account.messages import encode_typed_data
+
+    types = eip712.eip712_types("SignedOperation")
+    types["SignedOperation"] = [{"name": n, "type": t} for n, t in eip712.LEGACY_SIGNED_OPERATION]
+    del types["FlexField"]
+    message = eip712.message(op)
+    del message["flexFields"], message["maxUses"]
+    signable = encode_typed_data(
+        full_message={
+            "types": types,
+            "primaryType": "SignedOperation",
+            "domain": domain.as_dict(),
+            "message": message,
+        }
+    )
+    generic = keccak(b"\x19" + signable.version + signable.header + signable.body)
+    assert eip712.legacy_digest(domain, op) == generic
