@@ -203,7 +203,7 @@ def _address_word(address: str) -> bytes:
     return _ZERO_12 + address_bytes(address)
 
 
-def _attribute(member: str) -> str:
+def attribute(member: str) -> str:
     """The model attribute of a member: its name in snake_case (`signerAccount` ->
     `signer_account`; a test checks that every model follows its type)."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", member).lower()
@@ -253,7 +253,7 @@ def _compile_hashers(
     for type_name, function in names.items():
         namespace[f"_TYPEHASH_{function}"] = type_hash(type_name, types)
         words = [
-            _member_word(member_type, f"value.{_attribute(member)}", names)
+            _member_word(member_type, f"value.{attribute(member)}", names)
             for member, member_type in types[type_name]
         ]
         lines += [
@@ -361,7 +361,7 @@ def message(value: object, type_name: str | None = None) -> dict[str, Any]:
     name = type_name or primary_type(value)
     out: dict[str, Any] = {}
     for member, member_type in TYPES[name]:
-        item = getattr(value, _attribute(member))
+        item = getattr(value, attribute(member))
         array = member_type.endswith("[]")
         base = _base_type(member_type)
         if base in TYPES:

@@ -36,15 +36,6 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
 UINT256_MAX = (1 << 256) - 1
 
-#: The structs whose integers travel as decimal strings (`wire.signed_operation_to_wire`).
-_DECIMAL_STRING_STRUCTS = ("SignedOperation", "Account", "FlexField", "ReplayAttackHeader")
-#: TP/SL members that travel as decimal strings although they are uint256 (`wire`, TPSL_SALT).
-_TPSL_DECIMAL_STRING_UINTS = {("ConditionalOrder", "salt")}
-#: Leg members of Solidity type `string` that hold an amount (`wire._read_leg` reads them with
-#: `decimal_text`); the others (conditionalPriceType) are free strings.
-_LEG_STRUCTS = ("TakeProfit", "StopLoss", "SendQuote")
-_LEG_FREE_STRINGS = {"conditionalPriceType"}
-
 
 def _ecma(pattern: re.Pattern[str]) -> str:
     """A Python full-match regex of `wire` (ending in \\Z) as an anchored ECMA-262 pattern."""
@@ -96,10 +87,10 @@ def _json_int(solidity: str) -> dict[str, Any]:
     }
 
 
-def _member(struct: str, name: str, solidity: str) -> dict[str, Any]:
-    """The wire schema of one struct member, by the struct's wire convention."""
+def _member(convention: wire.Convention, name: str, solidity: str) -> dict[str, Any]:
+    """The wire schema of one struct member, by its family's wire convention (`wire`)."""
     if solidity.endswith("[]"):
-        return {"type": "array", "items": _member(struct, name, solidity[:-2])}
+        return {"type": "array", "items": _member(convention, name, solidity[:-2])}
     if solidity in TYPES:
         return {"$ref": f"#/$defs/{solidity}"}
     if solidity == "address":
@@ -116,31 +107,31 @@ def _member(struct: str, name: str, solidity: str) -> dict[str, Any]:
             "description": f"{solidity}: 0x + {2 * size} hex digits",
         }
     if solidity.startswith(("uint", "int")):
-        if struct in _DECIMAL_STRING_STRUCTS or (struct, name) in _TPSL_DECIMAL_STRING_UINTS:
+        if convention.numbers_as_strings or name in convention.string_members:
             return _decimal_uint(int(solidity[4:] or 256))
         return _json_int(solidity)
     if solidity == "string":
-        if struct in _LEG_STRUCTS and name not in _LEG_FREE_STRINGS:
+        if name in convention.decimal_members:
             return {
                 "type": "string",
                 "pattern": DECIMAL_TEXT,
                 "description": 'a non-negative decimal in positional notation, e.g. "1.25"',
             }
         return {"type": "string"}
-    raise ValueError(f"no wire schema for {struct}.{name} of type {solidity}")
+    raise ValueError(f"no wire schema for {name} of type {solidity}")
 
 
-def _struct(name: str) -> dict[str, Any]:
+def _struct(name: str, convention: wire.Convention) -> dict[str, Any]:
     members = TYPES[name]
     return {
         "type": "object",
-        "properties": {n: _member(name, n, t) for n, t in members},
+        "properties": {n: _member(convention, n, t) for n, t in members},
         "required": [n for n, _ in members],
         "additionalProperties": False,
     }
 
 
-def _defs(*roots: str) -> dict[str, Any]:
+def _defs(convention: wire.Convention, *roots: str) -> dict[str, Any]:
     """`$defs` for `roots` and every struct they reach, in a stable order."""
     out: dict[str, Any] = {}
     stack = list(roots)
@@ -148,7 +139,7 @@ def _defs(*roots: str) -> dict[str, Any]:
         name = stack.pop(0)
         if name in out:
             continue
-        out[name] = _struct(name)
+        out[name] = _struct(name, convention)
         for _, t in TYPES[name]:
             base = t.removesuffix("[]")
             if base in TYPES and base not in out:
@@ -183,7 +174,7 @@ def _header(kind: str, title: str, description: str) -> dict[str, Any]:
 
 
 def instant_open_schema() -> dict[str, Any]:
-    defs = _defs("SignedOperation")
+    defs = _defs(wire.OPERATION, "SignedOperation")
     defs["WrappedOperation"] = _wrapped_operation()
     return {
         **_header(
@@ -204,7 +195,7 @@ def instant_open_schema() -> dict[str, Any]:
 
 
 def instant_close_schema() -> dict[str, Any]:
-    defs = _defs("SignedOperation")
+    defs = _defs(wire.OPERATION, "SignedOperation")
     defs["WrappedOperation"] = _wrapped_operation()
     return {
         **_header(
@@ -223,7 +214,7 @@ def instant_close_schema() -> dict[str, Any]:
 
 
 def tpsl_schema() -> dict[str, Any]:
-    defs = _defs("ConditionalOrder", "EIP712Domain")
+    defs = _defs(wire.TYPED_DATA, "ConditionalOrder", "EIP712Domain")
     return {
         **_header(
             "tpsl",

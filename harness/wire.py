@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from . import protocol
-from .eip712 import LEGACY_SIGNED_OPERATION, TYPES, eip712_types
+from .eip712 import LEGACY_SIGNED_OPERATION, MODELS, TYPES, attribute, eip712_types
 from .errors import NotCanonical, Problem, WireError
 from .model import (
     Account,
@@ -40,7 +40,7 @@ from .model import (
     WrappedOperation,
     unchecked,
 )
-from .primitives import INT256_MAX, INT256_MIN, _is_checksummed, eip55, to_hex
+from .primitives import _is_checksummed, eip55, to_hex
 
 #: instant_open: (required keys, optional keys), the solver's own {addMargin?, sendQuote}
 INSTANT_OPEN_KEYS: tuple[tuple[str, ...], tuple[str, ...]] = (("sendQuote",), ("addMargin",))
@@ -91,10 +91,6 @@ LEGACY_SIGNED_OPERATION_KEYS = frozenset(
 _ACCOUNT_KEYS = _keys("Account")
 _FLEX_FIELD_KEYS = _keys("FlexField")
 _HEADER_KEYS = _keys("ReplayAttackHeader")
-_DOMAIN_KEYS = _keys("EIP712Domain")
-_TPSL_MESSAGE_KEYS = _keys("ConditionalOrder")
-_LEG_KEYS = _keys("TakeProfit")
-_SEND_QUOTE_LEG_KEYS = _keys("SendQuote")
 
 
 @dataclass
@@ -279,13 +275,102 @@ class Reader:
 # SignedOperation
 
 
+@dataclass(frozen=True)
+class Convention:
+    """How a family of structs travels as JSON: integers as decimal strings (SignedOperations)
+    or JSON numbers (TP/SL typed data), with named exceptions. The reader, the writer and the
+    JSON Schemas all follow it; nothing else says how a member is written."""
+
+    numbers_as_strings: bool
+    string_members: frozenset[str] = frozenset()  # integers sent as strings anyway (salt)
+    decimal_members: frozenset[str] = frozenset()  # `string` members holding a decimal amount
+
+
+#: SignedOperation and its members: every integer a decimal string.
+OPERATION = Convention(numbers_as_strings=True)
+#: The ConditionalOrder typed data: integers as JSON numbers except the 256-bit salt (which
+#: loses precision as one); the legs' amounts are decimal strings, conditionalPriceType is free.
+TYPED_DATA = Convention(
+    numbers_as_strings=False,
+    string_members=frozenset({"salt"}),
+    decimal_members=frozenset({"quantity", "price", "conditionalPrice"}),
+)
+_LEGACY_TYPES = {**TYPES, "SignedOperation": LEGACY_SIGNED_OPERATION}
+
+
+def _read_struct(
+    r: Reader,
+    type_name: str,
+    value: Any,
+    path: str,
+    convention: Convention,
+    types: dict[str, Any] = TYPES,
+    model: Callable[..., Any] | None = None,
+) -> Any:
+    """A pinned struct read member by member as `types` lists them (every problem reported,
+    each under its JSON path); its model value, or None when any member failed."""
+    obj = r.object(value, path, _keys(type_name, types))
+    if obj is None:
+        return None
+    values = [
+        _read_member(r, member_type, member, obj[member], join_path(path, member), convention)
+        for member, member_type in types[type_name]
+    ]
+    if any(v is None for v in values):
+        return None
+    return (model or MODELS[type_name])(*values)
+
+
+def _read_member(
+    r: Reader, member_type: str, member: str, value: Any, path: str, convention: Convention
+) -> Any:
+    if member_type.endswith("[]"):
+        items = r.array(value, path)
+        if items is None:
+            return None
+        out = [
+            _read_member(r, member_type[:-2], member, item, join_path(path, i), convention)
+            for i, item in enumerate(items)
+        ]
+        return None if any(v is None for v in out) else tuple(out)
+    if member_type in TYPES:
+        return _read_struct(r, member_type, value, path, convention)
+    if member_type == "address":
+        return r.address(value, path)
+    if member_type == "bool":
+        return r.boolean(value, path)
+    if member_type == "bytes":
+        return r.hex_bytes(value, path)
+    if member_type == "string":
+        if member in convention.decimal_members:
+            return r.decimal_text(value, path)
+        return r.string(value, path)
+    if member_type.startswith("bytes"):
+        return r.hex_bytes(value, path, int(member_type[5:]))
+    signed = member_type.startswith("int")
+    bits = int(member_type[3:] if signed else member_type[4:])
+    if convention.numbers_as_strings:
+        return r.uint_string(value, path, bits)
+    if member in convention.string_members:
+        if isinstance(value, str):
+            return r.uint_string(value, path, bits, INT_FORMAT)
+        r.add(
+            path,
+            TPSL_SALT_TYPE,
+            f"expected the {member} as a decimal string (a {bits}-bit number loses precision "
+            f"as a JSON number), got {_json_kind(value)}",
+        )
+        return None
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    return r.json_int(value, path, lo, hi, member_type)
+
+
 def _read_signed_operation(
     r: Reader, value: Any, path: str
 ) -> SignedOperation | LegacySignedOperation | None:
     """The pinned 7-field op; a body in the legacy 5-field shape is reported (op.legacy-5-field)
     and still read, as a LegacySignedOperation, so every other rule can judge it."""
-    legacy = isinstance(value, dict) and set(value) == LEGACY_SIGNED_OPERATION_KEYS
-    if legacy:
+    if isinstance(value, dict) and set(value) == LEGACY_SIGNED_OPERATION_KEYS:
         r.add(
             path,
             LEGACY_5_FIELD,
@@ -293,72 +378,10 @@ def _read_signed_operation(
             f"v{protocol.VERSION} InstantLayer verifies the 7-field type, so this signature can "
             "never verify",
         )
-        obj: dict[str, Any] | None = value
-    else:
-        obj = r.object(value, path, SIGNED_OPERATION_KEYS)
-    if obj is None:
-        return None
-    signer = r.address(obj["signer"], join_path(path, "signer"))
-    target = r.address(obj["target"], join_path(path, "target"))
-    call_data = r.hex_bytes(obj["callData"], join_path(path, "callData"))
-    account = _read_account(r, obj["signerAccount"], join_path(path, "signerAccount"))
-    header = _read_header(r, obj["replayAttackHeader"], join_path(path, "replayAttackHeader"))
-    if legacy:
-        if None in (signer, target, call_data, account, header):
-            return None
-        return LegacySignedOperation(signer, target, call_data, account, header)  # type: ignore[arg-type]
-    flex = _read_flex_fields(r, obj["flexFields"], join_path(path, "flexFields"))
-    max_uses = r.uint_string(obj["maxUses"], join_path(path, "maxUses"))
-    if None in (signer, target, call_data, account, flex, max_uses, header):
-        return None
-    return SignedOperation(signer, target, call_data, account, flex, max_uses, header)  # type: ignore[arg-type]
-
-
-def _read_account(r: Reader, value: Any, path: str) -> Account | None:
-    obj = r.object(value, path, _ACCOUNT_KEYS)
-    if obj is None:
-        return None
-    addr = r.address(obj["addr"], join_path(path, "addr"))
-    is_party_b = r.boolean(obj["isPartyB"], join_path(path, "isPartyB"))
-    if addr is None or is_party_b is None:
-        return None
-    return Account(addr, is_party_b)
-
-
-def _read_flex_fields(r: Reader, value: Any, path: str) -> tuple[FlexField, ...] | None:
-    items = r.array(value, path)
-    if items is None:
-        return None
-    out: list[FlexField] = []
-    ok = True
-    for i, item in enumerate(items):
-        item_path = join_path(path, i)
-        obj = r.object(item, item_path, _FLEX_FIELD_KEYS)
-        if obj is None:
-            ok = False
-            continue
-        offset = r.uint_string(obj["offset"], join_path(item_path, "offset"))
-        length = r.uint_string(obj["length"], join_path(item_path, "length"))
-        filler = r.address(
-            obj["authorizedFlexFiller"], join_path(item_path, "authorizedFlexFiller")
+        return _read_struct(
+            r, "SignedOperation", value, path, OPERATION, _LEGACY_TYPES, LegacySignedOperation
         )
-        if offset is None or length is None or filler is None:
-            ok = False
-            continue
-        out.append(FlexField(offset, length, filler))
-    return tuple(out) if ok else None
-
-
-def _read_header(r: Reader, value: Any, path: str) -> ReplayAttackHeader | None:
-    obj = r.object(value, path, _HEADER_KEYS)
-    if obj is None:
-        return None
-    nonce = r.uint_string(obj["nonce"], join_path(path, "nonce"))
-    deadline = r.uint_string(obj["deadline"], join_path(path, "deadline"))
-    salt = r.hex_bytes(obj["salt"], join_path(path, "salt"), 32)
-    if nonce is None or deadline is None or salt is None:
-        return None
-    return ReplayAttackHeader(nonce, deadline, salt)
+    return _read_struct(r, "SignedOperation", value, path, OPERATION)
 
 
 # --------------------------------------------------------------------------------------------
@@ -397,85 +420,11 @@ def _check_types(r: Reader, value: Any, path: str, primary: str) -> None:
 
 
 def read_domain(r: Reader, value: Any, path: str) -> Domain | None:
-    obj = r.object(value, path, _DOMAIN_KEYS)
-    if obj is None:
-        return None
-    name = r.string(obj["name"], join_path(path, "name"))
-    version = r.string(obj["version"], join_path(path, "version"))
-    chain_id = r.json_int(obj["chainId"], join_path(path, "chainId"), 0, (1 << 256) - 1, "uint256")
-    contract = r.address(obj["verifyingContract"], join_path(path, "verifyingContract"))
-    if name is None or version is None or chain_id is None or contract is None:
-        return None
-    return Domain(name, version, chain_id, contract)
+    return _read_struct(r, "EIP712Domain", value, path, TYPED_DATA)
 
 
 def _read_conditional_order(r: Reader, value: Any, path: str) -> ConditionalOrder | None:
-    obj = r.object(value, path, _TPSL_MESSAGE_KEYS)
-    if obj is None:
-        return None
-    va = r.address(obj["virtualAccount"], join_path(path, "virtualAccount"))
-    sub = r.address(obj["subAccount"], join_path(path, "subAccount"))
-    salt_raw = obj["salt"]
-    salt: int | None = None
-    if isinstance(salt_raw, str):
-        salt = r.uint_string(salt_raw, join_path(path, "salt"), 256, INT_FORMAT)
-    else:
-        r.add(
-            join_path(path, "salt"),
-            TPSL_SALT_TYPE,
-            f"expected the salt as a decimal string (a 256-bit number loses precision as a "
-            f"JSON number), got {_json_kind(salt_raw)}",
-        )
-    quote_id = r.json_int(
-        obj["quoteId"], join_path(path, "quoteId"), INT256_MIN, INT256_MAX, "int256"
-    )
-    symbol_id = r.json_int(
-        obj["symbolId"], join_path(path, "symbolId"), 0, (1 << 256) - 1, "uint256"
-    )
-    position_type = r.json_int(
-        obj["positionType"], join_path(path, "positionType"), 0, 255, "uint8"
-    )
-    affiliate = r.address(obj["affiliate"], join_path(path, "affiliate"))
-    tp = _read_leg(r, obj["takeProfit"], join_path(path, "takeProfit"), Leg)
-    sl = _read_leg(r, obj["stopLoss"], join_path(path, "stopLoss"), Leg)
-    sq = _read_leg(r, obj["sendQuote"], join_path(path, "sendQuote"), SendQuoteLeg)
-    if None in (va, sub, salt, quote_id, symbol_id, position_type, affiliate, tp, sl, sq):
-        return None
-    return ConditionalOrder(
-        va,
-        sub,
-        salt,
-        quote_id,
-        symbol_id,
-        position_type,
-        affiliate,  # type: ignore[arg-type]
-        tp,
-        sl,
-        sq,
-    )  # type: ignore[arg-type]
-
-
-def _read_leg(r: Reader, value: Any, path: str, kind: Callable[..., Leg]) -> Leg | None:
-    keys = _SEND_QUOTE_LEG_KEYS if kind is SendQuoteLeg else _LEG_KEYS
-    obj = r.object(value, path, keys)
-    if obj is None:
-        return None
-    quantity = r.decimal_text(obj["quantity"], join_path(path, "quantity"))
-    price = r.decimal_text(obj["price"], join_path(path, "price"))
-    order_type = r.json_int(obj["orderType"], join_path(path, "orderType"), 0, 255, "uint8")
-    conditional_price = r.decimal_text(obj["conditionalPrice"], join_path(path, "conditionalPrice"))
-    price_type = r.string(obj["conditionalPriceType"], join_path(path, "conditionalPriceType"))
-    fields = (quantity, price, order_type, conditional_price, price_type)
-    if kind is SendQuoteLeg:
-        leverage = r.json_int(
-            obj["leverage"], join_path(path, "leverage"), 0, (1 << 256) - 1, "uint256"
-        )
-        if leverage is None or None in fields:
-            return None
-        return SendQuoteLeg(*fields, leverage)  # type: ignore[arg-type]
-    if None in fields:
-        return None
-    return Leg(*fields)  # type: ignore[arg-type]
+    return _read_struct(r, "ConditionalOrder", value, path, TYPED_DATA)
 
 
 def _strict(parsed: Parsed[T]) -> T:
@@ -792,33 +741,23 @@ def parse_tpsl_parts(body: Any) -> Parsed[TpslParts]:
 # Writing
 
 
-def struct_to_wire(
-    value: object,
-    type_name: str,
-    *,
-    numbers_as_strings: bool,
-    string_members: frozenset = frozenset(),
-) -> dict[str, Any]:
-    """A pinned struct as wire JSON, derived from `eip712.TYPES` (member order = the model's
-    field order): byte strings as 0x-hex, integers as decimal strings (SignedOperations) or JSON
-    numbers (TP/SL typed data, except `string_members` such as its 256-bit salt)."""
+def struct_to_wire(value: object, type_name: str, convention: Convention) -> dict[str, Any]:
+    """A pinned struct as wire JSON, derived from `eip712.TYPES` (each member read from the
+    model attribute of its name): byte strings as 0x-hex, integers as `convention` says."""
     out: dict[str, Any] = {}
-    for (member, member_type), f in zip(TYPES[type_name], fields(value), strict=True):  # type: ignore[arg-type]
-        item = getattr(value, f.name)
+    for member, member_type in TYPES[type_name]:
+        item = getattr(value, attribute(member))
         array = member_type.endswith("[]")
         base = member_type[:-2] if array else member_type
         if base in TYPES:
-
-            def one(x: Any, base: str = base) -> dict[str, Any]:
-                return struct_to_wire(
-                    x, base, numbers_as_strings=numbers_as_strings, string_members=string_members
-                )
-
-            out[member] = [one(x) for x in item] if array else one(item)
+            if array:
+                out[member] = [struct_to_wire(x, base, convention) for x in item]
+            else:
+                out[member] = struct_to_wire(item, base, convention)
         elif base.startswith("bytes"):
             out[member] = [to_hex(x) for x in item] if array else to_hex(item)
         elif base.startswith(("uint", "int")):
-            as_string = numbers_as_strings or member in string_members
+            as_string = convention.numbers_as_strings or member in convention.string_members
             out[member] = str(int(item)) if as_string else int(item)
         else:
             out[member] = list(item) if array else item
@@ -826,7 +765,7 @@ def struct_to_wire(
 
 
 def signed_operation_to_wire(op: SignedOperation) -> dict[str, Any]:
-    return struct_to_wire(op, "SignedOperation", numbers_as_strings=True)
+    return struct_to_wire(op, "SignedOperation", OPERATION)
 
 
 def wrapped_operation_to_wire(op: WrappedOperation) -> dict[str, Any]:
@@ -851,19 +790,14 @@ def domain_to_wire(domain: Domain) -> dict[str, Any]:
     return domain.as_dict()
 
 
-_TPSL_STRING_MEMBERS = frozenset({"salt"})  # a 256-bit number loses precision as a JSON number
-
-
 def leg_to_wire(leg: Leg) -> dict[str, Any]:
     """A TP/SL leg as wire JSON (TakeProfit/StopLoss, or SendQuote with its leverage)."""
     type_name = "SendQuote" if isinstance(leg, SendQuoteLeg) else "TakeProfit"
-    return struct_to_wire(leg, type_name, numbers_as_strings=False)
+    return struct_to_wire(leg, type_name, TYPED_DATA)
 
 
 def conditional_order_to_wire(order: ConditionalOrder) -> dict[str, Any]:
-    return struct_to_wire(
-        order, "ConditionalOrder", numbers_as_strings=False, string_members=_TPSL_STRING_MEMBERS
-    )
+    return struct_to_wire(order, "ConditionalOrder", TYPED_DATA)
 
 
 def tpsl_to_wire(request: TpslRequest) -> dict[str, Any]:
