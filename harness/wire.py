@@ -22,18 +22,22 @@ from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from . import protocol
-from .eip712 import LEGACY_SIGNED_OPERATION, MODELS, TYPES, attribute, eip712_types
+from .eip712 import (
+    LEGACY_SIGNED_OPERATION,
+    MODELS,
+    TYPES,
+    attribute,
+    eip712_types,
+    referenced_types,
+)
 from .errors import NotCanonical, Problem, WireError
 from .model import (
-    Account,
     ConditionalOrder,
     Domain,
-    FlexField,
     InstantClose,
     InstantOpen,
     Leg,
     LegacySignedOperation,
-    ReplayAttackHeader,
     SendQuoteLeg,
     SignedOperation,
     TpslRequest,
@@ -88,9 +92,6 @@ SIGNED_OPERATION_KEYS = _keys("SignedOperation")
 LEGACY_SIGNED_OPERATION_KEYS = frozenset(
     _keys("SignedOperation", {"SignedOperation": LEGACY_SIGNED_OPERATION})
 )
-_ACCOUNT_KEYS = _keys("Account")
-_FLEX_FIELD_KEYS = _keys("FlexField")
-_HEADER_KEYS = _keys("ReplayAttackHeader")
 
 
 @dataclass
@@ -495,18 +496,14 @@ class TpslParts:
 
 
 _WRAPPED_KEYSET = frozenset(("signedOperation", "signature"))
-_OP_KEYSET = frozenset(SIGNED_OPERATION_KEYS)
-_ACCOUNT_KEYSET = frozenset(_ACCOUNT_KEYS)
-_FLEX_KEYSET = frozenset(_FLEX_FIELD_KEYS)
-_HEADER_KEYSET = frozenset(_HEADER_KEYS)
 _UINT256_DIGITS = 78
 
 
-def _fast_uint(value: Any) -> int:
+def _fast_uint(value: Any, bits: int = 256) -> int:
     if value.__class__ is not str or len(value) > _UINT256_DIGITS or not _DECIMAL_UINT.match(value):
         raise NotCanonical
     number = int(value)
-    if number >> 256:
+    if number >> bits:
         raise NotCanonical
     return number
 
@@ -530,16 +527,67 @@ def _fast_hex(value: Any, length: int | None = None) -> bytes:
     return data
 
 
-# Every field of the canonical path is proved by the _fast_* readers: built without re-checking.
-_flex_field = unchecked(FlexField)
-_replay_attack_header = unchecked(ReplayAttackHeader)
-_signed_operation = unchecked(SignedOperation)
+def _fast_bool(value: Any) -> bool:
+    if value.__class__ is not bool:
+        raise NotCanonical
+    return value
 
 
-@lru_cache(maxsize=1 << 12)
-def _account(addr: str, is_party_b: bool) -> Account:
-    """One (immutable) Account per signer account: the same few recur in every body."""
-    return Account(addr, is_party_b)
+def _fast_list(value: Any) -> list[Any]:
+    if value.__class__ is not list:
+        raise NotCanonical
+    return value
+
+
+def _fast_member(member_type: str, value: str) -> str:
+    """Source reading one member in its canonical OPERATION form, or raising NotCanonical."""
+    if member_type.endswith("[]"):
+        item = _fast_member(member_type[:-2], "item")
+        return f"tuple([{item} for item in _fast_list({value})])"
+    if member_type in TYPES:
+        return f"_fast_{member_type}({value})"
+    if member_type in ("address", "bool", "bytes"):
+        return f"_fast_{'hex' if member_type == 'bytes' else member_type}({value})"
+    if member_type.startswith("bytes"):
+        return f"_fast_hex({value}, {int(member_type[5:])})"
+    if member_type.startswith("uint"):
+        return f"_fast_uint({value}, {int(member_type[4:])})"
+    raise TypeError(f"no canonical operation form for member type {member_type}")
+
+
+def _compile_fast_readers(roots: tuple[str, ...], cached: frozenset[str]) -> dict[str, Any]:
+    """One reader per struct reachable from `roots`, generated from TYPES: the exact key set,
+    then each member in its canonical OPERATION form (raising NotCanonical, KeyError,
+    AttributeError or TypeError at the first difference), the model built without re-checking
+    what was just proved. Types in `cached` (accounts) recur and share one value each."""
+    names = sorted({*roots, *(t for root in roots for t in referenced_types(root))})
+    namespace: dict[str, Any] = {
+        "_NC": NotCanonical,
+        "_fast_address": _fast_address,
+        "_fast_bool": _fast_bool,
+        "_fast_hex": _fast_hex,
+        "_fast_list": _fast_list,
+        "_fast_uint": _fast_uint,
+    }
+    lines = []
+    for name in names:
+        make = unchecked(MODELS[name])
+        namespace[f"_make_{name}"] = lru_cache(maxsize=1 << 12)(make) if name in cached else make
+        namespace[f"_KEYS_{name}"] = frozenset(_keys(name))
+        members = ", ".join(_fast_member(t, f"value[{m!r}]") for m, t in TYPES[name])
+        lines += [
+            f"def _fast_{name}(value):",
+            f"    if value.keys() != _KEYS_{name}:",
+            "        raise _NC",
+            f"    return _make_{name}({members})",
+        ]
+    exec("\n".join(lines), namespace)  # our own generated source
+    return {name: namespace[f"_fast_{name}"] for name in names}
+
+
+_FAST_SIGNED_OPERATION = _compile_fast_readers(("SignedOperation",), frozenset(("Account",)))[
+    "SignedOperation"
+]
 
 
 def _fast_operation_parts(value: Any, path: str) -> OperationParts | None:
@@ -548,40 +596,7 @@ def _fast_operation_parts(value: Any, path: str) -> OperationParts | None:
     try:
         if value.keys() != _WRAPPED_KEYSET:
             return None
-        op = value["signedOperation"]
-        account, header = op["signerAccount"], op["replayAttackHeader"]
-        if (
-            op.keys() != _OP_KEYSET
-            or account.keys() != _ACCOUNT_KEYSET
-            or header.keys() != _HEADER_KEYSET
-            or account["isPartyB"].__class__ is not bool
-            or op["flexFields"].__class__ is not list
-        ):
-            return None
-        flex = []
-        for item in op["flexFields"]:
-            if item.keys() != _FLEX_KEYSET:
-                return None
-            flex.append(
-                _flex_field(
-                    _fast_uint(item["offset"]),
-                    _fast_uint(item["length"]),
-                    _fast_address(item["authorizedFlexFiller"]),
-                )
-            )
-        signed = _signed_operation(
-            _fast_address(op["signer"]),
-            _fast_address(op["target"]),
-            _fast_hex(op["callData"]),
-            _account(_fast_address(account["addr"]), account["isPartyB"]),
-            tuple(flex),
-            _fast_uint(op["maxUses"]),
-            _replay_attack_header(
-                _fast_uint(header["nonce"]),
-                _fast_uint(header["deadline"]),
-                _fast_hex(header["salt"], 32),
-            ),
-        )
+        signed = _FAST_SIGNED_OPERATION(value["signedOperation"])
         return OperationParts(path, signed, _fast_hex(value["signature"], 65))
     except (NotCanonical, AttributeError, KeyError, TypeError):
         return None

@@ -179,3 +179,62 @@ def test_tpsl_types_must_equal_the_pinned_ones() -> None:
 )
 def test_detect_kind(body, kind) -> None:
     assert wire.detect_kind(body) == kind
+
+
+def _tweaks(draw_path_value):
+    """Non-canonical variants of one JSON value: what a sloppy encoder writes instead."""
+    value = draw_path_value
+    if isinstance(value, bool):
+        return [str(value).lower(), int(value), None]
+    if isinstance(value, str) and value.startswith("0x"):
+        return [
+            value.lower(),
+            value.upper().replace("0X", "0x"),
+            value[2:],
+            value + "0",
+            " " + value,
+        ]
+    if isinstance(value, str):
+        return [int(value), "0" + value, value + ".0", "-" + value, f" {value}"]
+    if isinstance(value, list):
+        return [tuple(value), {}, None]
+    if isinstance(value, dict):
+        return [{**value, "extra": 1}, dict(list(value.items())[1:]), []]
+    return [None]
+
+
+def _leaves(value, path=()):
+    yield path, value
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(v, (*path, i))
+
+
+@given(s.signed_operations, st.binary(min_size=65, max_size=65), st.data())
+def test_the_canonical_fast_reader_accepts_exactly_what_the_full_reader_reads_cleanly(
+    op, signature, data
+):
+    from unittest import mock
+
+    body = json.loads(json.dumps(wire.wrapped_operation_to_wire(WrappedOperation(op, signature))))
+    spots = list(_leaves(body))
+    path, original = data.draw(st.sampled_from(spots))
+    variant = data.draw(st.sampled_from([original, *_tweaks(original)]))
+    if path:
+        target = body
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = variant
+    else:
+        body = variant
+    fast = wire._fast_operation_parts(copy.deepcopy(body), "close[0]")
+    with mock.patch.object(wire, "_fast_operation_parts", lambda value, path: None):
+        r = wire.Reader()
+        full = wire._read_operation_parts(r, copy.deepcopy(body), "close[0]")
+    if r.problems:
+        assert fast is None, f"fast path accepted a body the full reader reports: {r.problems}"
+    else:
+        assert fast == full, f"{path}={variant!r}: fast {fast} vs full {full}"
