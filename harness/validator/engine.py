@@ -7,6 +7,8 @@ Nothing here raises on any input: a body that cannot be read becomes an `input.*
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -352,26 +354,29 @@ def validate_body(
 # Many inputs
 
 
+def _verdict(validator: Validator, source: inputs.Source) -> Result:
+    result = validator.validate_source(source)
+    result.value, result.calls = None, {}  # a batch keeps verdicts only, whatever `jobs` is
+    return result
+
+
 def _validate_chunk(options: Options, sources: list[inputs.Source]) -> list[Result]:
     validator = Validator(options)
-    out = []
-    for source in sources:
-        result = validator.validate_source(source)
-        result.value, result.calls = None, {}  # verdicts only cross the process boundary
-        out.append(result)
-    return out
+    return [_verdict(validator, source) for source in sources]
 
 
 def iter_results(
     sources: Iterable[inputs.Source], options: Options, *, jobs: int = 1, chunk_size: int = 500
 ) -> Iterator[Result]:
     """Validate in order, lazily (constant memory for a stream); with jobs > 1, chunks go to
-    worker processes (same options, same now)."""
+    worker processes (same options, same now). Verdicts only: a result's `value` and `calls`
+    are left empty here with any `jobs` (they never cross a process boundary, and a batch keeps
+    no body); `Validator.validate_bytes` returns them for one body."""
     fixed = Options(options.kind, options.context, resolve_now(options))
     validator = Validator(fixed)
     if jobs <= 1:
         for source in sources:
-            yield validator.validate_source(source)
+            yield _verdict(validator, source)
         return
     size = chunk_size
     with ProcessPoolExecutor(max_workers=jobs) as pool:
@@ -390,14 +395,46 @@ def iter_results(
             yield from future.result()
 
 
+# The sources of an inherited batch: set in the parent just before its workers are forked, so
+# each worker reads its ranges from memory it already has instead of from pickled chunks.
+_INHERITED: tuple[Options, list[inputs.Source]] | None = None
+
+
+def _validate_range(start: int, end: int) -> list[Result]:
+    assert _INHERITED is not None, "a range is only validated in a forked worker"
+    options, items = _INHERITED
+    validator = Validator(options)
+    return [_verdict(validator, source) for source in items[start:end]]
+
+
+def _can_fork_inherit() -> bool:
+    """Forking is safe (and cheap) here: the platform has it and no other thread is running."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
 def validate_sources(
     sources: Iterable[inputs.Source], options: Options, *, jobs: int = 1
 ) -> list[Result]:
+    """Every source's verdict, in order. With jobs > 1 on a platform that forks (and no other
+    thread running), the workers inherit the sources and are sent index ranges only; otherwise
+    chunks are pickled to them (`iter_results`)."""
+    global _INHERITED
     items = list(sources)
     if jobs > 1 and len(items) < 2 * jobs:
         jobs = 1
     size = max(1, min(500, len(items) // (jobs * 4)))
-    return list(iter_results(items, options, jobs=jobs, chunk_size=size))
+    fixed = Options(options.kind, options.context, resolve_now(options))
+    if jobs <= 1 or not _can_fork_inherit():
+        return list(iter_results(items, fixed, jobs=jobs, chunk_size=size))
+    _INHERITED = (fixed, items)
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            ranges = [(i, min(i + size, len(items))) for i in range(0, len(items), size)]
+            futures = [pool.submit(_validate_range, start, end) for start, end in ranges]
+            return [result for future in futures for result in future.result()]
+    finally:
+        _INHERITED = None
 
 
 def validate_paths(

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -76,6 +77,49 @@ def test_jobs_give_the_same_results_as_one_process(tmp_path):
     one = validate_paths([str(tmp_path)], options).to_json()
     two = validate_paths([str(tmp_path)], options, jobs=2).to_json()
     assert one == two and one["summary"]["unusable"] == 1
+
+
+def test_forked_workers_inherit_the_sources_and_give_the_same_verdicts(tmp_path):
+    """In a single-threaded process (the CLI's case) `--jobs 2` forks workers that read the
+    sources they inherited; the verdicts equal one process's, failures and unusable inputs
+    included. (Under xdist the test process has threads, so it runs in a child.)"""
+    for i in range(30):
+        body = g.close_json(g.close_op(i + 1, f"inherit {i}"))
+        if i % 7 == 3:  # a defect the verdict must carry back
+            body[0]["signedOperation"]["maxUses"] = "2"
+        (tmp_path / f"{i:02}.json").write_bytes(g.dumps(body))
+    (tmp_path / "zz-bad.json").write_bytes(b"{")
+    (tmp_path / "context.json").write_text(json.dumps(g.FULL.to_json()))
+    script = textwrap.dedent(
+        f"""
+        import json
+        from harness.context import load_context
+        from harness.validator import engine
+        from harness.validate import Options, validate_paths
+
+        assert engine._can_fork_inherit(), "expected a platform that forks, one thread"
+        pickled = engine.iter_results
+        def no_pickled_pool(sources, options, *, jobs=1, chunk_size=500):
+            assert jobs <= 1, "jobs=2 went through the pickled-chunk pool"
+            return pickled(sources, options, jobs=jobs, chunk_size=chunk_size)
+        engine.iter_results = no_pickled_pool
+        ctx = load_context({str(tmp_path / "context.json")!r})
+        options = Options(context=ctx, now={g.NOW})
+        paths = [{str(tmp_path)!r}]
+        one = validate_paths(paths, options, context_file={str(tmp_path / "context.json")!r})
+        two = validate_paths(
+            paths, options, jobs=2, context_file={str(tmp_path / "context.json")!r}
+        )
+        print(json.dumps([one.to_json(), two.to_json()]))
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=120, cwd=FIXTURES.parent
+    )
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    one, two = json.loads(proc.stdout)
+    assert one == two, "verdicts differ between one process and inherited workers"
+    assert one["summary"]["unusable"] == 1 and one["summary"]["failed"] >= 4, one["summary"]
 
 
 def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
