@@ -9,12 +9,12 @@ non-canonical offsets or padding).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from . import abicodec
-from .eip712 import TYPES, primary_type
+from .eip712 import LEGACY_SIGNED_OPERATION, TYPES, attribute, primary_type
 from .errors import CalldataError, InputError
 from .model import DelegationInfo, SignedDelegation, SignedOperation
 from .primitives import ZERO_ADDRESS, eip55, keccak
@@ -33,12 +33,25 @@ SIG4 = "(bytes,uint256,int256,bytes,(uint256,address,address))"  # SingleUpnlSig
 PAIR_SIG = (
     "(bytes,uint256,int256,int256,uint256,bytes,(uint256,address,address))"  # PairUpnlAndPrice
 )
-ACCOUNT = "(address,bool)"
-FLEX_FIELD = "(uint256,uint256,address)"
-REPLAY_HEADER = "(uint256,uint256,bytes32)"
-OP7 = f"(address,address,bytes,{ACCOUNT},{FLEX_FIELD}[],uint256,{REPLAY_HEADER})"
-OP5 = f"(address,address,bytes,{ACCOUNT},{REPLAY_HEADER})"
-DELEGATION_INFO = f"({ACCOUNT},address,bytes4[],uint256)"
+
+
+def abi_tuple(type_name: str, types: dict[str, Any] = TYPES) -> str:
+    """The ABI tuple type of a pinned struct, derived from `eip712.TYPES` (structs nest as
+    tuples, arrays keep their `[]`)."""
+
+    def member(member_type: str) -> str:
+        base, array = member_type.removesuffix("[]"), member_type.endswith("[]")
+        return (abi_tuple(base, types) if base in types else base) + ("[]" if array else "")
+
+    return f"({','.join(member(t) for _, t in types[type_name])})"
+
+
+ACCOUNT = abi_tuple("Account")
+FLEX_FIELD = abi_tuple("FlexField")
+REPLAY_HEADER = abi_tuple("ReplayAttackHeader")
+OP7 = abi_tuple("SignedOperation")
+OP5 = abi_tuple("SignedOperation", {**TYPES, "SignedOperation": LEGACY_SIGNED_OPERATION})
+DELEGATION_INFO = abi_tuple("DelegationInfo")
 SUB_ACCOUNT_CREATION = "(string,bytes,address,uint8,bool)"
 TEMPLATE_OPERATION = "(uint256[],uint256[],uint256[])"
 
@@ -317,12 +330,12 @@ OTHER_GENERATION_FUNCTIONS: dict[bytes, Function] = {GRANT_DELEGATIONS.selector:
 
 
 def abi_args(value: object, type_name: str | None = None) -> tuple[Any, ...]:
-    """A pinned struct as its ABI tuple, derived from `eip712.TYPES` (member order = the
-    model's field order, which a test checks): nested structs become tuples, arrays lists."""
+    """A pinned struct as its ABI tuple, derived from `eip712.TYPES` (each member read from the
+    model attribute of its name): nested structs become tuples, arrays lists."""
     name = type_name or primary_type(value)
     out: list[Any] = []
-    for (_, member_type), f in zip(TYPES[name], fields(value), strict=True):  # type: ignore[arg-type]
-        item = getattr(value, f.name)
+    for member, member_type in TYPES[name]:
+        item = getattr(value, attribute(member))
         base = member_type[:-2] if member_type.endswith("[]") else member_type
         if base in TYPES:
             item = (
