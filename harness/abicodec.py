@@ -96,20 +96,15 @@ def _static_lines(node: Node, at: str, var: str, indent: str) -> list[str]:
     exactly what the canonical encoder guarantees (range, zero padding, 0/1)."""
     kind, arg, _, _ = node
     word = f"data[{at}:{at} + 32]"
-    if kind == "uint":
-        lines = [f"{var} = _from_bytes({word}, 'big')"]
-        if arg < 256:
+    if kind in ("uint", "int"):
+        signed = kind == "int"
+        lines = [f"{var} = _from_bytes({word}, 'big', signed={signed})"]
+        if arg < 256:  # a 256-bit word is always in range
+            half = 1 << (arg - 1)
+            out_of_range = f"not {-half} <= {var} < {half}" if signed else f"{var} >> {arg}"
             lines += [
-                f"if {var} >> {arg}:",
-                f"    raise _NC(f'uint{arg} at offset {{{at}}} is out of range')",
-            ]
-    elif kind == "int":
-        lo, hi = -(1 << (arg - 1)), 1 << (arg - 1)
-        lines = [f"{var} = _from_bytes({word}, 'big', signed=True)"]
-        if arg < 256:
-            lines += [
-                f"if not {lo} <= {var} < {hi}:",
-                f"    raise _NC(f'int{arg} at offset {{{at}}} is out of range')",
+                f"if {out_of_range}:",
+                f"    raise _NC(f'{kind}{arg} at offset {{{at}}} is out of range')",
             ]
     elif kind == "address":
         lines = [
