@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -108,6 +109,9 @@ def find_anvil(
         f"anvil not found: run `{INSTALL_HINT}` (it installs the pinned "
         f"@foundry-rs/anvil-linux-amd64), or set {ENV_VAR} to an anvil binary"
     )
+
+
+_LISTENING = re.compile(r"Listening on " + re.escape(HOST) + r":(\d+)")
 
 
 def free_port() -> int:
@@ -292,8 +296,10 @@ class Anvil:
         if self._process is not None:
             raise AnvilError("anvil is already started")
         binary = self._binary or find_anvil()
-        port = self._requested_port or free_port()
-        if not _port_is_free(port):
+        # Without a requested port anvil binds port 0 and says which port it got: no window in
+        # which another process (another test's node) could take a port we picked for it.
+        port = self._requested_port or 0
+        if port and not _port_is_free(port):
             raise AnvilError(f"anvil cannot listen on {HOST}:{port}: the port is busy")
         # anvil logs every request to stdout: a file, never a pipe nobody drains.
         self._log = tempfile.TemporaryFile(prefix="symmio-anvil-")  # noqa: SIM115 (closed by stop)
@@ -311,7 +317,7 @@ class Anvil:
         except OSError as exc:
             self._log.close()
             raise AnvilError(f"anvil could not be executed ({binary}): {exc.strerror}") from None
-        self.port = port
+        self.port = port or None
         with _RUNNING_LOCK:
             _RUNNING[self._process.pid] = self
         try:
@@ -328,6 +334,15 @@ class Anvil:
             code = self._process.poll()
             if code is not None:
                 raise AnvilError(self._early_exit_message(code))
+            if self.port is None:
+                self.port = self._listening_port()
+                if self.port is None:  # not bound yet
+                    if time.monotonic() >= deadline:
+                        raise AnvilError(
+                            f"anvil did not start listening within {self._startup_timeout:g} s"
+                        )
+                    time.sleep(0.05)
+                    continue
             try:
                 answered = int(rpc_call(self.rpc_url, "eth_chainId", timeout=1.0), 16)
             except (OSError, urllib.error.URLError, ValueError):
@@ -345,6 +360,15 @@ class Anvil:
                     f"{self._startup_timeout:g} s"
                 )
             time.sleep(0.05)
+
+    def _listening_port(self) -> int | None:
+        """The port in anvil's `Listening on 127.0.0.1:N` line, once it has printed it."""
+        self._log.flush()
+        self._log.seek(0)
+        head = self._log.read(1 << 16).decode("utf-8", "replace")
+        self._log.seek(0, os.SEEK_END)
+        found = _LISTENING.search(head)
+        return int(found.group(1)) if found else None
 
     def _early_exit_message(self, code: int) -> str:
         tail = self.log_tail()

@@ -132,7 +132,7 @@ def test_anvil_that_never_answers_is_stopped_after_the_start_up_bound(tmp_path: 
     pid_file = tmp_path / "pid"
     fake = _fake_binary(tmp_path, f'echo $$ > "{pid_file}"; exec sleep 60')
     node = Anvil(binary=fake, startup_timeout=0.5)
-    with pytest.raises(AnvilError, match=r"^anvil did not answer JSON-RPC on .* within 0\.5 s$"):
+    with pytest.raises(AnvilError, match=r"^anvil did not start listening within 0\.5 s$"):
         node.start()
     pid = int(pid_file.read_text())
     assert _wait_gone(pid), f"the silent child {pid} was left running"
@@ -140,7 +140,8 @@ def test_anvil_that_never_answers_is_stopped_after_the_start_up_bound(tmp_path: 
 
 @pytest.mark.subprocess
 def test_stop_escalates_to_sigkill_when_sigterm_is_ignored(tmp_path: Path) -> None:
-    # A fake anvil that ignores SIGTERM but serves eth_chainId, so start() succeeds.
+    # A fake anvil that ignores SIGTERM but, like anvil, binds the port it is given (0: any),
+    # says where it listens and serves eth_chainId, so start() succeeds.
     server = tmp_path / "server.py"
     server.write_text(
         textwrap.dedent(
@@ -159,7 +160,9 @@ def test_stop_escalates_to_sigkill_when_sigterm_is_ignored(tmp_path: Path) -> No
                     self.wfile.write(body)
                 def log_message(self, *a):
                     pass
-            HTTPServer(("127.0.0.1", port), H).serve_forever()
+            server = HTTPServer(("127.0.0.1", port), H)
+            print(f"Listening on 127.0.0.1:{server.server_port}", flush=True)
+            server.serve_forever()
             """
         )
     )
@@ -313,3 +316,14 @@ def test_module_keeps_no_record_of_stopped_nodes(tmp_path: Path) -> None:
         Anvil(binary=fake, startup_timeout=5).start()
     after = dict(anvil_mod._RUNNING)
     assert after == before, f"a failed start is still tracked: {after}"
+
+
+@pytest.mark.anvil
+@needs_anvil
+def test_anvil_binds_a_port_of_its_own_and_start_reads_it_from_its_output() -> None:
+    node = Anvil(binary=ANVIL_BINARY).start()
+    try:
+        assert node.port and f"Listening on 127.0.0.1:{node.port}" in node.log_tail(1 << 16)
+        assert int(rpc_call(node.rpc_url, "eth_chainId"), 16) == node.chain_id
+    finally:
+        node.stop()

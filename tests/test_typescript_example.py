@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from harness import eip712, wire
-from harness.anvil import AnvilError, dev_accounts, find_anvil, free_port, rpc_call
+from harness.anvil import AnvilError, dev_accounts, find_anvil, rpc_call
 from harness.context import load_context
 from harness.flow import build_instant_close, build_instant_open, build_tpsl
 from harness.keys import LocalKey
@@ -250,24 +250,25 @@ def test_flow_runs_steps_1_to_8_against_serve_chain_anvil(tmp_path: Path) -> Non
         pytest.skip(str(exc))
     if not _serve_offers_anvil():
         pytest.skip("`symmio-harness serve` has no --chain option yet (issue 8: wired by the lead)")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
     log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [_cli(), "serve", "--chain", "anvil", "--port", str(port)],
+    server = subprocess.Popen(  # port 0: serve binds a port of its own and prints its URL
+        [_cli(), "serve", "--chain", "anvil", "--port", "0"],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     rpc_url = None
     try:
         deadline = time.monotonic() + 120
         while rpc_url is None:
-            assert server.poll() is None, f"serve exited: {(tmp_path / 'serve.log').read_text()}"
-            assert time.monotonic() < deadline, "serve --chain anvil did not answer within 120 s"
-            try:
-                rpc_url = httpx.get(f"{base}/context", timeout=2).json()["rpc_url"]
-            except (httpx.HTTPError, KeyError, ValueError):
+            printed = (tmp_path / "serve.log").read_text()
+            assert server.poll() is None, f"serve exited: {printed}"
+            assert time.monotonic() < deadline, "serve --chain anvil did not start within 120 s"
+            if "\ncontext file: " not in printed:
                 time.sleep(0.2)
+                continue
+            base = printed.splitlines()[0].rsplit(" ", 1)[1]  # the banner's first line: its URL
+            rpc_url = httpx.get(f"{base}/context", timeout=10).json()["rpc_url"]
         done = subprocess.run(
             [NODE, str(EXAMPLE / "flow.mjs"), base],
             capture_output=True,
