@@ -61,15 +61,14 @@ def gone(url: str) -> bool:
 @pytest.mark.subprocess
 @needs_anvil
 def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_key() -> None:
-    serve = ServeProcess(120, args=("--chain", "anvil", "--quiet"))
-    lines = banner(serve)
-    text = "\n".join(lines)
-    base = serve.base
-    rpc_url = next(line for line in lines if line.startswith("JSON-RPC URL: ")).split(": ")[1]
-    assert "chain id 31337" in lines[0]
-    assert "anvil's public dev keys: test funds on this local chain only" in text
-    assert DEV_KEY_1 in text  # printed as anvil prints it
-    try:
+    with ServeProcess(120, args=("--chain", "anvil", "--quiet")) as serve:  # stop(): SIGTERM
+        lines = banner(serve)
+        text = "\n".join(lines)
+        base = serve.base
+        rpc_url = next(line for line in lines if line.startswith("JSON-RPC URL: ")).split(": ")[1]
+        assert "chain id 31337" in lines[0]
+        assert "anvil's public dev keys: test funds on this local chain only" in text
+        assert DEV_KEY_1 in text  # printed as anvil prints it
         described = httpx.get(f"{base}/context", timeout=10).json()
         assert described["rpc_url"] == rpc_url and len(described["test_accounts"]) == 9
         context = context_from_json(
@@ -139,8 +138,6 @@ def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_k
             )
         )
         assert not wallet.is_delegation_active(done.sub_account, session.address, marker)
-    finally:
-        serve.stop()  # SIGTERM
     assert gone(rpc_url), "anvil outlived serve's SIGTERM"
 
 
