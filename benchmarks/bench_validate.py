@@ -146,9 +146,7 @@ def _machine_scaling(jobs: int, n: int) -> float:
 
 
 def _verdicts(options: Options, sources: list[Source]) -> None:
-    validator = Validator(options)
-    for source in sources:
-        validator.validate_source(source)
+    validate_sources(sources, options, jobs=1)  # the one-core path, in each process
 
 
 def _workload_scaling(options: Options, sources: list[Source], jobs: int) -> float | None:

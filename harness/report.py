@@ -17,7 +17,7 @@ from . import inputs
 from .context import load_context
 from .errors import ContextError
 from .validator.catalogue import RULES, Rule
-from .validator.engine import Options, iter_results, resolve_now, validate_paths
+from .validator.engine import BATCH, Options, iter_results, resolve_now, validate_paths
 from .validator.results import Report, Result, Tally
 
 REPORT_FORMATS = ("text", "json", "junit", "jsonl")
@@ -212,7 +212,8 @@ def _stream(
         list(paths), stdin=stdin, exclude=context_file, input_format=input_format
     )
     tally = Tally()
-    for result in iter_results(sources, options, jobs=jobs):
+    live = "-" in paths  # a pipe: each verdict as soon as its line is read
+    for result in iter_results(sources, options, jobs=jobs, batch=1 if live else BATCH):
         tally.add(result)
         if fmt == "jsonl":
             out.write(json.dumps(result.to_json()) + "\n")

@@ -165,3 +165,70 @@ def test_a_clean_body_skips_the_only_if_checks():
     assert everything - clean >= 8, f"a clean close runs {clean} of {everything} checks"
     result = validator.validate_body(g.close_json(g.close_op()))
     assert not result.findings, result.findings
+
+
+def _corpus_sources():
+    out = []
+    for case in g.CASES:
+        value = case.make()
+        if isinstance(value, g.Missing) or case.context != "full":
+            continue
+        data = value.data if isinstance(value, g.Raw) else g.dumps(value)
+        out.extend(inputs.sources_from_bytes(data, case.id))
+    return out
+
+
+def test_a_batch_gives_each_body_the_verdict_and_typed_body_it_gets_alone():
+    sources = _corpus_sources()
+    assert len(sources) > 50, len(sources)
+    validator = _validator()
+    batch = validator.validate_batch(sources)
+    alone = [validator.validate_source(source) for source in sources]
+    for source, a, b in zip(sources, batch, alone, strict=True):
+        assert _verdict(a) == _verdict(b), f"{source.name}: batch {_verdict(a)} vs {_verdict(b)}"
+        assert (a.value, a.calls) == (b.value, b.calls), source.name
+
+
+def test_a_body_that_breaks_the_validator_in_a_batch_leaves_the_others_their_verdicts():
+    from unittest import mock
+
+    from harness.validator import facts
+
+    good = g.close_json(g.close_op(1, "batch good"))
+    bad = g.close_json(g.close_op(2, "batch bad"))
+    sources = [
+        inputs.Source(name, g.dumps(body), "instant_close")
+        for name, body in (("a", good), ("b", bad), ("c", good))
+    ]
+    bad_signature = wire.wrapped_operation_from_wire(bad[0]).signature
+    real = facts.Signed.recover
+
+    def recover(self, digest, domain):
+        if self.signature == bad_signature:
+            raise RuntimeError("boom")
+        return real(self, digest, domain)
+
+    with mock.patch.object(facts.Signed, "recover", recover):
+        results = _validator().validate_batch(sources)
+    assert [r.rule_ids for r in results] == [set(), {"input.unreadable"}, set()]
+    assert "RuntimeError: boom" in results[1].findings[0].message
+
+
+def test_a_check_that_breaks_on_one_body_of_a_batch_leaves_the_others_their_verdicts():
+    bodies = [g.close_json(g.close_op(i + 1, f"check {i}")) for i in range(3)]
+    sources = [inputs.Source(str(i), g.dumps(b), "instant_close") for i, b in enumerate(bodies)]
+    validator = _validator()
+    target = validator._plans["instant_close"][0][0]
+
+    def breaks_on_the_second(env, facts):
+        if facts.ops[0].op.replay_attack_header.salt == g.salt("check 1"):
+            raise RuntimeError("a check bug")
+        target(env, facts)
+
+    validator._plans = {
+        kind: [[breaks_on_the_second if fn is target else fn for fn in plan] for plan in plans]
+        for kind, plans in validator._plans.items()
+    }
+    results = validator.validate_batch(sources)
+    assert [r.rule_ids for r in results] == [set(), {"input.unreadable"}, set()]
+    assert "RuntimeError: a check bug" in results[1].findings[0].message
