@@ -446,9 +446,12 @@ def encode_quote_data(uuid: str) -> bytes:
     return abi_encode(["(string)"], [(uuid,)])
 
 
+_QUOTE_DATA = abicodec.decoder(("(string)",))
+
+
 def decode_quote_data(data: bytes) -> str:
     """The uuid inside a sendQuote `data` blob; CalldataError unless it is exactly `(string)`."""
-    (value,) = _strict_decode(["(string)"], data, "sendQuote data")
+    (value,) = _QUOTE_DATA(data, "sendQuote data")
     return value[0]
 
 

@@ -260,7 +260,7 @@ def _compile_hashers(
             f"def {function}(value):",
             f"    return _keccak(b''.join((_TYPEHASH_{function}, {', '.join(words)})))",
         ]
-    exec("\n".join(lines), namespace)  # our own generated source
+    exec(compile("\n".join(lines), "<eip712 hashers>", "exec"), namespace)  # our own source
     out = {}
     for type_name, function in names.items():
         hasher = namespace[function]

@@ -283,7 +283,7 @@ def unchecked(cls: type[T]) -> Callable[..., T]:
         namespace[f"_set{i}"] = cls.__dict__[name].__set__  # the slot itself, not frozen setattr
         lines.append(f"    _set{i}(self, {name})")
     lines.append("    return self")
-    exec("\n".join(lines), namespace)  # our own generated source
+    exec(compile("\n".join(lines), f"<unchecked {cls.__name__}>", "exec"), namespace)  # ours
     make = namespace["make"]
     make.__qualname__ = f"unchecked({cls.__name__})"
     return make

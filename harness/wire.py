@@ -581,7 +581,7 @@ def _compile_fast_readers(roots: tuple[str, ...], cached: frozenset[str]) -> dic
             "        raise _NC",
             f"    return _make_{name}({members})",
         ]
-    exec("\n".join(lines), namespace)  # our own generated source
+    exec(compile("\n".join(lines), "<wire fast readers>", "exec"), namespace)  # our own source
     return {name: namespace[f"_fast_{name}"] for name in names}
 
 

@@ -716,12 +716,13 @@ def open_quote_uuid(env: Env, body: Body) -> None:
         )
 
 
-def _symbol_refs(body: Body) -> list[tuple[int, str]]:
-    refs = [
-        (op.args["symbolId"], op.call_path) for op in body.ops if op.args and op.slot != "close"
+def _symbol_refs(body: Body) -> list[tuple[int, Op | None]]:
+    """The symbol ids the body names, each with its operation (None: the TP/SL message)."""
+    refs: list[tuple[int, Op | None]] = [
+        (op.args["symbolId"], op) for op in body.ops if op.args and op.slot != "close"
     ]
     if body.tpsl is not None and body.tpsl.order is not None:
-        refs.append((body.tpsl.order.symbol_id, "typedData.message.symbolId"))
+        refs.append((body.tpsl.order.symbol_id, None))
     return refs
 
 
@@ -729,9 +730,10 @@ def _symbol_refs(body: Body) -> list[tuple[int, str]]:
 def symbol_known(env: Env, body: Body) -> None:
     ctx = env.context
     assert ctx is not None and ctx.symbols is not None
-    for symbol_id, where in _symbol_refs(body):
+    for symbol_id, op in _symbol_refs(body):
         if ctx.symbol(symbol_id) is None:
             known = ", ".join(str(s.id) for s in ctx.symbols) or "none"
+            where = op.call_path if op is not None else "typedData.message.symbolId"
             env.add(
                 "symbol.known", where, f"symbolId {symbol_id} is not a context symbol ({known})"
             )
