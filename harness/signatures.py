@@ -7,6 +7,8 @@ recoveries a second here, the raw floor ~18,000.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from coincurve import PrivateKey
 from coincurve._libsecp256k1 import ffi as _ffi
 from coincurve._libsecp256k1 import lib as _lib
@@ -104,25 +106,47 @@ def recover_address_bytes(digest: bytes, signature: bytes) -> bytes:
     `PublicKey.from_signature_and_message(...).format(False)` does, without its objects; a test
     proves them equal). SignatureError (sig.unrecoverable) when no public key recovers.
     """
-    rec_id = signature[64] - 27 if len(signature) == SIGNATURE_LENGTH else -1
-    if len(digest) != 32 or not 0 <= rec_id <= 3:
-        raise SignatureError("signature does not recover to a public key", "sig.unrecoverable")
+    (got,) = recover_many([(digest, signature)])
+    if isinstance(got, SignatureError):
+        raise got
+    return got
+
+
+def recover_many(pairs: Iterable[tuple[bytes, bytes]]) -> list[bytes | SignatureError]:
+    """`recover_address_bytes` of each (digest, signature), in order, with libsecp256k1's in/out
+    structures allocated once for all of them; a pair that does not recover gives its
+    SignatureError (sig.unrecoverable) in its place."""
     parsed = _ffi.new("secp256k1_ecdsa_recoverable_signature *")
     public = _ffi.new("secp256k1_pubkey *")
-    if not (
-        _lib.secp256k1_ecdsa_recoverable_signature_parse_compact(
-            _CTX, parsed, signature[:64], rec_id
-        )
-        and _lib.secp256k1_ecdsa_recover(_CTX, public, parsed, digest)
-    ):
-        raise SignatureError(
-            "signature does not recover to a public key (failed to recover ECDSA public key)",
-            "sig.unrecoverable",
-        )
     out = _ffi.new("unsigned char[65]")
     size = _ffi.new("size_t *", 65)
-    _lib.secp256k1_ec_pubkey_serialize(_CTX, out, size, public, _EC_UNCOMPRESSED)
-    return keccak(_ffi.buffer(out, 65)[1:])[12:]
+    serialised = _ffi.buffer(out, 65)
+    parse, recover, serialize = (
+        _lib.secp256k1_ecdsa_recoverable_signature_parse_compact,
+        _lib.secp256k1_ecdsa_recover,
+        _lib.secp256k1_ec_pubkey_serialize,
+    )
+    results: list[bytes | SignatureError] = []
+    for digest, signature in pairs:
+        rec_id = signature[64] - 27 if len(signature) == SIGNATURE_LENGTH else -1
+        if len(digest) != 32 or not 0 <= rec_id <= 3:
+            results.append(
+                SignatureError("signature does not recover to a public key", "sig.unrecoverable")
+            )
+        elif parse(_CTX, parsed, signature, rec_id) and recover(_CTX, public, parsed, digest):
+            # parse_compact reads the first 64 bytes (r || s) of the 65 given
+            size[0] = 65
+            serialize(_CTX, out, size, public, _EC_UNCOMPRESSED)
+            results.append(keccak(serialised[1:])[12:])
+        else:
+            results.append(
+                SignatureError(
+                    "signature does not recover to a public key (failed to recover ECDSA "
+                    "public key)",
+                    "sig.unrecoverable",
+                )
+            )
+    return results
 
 
 def recover_digest(digest: bytes, signature: bytes) -> str:

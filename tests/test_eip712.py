@@ -301,3 +301,18 @@ def test_the_legacy_5_field_digest_equals_eth_account_over_the_legacy_type(domai
     )
     generic = keccak(b"\x19" + signable.version + signable.header + signable.body)
     assert eip712.legacy_digest(domain, op) == generic
+
+
+def test_recover_many_gives_each_pair_its_signer_or_its_error_in_place() -> None:
+    from harness.signatures import recover_address_bytes, recover_many
+
+    digest = b"\x22" * 32
+    good = sign_digest(VECTOR_KEY, digest)
+    other = sign_digest(VECTOR_KEY, b"\x33" * 32)
+    bad_v = good[:64] + bytes([1])  # a recovery id, not 27/28
+    no_point = bytes(31) + b"\x05" + good[32:]  # r = 5: no curve point for it here
+    got = recover_many([(digest, good), (digest, bad_v), (b"\x33" * 32, other), (digest, no_point)])
+    signer = bytes.fromhex(address_of(VECTOR_KEY)[2:])
+    assert got[0] == signer == got[2] == recover_address_bytes(digest, good)
+    assert isinstance(got[1], SignatureError) and got[1].rule == "sig.unrecoverable"
+    assert isinstance(got[3], SignatureError) or got[3] != signer

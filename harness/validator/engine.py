@@ -30,7 +30,7 @@ from ..model import (
 )
 from ..primitives import address_bytes
 from ..protocol import BODY_KINDS, GASLESS_GATEWAY_DOMAIN, INSTANT_CLOSE, INSTANT_OPEN
-from ..signatures import recover_address_bytes
+from ..signatures import recover_address_bytes, recover_many
 from .checks import REGISTRY, CheckFn, Env
 from .facts import CALL_PROBLEM, EXPLAINED, FACT_FLAGS, SIGNATURE_PROBLEM, Body, Op, Signed
 from .results import Finding, Report, Result, finding
@@ -399,11 +399,18 @@ def _recover_all(queue: list[_Recovery]) -> dict[int, BaseException]:
     """Recover every queued signature in one pass; an unexpected failure is kept (by the
     signature's facts) for its own body to report, never for the others."""
     crashed: dict[int, BaseException] = {}
-    for signed, digest, domain in queue:
-        try:
-            signed.recover(digest, domain)
-        except Exception as exc:
-            crashed[id(signed)] = exc
+    try:
+        recovered = recover_many([(digest, signed.signature) for signed, digest, _ in queue])
+    except Exception:  # a bug: find whose, one at a time
+        recovered = []
+        for signed, digest, _ in queue:
+            try:
+                recovered.extend(recover_many([(digest, signed.signature)]))
+            except Exception as exc:
+                crashed[id(signed)] = exc
+                recovered.append(SignatureError("not recovered"))
+    for (signed, _, domain), got in zip(queue, recovered, strict=True):
+        signed.record(domain, got)
     return crashed
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from .. import calldata as cd
 from ..errors import CalldataError, SignatureError
 from ..model import Domain, LegacySignedOperation, SignedOperation
-from ..signatures import check_signature, recover_address_bytes, well_formed
+from ..signatures import check_signature, well_formed
 from ..wire import TpslParts, join_path
 
 #: The function each slot of a body calls.
@@ -50,12 +50,13 @@ class Signed:
     def usable(self) -> bool:
         return self.signature is not None and self.form_error is None
 
-    def recover(self, digest: bytes, domain: Domain) -> None:
+    def record(self, domain: Domain, recovered: bytes | SignatureError) -> None:
+        """What the signature recovered to under `domain` (`signatures.recover_many`)."""
         self.domain = domain
-        try:
-            self.recovered = recover_address_bytes(digest, self.signature)  # type: ignore[arg-type]
-        except SignatureError as exc:
-            self.recover_error = exc
+        if isinstance(recovered, SignatureError):
+            self.recover_error = recovered
+        else:
+            self.recovered = recovered
 
 
 @dataclass(slots=True)

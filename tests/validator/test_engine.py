@@ -192,7 +192,7 @@ def test_a_batch_gives_each_body_the_verdict_and_typed_body_it_gets_alone():
 def test_a_body_that_breaks_the_validator_in_a_batch_leaves_the_others_their_verdicts():
     from unittest import mock
 
-    from harness.validator import facts
+    from harness.validator import engine
 
     good = g.close_json(g.close_op(1, "batch good"))
     bad = g.close_json(g.close_op(2, "batch bad"))
@@ -201,14 +201,14 @@ def test_a_body_that_breaks_the_validator_in_a_batch_leaves_the_others_their_ver
         for name, body in (("a", good), ("b", bad), ("c", good))
     ]
     bad_signature = wire.wrapped_operation_from_wire(bad[0]).signature
-    real = facts.Signed.recover
+    real = engine.recover_many
 
-    def recover(self, digest, domain):
-        if self.signature == bad_signature:
+    def recover_many(pairs):
+        if any(signature == bad_signature for _, signature in pairs):
             raise RuntimeError("boom")
-        return real(self, digest, domain)
+        return real(pairs)
 
-    with mock.patch.object(facts.Signed, "recover", recover):
+    with mock.patch.object(engine, "recover_many", recover_many):
         results = _validator().validate_batch(sources)
     assert [r.rule_ids for r in results] == [set(), {"input.unreadable"}, set()]
     assert "RuntimeError: boom" in results[1].findings[0].message
