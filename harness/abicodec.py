@@ -171,6 +171,14 @@ def _dynamic_decoder(node: Node) -> Decoder:
     return _tuple_decoder(arg)
 
 
+def _array_start(data: bytes, pos: int, item_head: int) -> tuple[int, int]:
+    """(item count, where the items start) of the array whose length word is at `pos`."""
+    n = _length(data, pos)
+    if n * item_head > len(data) - pos - _WORD:
+        raise NotCanonical(f"array of {n} items at offset {pos} exceeds the data")
+    return n, pos + _WORD
+
+
 def _array_decoder(elem: Node) -> Decoder:
     """`T[]`: a length word, then n items laid out as a tuple of n T (one loop, any n)."""
     item_head = elem[3]
@@ -179,20 +187,14 @@ def _array_decoder(elem: Node) -> Decoder:
         item = _static_decoder(elem)
 
         def static_array(data: bytes, pos: int) -> tuple[Any, int]:
-            n = _length(data, pos)
-            if n * item_head > len(data) - pos - _WORD:
-                raise NotCanonical(f"array of {n} items at offset {pos} exceeds the data")
-            base = pos + _WORD
+            n, base = _array_start(data, pos, item_head)
             return tuple([item(data, base + i * item_head) for i in range(n)]), base + n * item_head
 
         return static_array
     decode = _dynamic_decoder(elem)
 
     def dynamic_array(data: bytes, pos: int) -> tuple[Any, int]:
-        n = _length(data, pos)
-        if n * item_head > len(data) - pos - _WORD:
-            raise NotCanonical(f"array of {n} items at offset {pos} exceeds the data")
-        base = pos + _WORD
+        n, base = _array_start(data, pos, item_head)
         tail = base + n * _WORD
         out = []
         for at in range(base, tail, _WORD):

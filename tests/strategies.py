@@ -148,3 +148,15 @@ def split_tuple(type_str: str) -> list[str]:
     if current:
         parts.append(current)
     return parts
+
+
+def json_leaves(value, path=()):
+    """(path, value) of `value` and of everything inside it, depth first (paths as tuples of
+    keys and indexes)."""
+    yield path, value
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from json_leaves(child, (*path, key))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            yield from json_leaves(child, (*path, i))

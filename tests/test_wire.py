@@ -203,16 +203,6 @@ def _tweaks(draw_path_value):
     return [None]
 
 
-def _leaves(value, path=()):
-    yield path, value
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(v, (*path, k))
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _leaves(v, (*path, i))
-
-
 @given(s.signed_operations, st.binary(min_size=65, max_size=65), st.data())
 def test_the_canonical_fast_reader_accepts_exactly_what_the_full_reader_reads_cleanly(
     op, signature, data
@@ -220,7 +210,7 @@ def test_the_canonical_fast_reader_accepts_exactly_what_the_full_reader_reads_cl
     from unittest import mock
 
     body = json.loads(json.dumps(wire.wrapped_operation_to_wire(WrappedOperation(op, signature))))
-    spots = list(_leaves(body))
+    spots = list(s.json_leaves(body))
     path, original = data.draw(st.sampled_from(spots))
     variant = data.draw(st.sampled_from([original, *_tweaks(original)]))
     if path:

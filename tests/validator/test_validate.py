@@ -17,6 +17,7 @@ from harness import inputs
 from harness.report import render_junit, validate_command
 from harness.rules import BY_ID
 from harness.validate import Options, Validator, validate_body, validate_paths
+from tests.strategies import json_leaves
 
 from .corpus import FIXTURES
 from .corpus import generate as g
@@ -384,21 +385,11 @@ def test_arbitrary_bytes_never_raise(data):
 VALID_BODIES = [g.open_json(), g.close_json(), g.tpsl_json()]
 
 
-def _paths(value, prefix=()):
-    yield prefix
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for i, child in enumerate(value):
-            yield from _paths(child, (*prefix, i))
-
-
 @st.composite
 def mutated_payloads(draw):
     body = copy.deepcopy(draw(st.sampled_from(VALID_BODIES)))
     for _ in range(draw(st.integers(1, 3))):
-        paths = [p for p in _paths(body) if p]
+        paths = [p for p, _ in json_leaves(body) if p]
         if not paths:
             break
         path = draw(st.sampled_from(paths))
