@@ -85,6 +85,13 @@ def open_plan(services: Services, user: User, **overrides: object) -> flow.OpenP
     return flow.build_instant_open(backend.context, user.session, **args)  # type: ignore[arg-type]
 
 
+def opened_position(services: Services, solver: SolverClient, user: User) -> tuple[str, int]:
+    """Open a position through the solver: its virtual account and quote id."""
+    temp = solver.instant_open(open_plan(services, user).body).temp_quote_id
+    status = solver.temp_quote_status(temp)
+    return status["va_address"], status["quote_id"]
+
+
 def close_plan(
     services: Services, user: User, va: str, quote_id: int, quantity: str = "0.010"
 ) -> flow.ClosePlan:

@@ -13,7 +13,7 @@ from harness.keys import LocalKey
 from harness.model import Domain
 from harness.services import CohClient, ServiceError, Services, SolverClient
 
-from .conftest import BASE, User, make_services, open_plan, subscribe
+from .conftest import BASE, User, make_services, opened_position, subscribe
 
 WS = "/solver/api/ws/notifications"
 
@@ -22,12 +22,6 @@ WS = "/solver/api/ws/notifications"
 def stack() -> Iterator:
     """Its own chain per test: these tests move the mark price."""
     yield from make_services()
-
-
-def opened_position(services: Services, solver: SolverClient, user: User) -> tuple[str, int]:
-    temp = solver.instant_open(open_plan(services, user).body).temp_quote_id
-    status = solver.temp_quote_status(temp)
-    return status["va_address"], status["quote_id"]
 
 
 def tpsl(services: Services, signer: LocalKey, user: User, va: str, quote_id: int, domain=None):

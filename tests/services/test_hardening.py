@@ -17,7 +17,7 @@ from harness.services import Services, SolverClient
 from harness.services.coh import CONFIGS
 from harness.services.plumbing import MAX_BODY_BYTES
 
-from .conftest import BASE, User, make_services, open_plan, subscribe
+from .conftest import BASE, User, make_services, opened_position, subscribe
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
 JSON = {"content-type": "application/json"}
@@ -38,12 +38,6 @@ BODY_ROUTES = [
 def stack() -> Iterator:
     """Its own chain per test: these tests move the mark price and store orders."""
     yield from make_services()
-
-
-def opened_position(services: Services, solver: SolverClient, user: User) -> tuple[str, int]:
-    temp = solver.instant_open(open_plan(services, user).body).temp_quote_id
-    status = solver.temp_quote_status(temp)
-    return status["va_address"], status["quote_id"]
 
 
 def tpsl(services: Services, user: User, va: str, quote_id: int, quantity: str, **legs):
