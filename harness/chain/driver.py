@@ -90,6 +90,22 @@ class Deployment:
     #: None for a frontend's view of a deployment
     hedger: flow.Signer | None = None
 
+    @classmethod
+    def seen_from(cls, context: Context, collateral: str) -> Deployment:
+        """A frontend's view of the deployment `context` describes (its PartyB is the hedger;
+        no hedger key, default templates)."""
+        if context.hedger is None or context.affiliate is None:
+            raise ChainError("a deployment needs the context's hedger and affiliate")
+        return cls(
+            collateral=collateral,
+            symmio_core=context.symmio_core,
+            account_layer=context.account_layer,
+            instant_layer=context.instant_layer,
+            party_b=context.hedger,
+            affiliate=context.affiliate,
+            symbols=tuple(context.symbols or ()),
+        )
+
 
 @dataclass(frozen=True)
 class Onboarded:

@@ -205,15 +205,7 @@ class TradeRun:
             affiliate=p.affiliate,
             symbols=(symbol,),
         )
-        deployment = Deployment(
-            collateral=p.collateral,
-            symmio_core=context.symmio_core,
-            account_layer=context.account_layer,
-            instant_layer=context.instant_layer,
-            party_b=p.hedger,
-            affiliate=p.affiliate,
-            symbols=(symbol,),
-        )
+        deployment = Deployment.seen_from(context, p.collateral)
         trade = _Trade(
             system=System(self.chain, deployment),
             context=context,

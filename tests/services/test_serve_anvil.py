@@ -82,15 +82,7 @@ def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_k
         chain = Chain(Web3(Web3.HTTPProvider(rpc_url)), sign_locally=True)
         owner = LocalKey(DEV_KEY_1)
         chain.add_key(owner, fund_wei=0)
-        deployment = Deployment(
-            collateral=described["collateral"],
-            symmio_core=context.symmio_core,
-            account_layer=context.account_layer,
-            instant_layer=context.instant_layer,
-            party_b=context.hedger,
-            affiliate=context.affiliate,
-            symbols=context.symbols,
-        )
+        deployment = Deployment.seen_from(context, described["collateral"])
         wallet = System(chain, deployment)
         session = LocalKey.generate()
         units = 1_000 * 10**6
