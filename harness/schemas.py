@@ -173,9 +173,13 @@ def _header(kind: str, title: str, description: str) -> dict[str, Any]:
     }
 
 
+def _operation_defs() -> dict[str, Any]:
+    """`$defs` of a body of wrapped operations: the SignedOperation structs, WrappedOperation."""
+    return {**_defs(wire.OPERATION, "SignedOperation"), "WrappedOperation": _wrapped_operation()}
+
+
 def instant_open_schema() -> dict[str, Any]:
-    defs = _defs(wire.OPERATION, "SignedOperation")
-    defs["WrappedOperation"] = _wrapped_operation()
+    defs = _operation_defs()
     return {
         **_header(
             "instant_open",
@@ -195,8 +199,7 @@ def instant_open_schema() -> dict[str, Any]:
 
 
 def instant_close_schema() -> dict[str, Any]:
-    defs = _defs(wire.OPERATION, "SignedOperation")
-    defs["WrappedOperation"] = _wrapped_operation()
+    defs = _operation_defs()
     return {
         **_header(
             "instant_close",
