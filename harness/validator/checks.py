@@ -168,19 +168,6 @@ REGISTRY.reported_by(
 )
 
 
-def _signed(body: Body) -> list[tuple[Signed, str | None]]:
-    """Every signature of the body with its declared signer (listed once per body: six checks
-    read it)."""
-    out = body.signatures
-    if out is None:
-        out = [(op.signed, op.op.signer) for op in body.ops]
-        if body.tpsl_signed is not None:
-            signer = body.tpsl.signer if body.tpsl is not None else None
-            out.append((body.tpsl_signed, signer))
-        body.signatures = out
-    return out
-
-
 def _show(address: str) -> str:
     return cd.checksum(address)
 
@@ -194,7 +181,7 @@ def _same(a: str, b: str) -> bool:
 
 def _form(rule: str) -> CheckFn:
     def fn(env: Env, body: Body) -> None:
-        for signed, _ in _signed(body):
+        for signed, _ in body.signed_by_signers():
             if signed.form_error is not None and signed.form_error.rule == rule:
                 env.add(rule, signed.path, str(signed.form_error))
 
@@ -208,7 +195,7 @@ for _rule in ("sig.length", "sig.v", "sig.range", "sig.low-s"):
 
 @check("sig.unrecoverable", only_if="signature_problem")
 def signature_recovers(env: Env, body: Body) -> None:
-    for signed, _ in _signed(body):
+    for signed, _ in body.signed_by_signers():
         if signed.recover_error is not None:
             env.add("sig.unrecoverable", signed.path, str(signed.recover_error))
 

@@ -22,7 +22,6 @@ from ..model import (
     Domain,
     InstantClose,
     InstantOpen,
-    LegacySignedOperation,
     SignedOperation,
     TpslRequest,
     WrappedOperation,
@@ -102,7 +101,8 @@ class Validator:
     # Every entry point runs the same three steps: each body is read (JSON, wire, calldata,
     # digests) with its signatures queued; the queue is recovered in one pass; each body is then
     # judged. For a batch this keeps libsecp256k1's tables and the checks' code warm in turn
-    # (about a tenth faster than interleaving them per body: benchmarks/bench_validate.py).
+    # (about a seventh faster than interleaving them per body, 65 against 75 us per operation
+    # here: benchmarks/bench_validate.py).
 
     def validate_body(self, body: Any, file: str = "<body>", kind: str | None = None) -> Result:
         """A parsed JSON value. `kind` (e.g. from a HAR URL) overrides "auto"; never raises."""
@@ -219,22 +219,16 @@ class Validator:
     def _settle(self, read: _Read, crashed: dict[int, BaseException]) -> None:
         """After recovery: what other generation explains a signature, and the fact flags."""
         facts = read.facts
-        for op in facts.ops:
-            signed = op.signed
+        for signed, _ in facts.signed_by_signers():
             if crashed and id(signed) in crashed:
                 raise crashed[id(signed)]
-            if signed.recovered is not None:
-                self._explain(op)
             if signed.form_error is not None or signed.recover_error is not None:
                 facts.flags |= SIGNATURE_PROBLEM
+        for op in facts.ops:
+            if op.signed.recovered is not None:
+                self._explain(op)
             if op.explained:
                 facts.flags |= EXPLAINED
-        tpsl = facts.tpsl_signed
-        if tpsl is not None:
-            if crashed and id(tpsl) in crashed:
-                raise crashed[id(tpsl)]
-            if tpsl.form_error is not None or tpsl.recover_error is not None:
-                facts.flags |= SIGNATURE_PROBLEM
         read.env = Env(self.context, self.now, self.op_domain, self.tpsl_domain)
 
     def _verdict(self, read: _Read) -> Result:
@@ -324,7 +318,7 @@ class Validator:
         if op.signed.usable and domain is not None:  # recovered under the InstantLayer domain
             digest = (
                 eip712.legacy_digest(domain, value)
-                if isinstance(value, LegacySignedOperation)
+                if op.legacy
                 else eip712.operation_digest(self._op_prefix, value)
             )
             queue.append((op.signed, digest, domain))
@@ -340,7 +334,7 @@ class Validator:
         if signed.recovered == want:
             return
         assert domain is not None
-        legacy = isinstance(value, LegacySignedOperation)
+        legacy = op.legacy
         sig = signed.signature
         assert sig is not None
         for retired in self.retired_domains:

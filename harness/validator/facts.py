@@ -129,6 +129,18 @@ class Body:
     signatures: list[tuple[Signed, str | None]] | None = None  # (signature, declared signer)
     flags: int = 0  # FACT_FLAGS bits: checks registered `only_if` one run only when it is set
 
+    def signed_by_signers(self) -> list[tuple[Signed, str | None]]:
+        """Every signature of the body with its declared signer (listed once per body: the
+        engine and six checks read it)."""
+        out = self.signatures
+        if out is None:
+            out = [(op.signed, op.op.signer) for op in self.ops]
+            if self.tpsl_signed is not None:
+                signer = self.tpsl.signer if self.tpsl is not None else None
+                out.append((self.tpsl_signed, signer))
+            self.signatures = out
+        return out
+
     @property
     def calls(self) -> dict[str, dict[str, Any]]:
         """Decoded calldata arguments by the JSON path of their operation."""
