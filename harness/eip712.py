@@ -203,9 +203,11 @@ def _address_word(address: str) -> bytes:
     return _ZERO_12 + address_bytes(address)
 
 
+@lru_cache(maxsize=256)
 def attribute(member: str) -> str:
     """The model attribute of a member: its name in snake_case (`signerAccount` ->
-    `signer_account`; a test checks that every model follows its type)."""
+    `signer_account`; a test checks that every model follows its type). Cached: the writer,
+    `message` and `abi_args` ask it for every member of every value."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", member).lower()
 
 
