@@ -582,10 +582,10 @@ def validate_sources(
     items = list(sources)
     if jobs > 1 and len(items) < 2 * jobs:
         jobs = 1
-    size = max(1, min(500, len(items) // (jobs * 4)))
     fixed = Options(options.kind, options.context, resolve_now(options))
     if jobs <= 1 or not _can_fork_inherit():
-        return list(iter_results(items, fixed, jobs=jobs, chunk_size=size))
+        chunk = max(1, min(500, len(items) // (jobs * 4)))  # pickled: fewer, larger chunks
+        return list(iter_results(items, fixed, jobs=jobs, chunk_size=chunk))
     _INHERITED = (fixed, items)
     # Ranges are cheap to send (two numbers, a compact verdict back): small ones keep both
     # workers busy to the end.
