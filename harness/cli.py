@@ -83,10 +83,19 @@ def serve(
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No log line per request.")] = False,
+    price_tick: Annotated[
+        float,
+        typer.Option(
+            "--price-tick",
+            min=0.01,
+            metavar="SECONDS",
+            help="The price websocket's steady snapshot interval (besides one per mark move).",
+        ),
+    ] = 1.0,
 ) -> None:
-    """Serve the mock solver, TP/SL handler and notifications on a chain; print the base URLs,
-    the context and (with --chain anvil) the JSON-RPC URL and funded test accounts for any
-    frontend to point at. Ctrl-C or SIGTERM stops it (and its anvil)."""
+    """Serve the mock solver, TP/SL handler, price service and notifications on a chain; print
+    the base URLs, the context and (with --chain anvil) the JSON-RPC URL and funded test
+    accounts for any frontend to point at. Ctrl-C or SIGTERM stops it (and its anvil)."""
     from .services.server import serve as run_server
 
     def out(line: str) -> None:
@@ -101,6 +110,7 @@ def serve(
             chain=chain.value,
             cors_origins=cors_origin or None,
             quiet=quiet,
+            price_tick_seconds=price_tick,
         )
     except HarnessError as exc:
         err_console.print(f"serve failed: {exc}")

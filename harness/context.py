@@ -6,9 +6,11 @@ A JSON object with `chain_id`, `instant_layer`, `account_layer`, `symmio_core` a
 (`{name, version, chain_id?, verifying_contract?}`), `retired_instant_layers` (addresses),
 `gasless_gateway` (an address) and `recorded_at` (the unix time a capture was recorded, the
 clock `validate` judges it by unless `--now`); `symmio-harness serve` also gives `rpc_url`
-(its JSON-RPC URL), `collateral` and `tpsl_bot` (addresses) and `test_accounts` (the funded
-addresses). `demo --record` writes it; the validator reads it, and each optional key switches on
-the rules that need it.
+(its JSON-RPC URL), `collateral` and `tpsl_bot` (addresses), `test_accounts` (the funded
+addresses), `price_url` (the price service's base URL, under which `/api/v1/price` and
+`/api/v1/prices/{names}` answer) and `price_ws_url` (its mark-price websocket).
+`demo --record` writes it; the validator reads it, and each optional key switches on the rules
+that need it.
 """
 
 from __future__ import annotations
@@ -39,7 +41,15 @@ OPTIONAL_KEYS = (
     "collateral",
     "tpsl_bot",
     "test_accounts",
+    "price_url",
+    "price_ws_url",
 )
+#: the URL keys and the schemes each accepts (read and written the same way)
+URL_KEYS: dict[str, tuple[str, ...]] = {
+    "rpc_url": ("http://", "https://"),
+    "price_url": ("http://", "https://"),
+    "price_ws_url": ("ws://", "wss://"),
+}
 #: the optional keys holding one address each (read and written the same way)
 ADDRESS_KEYS = (
     "hedger",
@@ -96,6 +106,9 @@ class Context:
     collateral: str | None = None
     tpsl_bot: str | None = None
     test_accounts: tuple[str, ...] | None = None
+    #: the price service `serve` runs: its REST base URL and its mark-price websocket
+    price_url: str | None = None
+    price_ws_url: str | None = None
     _symbols_by_id: dict[int, Symbol] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -133,8 +146,9 @@ class Context:
             out["retired_instant_layers"] = list(self.retired_instant_layers)
         if self.recorded_at is not None:
             out["recorded_at"] = self.recorded_at
-        if self.rpc_url is not None:
-            out["rpc_url"] = self.rpc_url
+        for key in URL_KEYS:
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
         if self.test_accounts is not None:
             out["test_accounts"] = list(self.test_accounts)
         if self.symbols is not None:
@@ -173,11 +187,15 @@ def context_from_json(data: Any) -> Context:
         for key in ("retired_instant_layers", "test_accounts")
         if key in obj
     }
-    rpc_url = None
-    if "rpc_url" in obj:
-        rpc_url = r.string(obj["rpc_url"], "rpc_url")
-        if rpc_url is not None and not rpc_url.startswith(("http://", "https://")):
-            r.add("rpc_url", "context.rpc-url", f"expected an http(s) URL, got {rpc_url!r}")
+    urls: dict[str, str | None] = {}
+    for key, schemes in URL_KEYS.items():
+        if key not in obj:
+            continue
+        urls[key] = r.string(obj[key], key)
+        if urls[key] is not None and not urls[key].startswith(schemes):  # type: ignore[union-attr]
+            rule = "context." + key.replace("_", "-")
+            kind = "an http(s)" if schemes[0] == "http://" else "a ws(s)"
+            r.add(key, rule, f"expected {kind} URL, got {urls[key]!r}")
     recorded_at = (
         r.json_int(obj["recorded_at"], "recorded_at", 0, (1 << 64) - 1, "unix time")
         if "recorded_at" in obj
@@ -198,7 +216,7 @@ def context_from_json(data: Any) -> Context:
         symbols=symbols,
         conditional_order_domain=domain,
         recorded_at=recorded_at,
-        rpc_url=rpc_url,
+        **urls,  # type: ignore[arg-type]
         **lists,  # type: ignore[arg-type]
         **addresses,  # type: ignore[arg-type]
     )

@@ -305,6 +305,8 @@ def _context_key_schemas() -> dict[str, Any]:
         "collateral": _address(),
         "tpsl_bot": _address(),
         "test_accounts": {"type": "array", "items": _address()},
+        "price_url": {"type": "string", "pattern": "^https?://"},
+        "price_ws_url": {"type": "string", "pattern": "^wss?://"},
     }
 
 

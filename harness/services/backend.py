@@ -3,16 +3,19 @@
 `Backend` executes on the chain (`harness.chain.System`) under a lock (eth-tester is not
 thread-safe, and uvicorn, Starlette's TestClient and tests may all call in); the HTTP handlers
 hand their chain work to one worker thread (`Backend.run`), never running it on the event loop.
-It keeps the mark price per symbol that the solver fills at and the TP/SL bot triggers on,
-and remembers which sub-account owns each virtual account so that close and TP/SL frames reach
-the sub-account's subscribers. The TP/SL bot's key is held here and never shown.
+It keeps the mark price per symbol that the solver fills at and the TP/SL bot triggers on
+(`Backend.prices`, a `MarkBook`: the one place marks are stored; it announces every change to
+its listeners, e.g. the price service's websocket), and remembers which sub-account owns each
+virtual account so that close and TP/SL frames reach the sub-account's subscribers. The TP/SL
+bot's key is held here and never shown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -67,6 +70,69 @@ DELEGATION_GRANTED = keccak(b"DelegationGranted(address,address,bytes4,uint256)"
 TEST_ACCOUNT_UNITS = 10_000
 
 
+def now_ms() -> int:
+    """Wall-clock unix time in milliseconds (the price service's `time` unit)."""
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A symbol's mark and when it was set (unix ms)."""
+
+    symbol_id: int
+    price: Decimal
+    time_ms: int
+
+
+class MarkBook(MutableMapping[int, Decimal]):
+    """The mark price per symbol id: the one place marks are stored. Every assignment (a
+    `POST /coh/mock/price`, a test moving the mark) stamps the time and then calls each listener
+    (from the assigning thread, after the book's own lock is released), so a price feed
+    publishes every change. A symbol's mark is never removed."""
+
+    def __init__(self, marks: Mapping[int, Decimal]) -> None:
+        self._lock = threading.Lock()
+        stamp = now_ms()
+        self._marks: dict[int, Mark] = {sid: Mark(sid, p, stamp) for sid, p in marks.items()}
+        self._listeners: list[Callable[[], None]] = []
+
+    def __getitem__(self, symbol_id: int) -> Decimal:
+        return self._marks[symbol_id].price
+
+    def __setitem__(self, symbol_id: int, price: Decimal) -> None:
+        with self._lock:
+            self._marks[symbol_id] = Mark(symbol_id, price, now_ms())
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()
+
+    def __delitem__(self, symbol_id: int) -> None:
+        raise TypeError(f"symbol {symbol_id}: a mark is moved, never removed")
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(list(self._marks))
+
+    def __len__(self) -> int:
+        return len(self._marks)
+
+    def snapshot(self) -> list[Mark]:
+        """Every mark with its time, by symbol id (one consistent read)."""
+        with self._lock:
+            return [self._marks[sid] for sid in sorted(self._marks)]
+
+    def listen(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener()` after every change; returns the function that stops it."""
+        with self._lock:
+            self._listeners.append(listener)
+
+        def stop() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return stop
+
+
 class Backend:
     """The chain the services execute on and the state they share."""
 
@@ -88,7 +154,7 @@ class Backend:
         self.lock = threading.RLock()
         markets = markets or [SymbolMarket(s) for s in system.symbols]
         self.markets: dict[int, SymbolMarket] = {m.symbol.id: m for m in markets}
-        self.prices: dict[int, Decimal] = {m.symbol.id: m.mark_price for m in markets}
+        self.prices = MarkBook({m.symbol.id: m.mark_price for m in markets})
         self.notifier = Notifier()
         self.faults = Faults()
         self.va_owner: dict[str, str] = {}
@@ -122,17 +188,25 @@ class Backend:
         """The sub-account a VA belongs to (for notifications); the VA itself if unknown."""
         return self.va_owner.get(va, va)
 
-    def context_json(self, owner: str | None = None) -> dict[str, Any]:
+    def context_json(
+        self,
+        owner: str | None = None,
+        *,
+        price_url: str | None = None,
+        price_ws_url: str | None = None,
+    ) -> dict[str, Any]:
         """GET /context: the context file (as `validate --context` reads it) of this deployment,
-        plus where to send transactions; with `owner`, that owner's latest sub-account, its
-        session key (the latest delegate holding addMarginToNextVA) and, once a position was
-        opened, its virtual account."""
+        plus where to send transactions and read marks (the served price URLs); with `owner`,
+        that owner's latest sub-account, its session key (the latest delegate holding
+        addMarginToNextVA) and, once a position was opened, its virtual account."""
         out = replace(
             self.context,
             collateral=self.system.collateral.address,
             tpsl_bot=self.bot.address,
             test_accounts=self.test_accounts,
             rpc_url=self.rpc_url,
+            price_url=price_url,
+            price_ws_url=price_ws_url,
         ).to_json()
         if owner is not None:
             with self.lock:

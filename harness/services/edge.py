@@ -6,6 +6,9 @@
   allows any).
 - `AccessLog`: one line per request: method, path, status, the rule IDs of a refusal or the
   warnings of an accepted body, milliseconds. Websockets get a line when they close.
+- `refuse_unknown_websockets`: a websocket handshake on a path nothing serves is refused with
+  HTTP 404 (the ASGI websocket denial response), as an unknown HTTP path is; Starlette's routers
+  would close it before accepting, which the server turns into a 403 that reads "forbidden".
 - `on_shutdown`: runs callbacks at the server's lifespan shutdown (uvicorn re-raises SIGTERM
   after its own shutdown, so a `finally:` around the server never runs; toolchain notes).
 """
@@ -17,8 +20,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from starlette.applications import Starlette
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 #: Loopback origins: http(s)://localhost, 127.x.x.x or [::1], any port.
 LOOPBACK_ORIGINS = r"https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?"
@@ -37,6 +44,37 @@ def cors(app: ASGIApp, origins: Sequence[str] | None = None) -> ASGIApp:
         expose_headers=["Retry-After"],
         max_age=600,
     )
+
+
+async def websocket_not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    """Refuse the handshake with HTTP 404 naming the path (a server without the ASGI denial
+    response extension can only close it)."""
+    websocket = WebSocket(scope, receive, send)
+    if "websocket.http.response" in scope.get("extensions", {}):
+        message = f"Not Found: no websocket at {scope['path']}"
+        await websocket.send_denial_response(PlainTextResponse(message, status_code=404))
+    else:
+        await websocket.close(code=1008)
+
+
+def refuse_unknown_websockets(app: ASGIApp) -> None:
+    """Make every router in `app` (and in the apps it mounts) refuse an unmatched websocket with
+    `websocket_not_found`; unmatched HTTP requests keep the router's own 404."""
+    router = app.router if isinstance(app, Starlette) else app
+    if not isinstance(router, Router):
+        return
+    fallback = router.default
+
+    async def default(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await websocket_not_found(scope, receive, send)
+        else:
+            await fallback(scope, receive, send)
+
+    router.default = default
+    for route in router.routes:
+        if isinstance(route, Mount):
+            refuse_unknown_websockets(route.app)
 
 
 def _noted(status: int, body: bytes) -> str:
@@ -83,6 +121,8 @@ class AccessLog:
                 body.extend(message.get("body", b"")[: _PEEK_BYTES - len(body)])
             elif kind == "websocket.accept":
                 status = 101
+            elif kind == "websocket.http.response.start":
+                status = message["status"]
             await send(message)
 
         try:

@@ -205,7 +205,7 @@ class MockSolver(_Mock):
 
     def _symbols(self, _request: httpx.Request) -> dict[str, Any]:
         markets = [SymbolMarket(s) for s in self.context.symbols]
-        rows = [contract_symbol_row(m, m.mark_price) for m in markets]
+        rows = [contract_symbol_row(m) for m in markets]
         return {"count": len(rows), "symbols": rows}
 
     def _status(self, request: httpx.Request) -> httpx.Response:

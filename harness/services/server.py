@@ -4,15 +4,19 @@ Layout of the root app (every frontend points its own base URLs at it):
 - `/solver` : the solver's base URL (endpoints under `/solver/api/...`, websocket at
   `/solver/api/ws/notifications`);
 - `/coh`    : the conditional-order handler's base URL (`/coh/api/v5/...`, `/coh/mock/price`);
+- `/prices` : the price service's base URL (`/prices/api/v1/price`, `/prices/api/v1/prices/{names}`,
+  the mark-price websocket `/prices/ws`; harness.services.prices);
 - `GET /context`       : the context file of this deployment, as `validate --context` reads it,
-  plus `collateral`, `tpsl_bot`, `test_accounts` and (on anvil) `rpc_url`; `?owner=0x…` adds that
+  plus `collateral`, `tpsl_bot`, `test_accounts`, `price_url`, `price_ws_url` and (on anvil)
+  `rpc_url`; `?owner=0x…` adds that
   owner's `sub_account`, `session_key` and, once a position exists, `virtual_account`;
 - `GET /abi/{AccountLayer,InstantLayer,SymmioCore,ERC20}` : the contracts' ABIs;
 - `POST /mock/onboard` : `{"session_key": "0x…"}` runs steps 1-5 for a fresh user EOA (generated
   here, never shown) and delegates to that session key and the TP/SL bot, so a frontend that holds
   only a session key can open, close and set TP/SL.
 
-Every route answers CORS (loopback origins by default) and, when `serve` logs, gets one log line.
+Every route answers CORS (loopback origins by default) and, when `serve` logs, gets one log line;
+a websocket on a path nothing serves is refused with HTTP 404 at the handshake.
 `serve --chain anvil` starts a real anvil node (harness.anvil), deploys on it, prints its JSON-RPC
 URL and funded test accounts, and stops it with the server.
 """
@@ -26,7 +30,7 @@ import logging
 import socket
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -39,16 +43,29 @@ from ..errors import HarnessError
 from ..wire import Reader
 from .backend import Backend, embedded_backend, rpc_backend
 from .coh import ConditionalOrders, coh_app
-from .edge import AccessLog, cors, on_shutdown
+from .edge import AccessLog, cors, on_shutdown, refuse_unknown_websockets
 from .errors import BAD_PARAMETER, ServiceRefusal
 from .faults import read_fault
 from .plumbing import MAX_BODY_BYTES, guarded, read_json
+from .prices import DEFAULT_TICK_SECONDS, PRICE_WS_PATH, PriceService
 from .solver import NOTIFICATIONS_PATH, Solver, solver_app
 
 log = logging.getLogger("harness.services")
 
 SOLVER_PREFIX = "/solver"
 COH_PREFIX = "/coh"
+PRICE_PREFIX = "/prices"
+
+
+def price_urls(base: str) -> dict[str, str]:
+    """`price_url` (the price service's base URL) and `price_ws_url` (its websocket) of a server
+    reached at `base` (`http://host:port`)."""
+    base = base.rstrip("/")
+    ws_base = "ws" + base[4:] if base.startswith("http") else base  # http -> ws, https -> wss
+    return {
+        "price_url": f"{base}{PRICE_PREFIX}",
+        "price_ws_url": f"{ws_base}{PRICE_PREFIX}{PRICE_WS_PATH}",
+    }
 
 
 #: GET /abi/{name}: the served name -> our compiled artifact
@@ -61,8 +78,9 @@ ABI_NAMES = {
 
 
 class Services:
-    """The solver and the COH over one backend, and the ASGI app serving both (`app`: CORS for
-    `cors_origins`, default loopback; one line per request to `access_log` when given)."""
+    """The solver, the COH and the price service over one backend, and the ASGI app serving them
+    (`app`: CORS for `cors_origins`, default loopback; one line per request to `access_log` when
+    given; the price websocket pushes a snapshot every `price_tick_seconds` besides each move)."""
 
     def __init__(
         self,
@@ -70,14 +88,17 @@ class Services:
         *,
         cors_origins: list[str] | None = None,
         access_log: Callable[[str], None] | None = None,
+        price_tick_seconds: float = DEFAULT_TICK_SECONDS,
     ) -> None:
         self.backend = backend
         self.solver = Solver(backend)
         self.coh = ConditionalOrders(backend)
+        self.prices = PriceService(backend, tick_seconds=price_tick_seconds)
         self.router = Starlette(
             routes=[
                 Mount(SOLVER_PREFIX, app=solver_app(self.solver)),
                 Mount(COH_PREFIX, app=coh_app(self.coh)),
+                Mount(PRICE_PREFIX, app=self.prices.app),
                 Route("/context", self.http_context),
                 Route("/abi/{name}", self.http_abi),
                 Route("/mock/onboard", self.http_onboard, methods=["POST"]),
@@ -85,6 +106,7 @@ class Services:
                 Route("/mock/operation_usage/{digest}", self.http_operation_usage),
             ]
         )
+        refuse_unknown_websockets(self.router)
         self.app = AccessLog(cors(self.router, cors_origins), access_log)
 
     @guarded
@@ -96,7 +118,9 @@ class Services:
             owner = r.address(raw, "owner")
             if owner is None or r.problems:
                 raise ServiceRefusal(BAD_PARAMETER, "; ".join(str(p) for p in r.problems))
-        return JSONResponse(await self.backend.run(lambda: self.backend.context_json(owner)))
+        urls = price_urls(str(request.base_url))  # where this client reached us
+        context = await self.backend.run(lambda: self.backend.context_json(owner, **urls))
+        return JSONResponse(context)
 
     @guarded
     async def http_abi(self, request: Request) -> JSONResponse:
@@ -198,6 +222,7 @@ def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
     backend = services.backend
     ctx = backend.context
     chain = "anvil" if node is not None else "the embedded chain"
+    urls = price_urls(base)
     lines = [f"mock services on {chain} (chain id {ctx.chain_id}), listening on {base}"]
     if backend.rpc_url is not None:
         lines.append(f"JSON-RPC URL: {backend.rpc_url}")
@@ -205,6 +230,8 @@ def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
         f"solver base URL:        {base}{SOLVER_PREFIX}  (/api/instant_trade/instant_open, ...)",
         f"TP/SL (COH) base URL:   {base}{COH_PREFIX}  (/api/v5/signing-spec, /api/v5/, ...)",
         f"notifications:          ws{base[4:]}{SOLVER_PREFIX}{NOTIFICATIONS_PATH}",
+        f"price service base URL: {urls['price_url']}  (/api/v1/price, /api/v1/prices/{{names}})",
+        f"price websocket:        {urls['price_ws_url']}",
         f"mock price:             POST {base}{COH_PREFIX}/mock/price "
         '{"symbol_id": 1, "price": "68000.0"}',
         f'onboard a session key:  POST {base}/mock/onboard {{"session_key": "0x..."}}',
@@ -214,7 +241,7 @@ def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
         f"affiliate {ctx.affiliate}  TP/SL bot {services.backend.bot.address}",
         f"collateral (mUSDC) {backend.system.collateral.address}",
         f"ABIs:                   GET {base}/abi/{{AccountLayer,InstantLayer,SymmioCore,ERC20}}",
-        "context file: " + json.dumps(ctx.to_json(), separators=(",", ":")),
+        "context file: " + json.dumps(replace(ctx, **urls).to_json(), separators=(",", ":")),
     ]
     if node is not None:
         lines += _accounts(node, backend.test_accounts)
@@ -268,6 +295,7 @@ def serve(
     chain: str = "embedded",
     cors_origins: list[str] | None = None,
     quiet: bool = False,
+    price_tick_seconds: float = DEFAULT_TICK_SECONDS,
 ) -> None:
     """Deploy on a fresh chain (embedded, or a new anvil node) and serve both apps until
     interrupted; anvil stops with the server (lifespan shutdown; and it dies with this process)."""
@@ -294,7 +322,12 @@ def serve(
                 raise
         else:
             backend = embedded_backend()
-        services = Services(backend, cors_origins=cors_origins, access_log=log_line)
+        services = Services(
+            backend,
+            cors_origins=cors_origins,
+            access_log=log_line,
+            price_tick_seconds=price_tick_seconds,
+        )
     config = uvicorn.Config(
         on_shutdown(services.app, shutdown),
         host=host,

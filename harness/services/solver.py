@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -233,10 +232,7 @@ class Solver:
 
     @guarded
     async def http_contract_symbols(self, request: Request) -> JSONResponse:
-        rows = [
-            contract_symbol_row(m, self.backend.prices[sid])
-            for sid, m in sorted(self.backend.markets.items())
-        ]
+        rows = [contract_symbol_row(m) for _sid, m in sorted(self.backend.markets.items())]
         return JSONResponse({"count": len(rows), "symbols": rows})
 
     @guarded
@@ -307,7 +303,7 @@ def eip712_config(backend: Backend) -> dict[str, Any]:
     }
 
 
-def contract_symbol_row(m: SymbolMarket, mark_price: Decimal) -> dict[str, Any]:
+def contract_symbol_row(m: SymbolMarket) -> dict[str, Any]:
     """One row of `GET /api/contract-symbols` (strings for decimals, as the real solver)."""
     s = m.symbol
     return {
@@ -328,7 +324,6 @@ def contract_symbol_row(m: SymbolMarket, mark_price: Decimal) -> dict[str, Any]:
         "rfq_allowed": True,
         "state": "active",
         "side": "both",
-        "mark_price": pricing.format_decimal(mark_price),
     }
 
 
