@@ -58,6 +58,12 @@ def test_tpsl_domain_is_configurable() -> None:
         ),
         ({"surprise": 1}, "surprise: unknown key"),
         ({"conditional_order_domain": {"version": "1"}}, "conditional_order_domain.name: required"),
+        ({"price_url": "ws://127.0.0.1:1/prices"}, "price_url: expected an http\\(s\\) URL"),
+        (
+            {"price_ws_url": "http://127.0.0.1:1/prices/ws"},
+            "price_ws_url: expected a ws\\(s\\) URL",
+        ),
+        ({"rpc_url": "ws://127.0.0.1:1"}, "rpc_url: expected an http\\(s\\) URL"),
     ],
 )
 def test_each_problem_names_its_key(change: dict, message: str) -> None:
@@ -86,3 +92,13 @@ def test_symbol_lookup() -> None:
     assert ctx.symbol(1) is not None and ctx.symbol(1).name == "BTCUSDT"
     assert ctx.symbol(2) is None
     assert json.loads(json.dumps(ctx.to_json())) == BASE
+
+
+def test_the_price_service_urls_round_trip() -> None:
+    urls = {
+        "price_url": "http://127.0.0.1:8000/prices",
+        "price_ws_url": "ws://127.0.0.1:8000/prices/ws",
+    }
+    ctx = context_from_json({**BASE, **urls})
+    assert (ctx.price_url, ctx.price_ws_url) == (urls["price_url"], urls["price_ws_url"])
+    assert {k: ctx.to_json()[k] for k in urls} == urls

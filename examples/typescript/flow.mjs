@@ -72,7 +72,7 @@ async function http(method, url, body) {
 }
 
 // What `serve` adds to the context file in GET /context (not keys `validate --context` needs).
-const SERVE_KEYS = ["rpc_url", "collateral", "tpsl_bot", "test_accounts"];
+const SERVE_KEYS = ["rpc_url", "collateral", "tpsl_bot", "test_accounts", "price_url", "price_ws_url"];
 /** The context-file part of GET /context, checked against schemas/context.schema.json. */
 function contextFile(served) {
   const file = Object.fromEntries(Object.entries(served).filter(([k]) => !SERVE_KEYS.includes(k)));
@@ -115,6 +115,47 @@ class Notifications {
       this.waiters.push(look);
       look();
     });
+  }
+  close() {
+    this.socket.close();
+  }
+}
+
+/**
+ * The price service's websocket (`price_ws_url` of GET /context): broadcast-only, every frame a
+ * full snapshot `[{name, markPrice, time}]`, keyed by the contract-symbols `name`. `markPrice`
+ * is a JSON number; like the SDK, we stringify it without reformatting.
+ */
+class MarkPrices {
+  constructor(url) {
+    this.latest = null;
+    this.waiters = [];
+    this.socket = new WebSocket(url);
+    this.socket.on("message", (raw) => {
+      const frame = JSON.parse(raw.toString());
+      if (!Array.isArray(frame)) return;
+      this.latest = frame;
+      for (const w of this.waiters.splice(0)) w();
+    });
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.once("open", resolve);
+      this.socket.once("error", reject);
+    });
+  }
+  /** The newest mark of `name` as a decimal string (waits for the first snapshot). */
+  async mark(name) {
+    if (this.latest === null) {
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new StepError(`price websocket: no snapshot within ${WAIT_MS / 1000} s`)), WAIT_MS);
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    const row = this.latest.find((r) => r.name === name);
+    if (!row || typeof row.markPrice !== "number") fail("price websocket", `no markPrice for ${name}`);
+    return String(row.markPrice);
   }
   close() {
     this.socket.close();
@@ -206,8 +247,11 @@ async function main() {
   if (mine.sub_account !== sub || mine.session_key !== session.address)
     fail("GET /context?owner", `sub_account ${mine.sub_account}, session_key ${mine.session_key}`);
 
-  // --- step 6: instant_open (market data from the solver, the clock from the chain)
+  // --- step 6: instant_open (market data from the solver, marks from the price service, the
+  // clock from the chain)
   const symbol = context.symbols[0];
+  const marks = new MarkPrices(context.price_ws_url);
+  await marks.opened;
   const { symbols: rows } = await http("GET", `${solverUrl}/api/contract-symbols`);
   const market = rows.find((r) => r.symbol_id === symbol.id);
   const leverage = 10;
@@ -222,7 +266,7 @@ async function main() {
   const side = "long";
   const open = buildInstantOpen({
     ifaces, domain, sessionKey: session, context, subAccount: sub, symbol, side, quantity: "0.015",
-    leverage, markPrice: market.mark_price, lockedParams, tradingFee: market.trading_fee, deadline,
+    leverage, markPrice: await marks.mark(symbol.name), lockedParams, tradingFee: market.trading_fee, deadline,
     uuid: randomUUID(), salts: [hexlify(randomBytes(32)), hexlify(randomBytes(32))],
   });
   const accepted = await http("POST", `${solverUrl}/api/instant_trade/instant_open`, checked("instant_open", open.body));
@@ -235,7 +279,7 @@ async function main() {
   // --- step 7: instant_close of part of the position, signed for the VA
   const close = buildInstantClose({
     ifaces, domain, sessionKey: session, context, virtualAccount: va, quoteId, symbol, side,
-    quantity: "0.010", markPrice: market.mark_price, deadline, salt: hexlify(randomBytes(32)),
+    quantity: "0.010", markPrice: await marks.mark(symbol.name), deadline, salt: hexlify(randomBytes(32)),
   });
   await http("POST", `${solverUrl}/api/instant_trade/instant_close`, checked("instant_close", close.body));
   const closed = await ws.next("FillMarketOrderInstantClose frame", action("FillMarketOrderInstantClose", quoteId));
@@ -244,10 +288,11 @@ async function main() {
 
   // --- step 8: TP/SL under the domain the COH serves; a mock price move triggers the bot
   const spec = await http("GET", `${cohUrl}/api/v5/signing-spec`);
-  const takeProfit = fixed(roundDown(mul(dec(market.mark_price), dec("1.05")), symbol.price_precision), symbol.price_precision);
+  const mark = await marks.mark(symbol.name);
+  const takeProfit = fixed(roundDown(mul(dec(mark), dec("1.05")), symbol.price_precision), symbol.price_precision);
   const tpsl = buildTpsl({
     domain: spec.domain, sessionKey: session, subAccount: sub, virtualAccount: va, affiliate: context.affiliate,
-    quoteId, symbol, side, quantity: "0.005", markPrice: market.mark_price, takeProfit,
+    quoteId, symbol, side, quantity: "0.005", markPrice: mark, takeProfit,
     salt: BigInt(hexlify(randomBytes(32))),
   });
   const stored = await http("POST", `${cohUrl}/api/v5/`, checked("tpsl", tpsl.body));
@@ -256,6 +301,7 @@ async function main() {
   if (triggered.data.action_status !== "success") fail("8", `TP close failed: ${JSON.stringify(triggered.data)}`);
   log("8", `COH order ${stored.coh_quote_id}; price ${moved.price} triggered ${moved.triggered.length} leg(s); closed by the bot`);
   ws.close();
+  marks.close();
   console.log(`steps 1-8 done: owner ${owner.address}, sub-account ${sub}, quote ${quoteId}, VA ${va}`);
 }
 

@@ -107,7 +107,10 @@ def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_k
             side="long",
             quantity=Decimal("0.01"),
             leverage=10,
-            mark_price=Decimal(solver.contract_symbols()[0]["mark_price"]),
+            mark_price=json.loads(
+                httpx.get(f"{context.price_url}/api/v1/price", timeout=10).text,
+                parse_float=Decimal,
+            )[0]["markPrice"],
             locked_params=solver.locked_params(symbol.name, 10),
             trading_fee=Decimal("0.0006"),
             deadline=int(time.time()) + 3_600,

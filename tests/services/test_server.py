@@ -74,7 +74,8 @@ def test_serve_runs_open_over_http_and_websocket_on_loopback(server) -> None:
     ).json()
     solver = SolverClient(f"{base}/solver")
     symbol = context.symbols[0]
-    mark = Decimal(solver.contract_symbols()[0]["mark_price"])
+    marks = httpx.get(f"{context.price_url}/api/v1/prices/{symbol.name}", timeout=10)
+    mark = json.loads(marks.text, parse_float=Decimal)[symbol.name]["markPrice"]
     plan = flow.build_instant_open(
         context,
         session,
