@@ -13,6 +13,7 @@ affiliate = "0x..."                # SYMMIO_AFFILIATE       (stage 2)
 tpsl_bot = "0x..."                 # SYMMIO_TPSL_BOT        (stage 2: the COH's bot, optional)
 solver_base = "https://.../solver" # SYMMIO_SOLVER_BASE
 tpsl_base = "https://.../coh"      # SYMMIO_TPSL_BASE
+price_base = "https://..."         # SYMMIO_PRICE_BASE      (stage 2: the mark-price service)
 notifications_url = "wss://..."    # SYMMIO_NOTIFICATIONS_URL (default {solver}/api/ws/...)
 app_name = "my-frontend"           # SYMMIO_APP_NAME
 retired_instant_layers = []
@@ -58,6 +59,7 @@ ENV = {
     "tpsl_bot": "SYMMIO_TPSL_BOT",
     "solver_base": "SYMMIO_SOLVER_BASE",
     "tpsl_base": "SYMMIO_TPSL_BASE",
+    "price_base": "SYMMIO_PRICE_BASE",
     "notifications_url": "SYMMIO_NOTIFICATIONS_URL",
     "app_name": "SYMMIO_APP_NAME",
     "keystore": "SYMMIO_KEYSTORE",
@@ -69,7 +71,7 @@ CONFIG_ENV = "SYMMIO_CONFIG"
 #: what stage 1 cannot do without
 STAGE1_REQUIRED = ("rpc_url", "chain_id", "instant_layer", "account_layer", "symmio_core")
 #: and stage 2 on top
-STAGE2_REQUIRED = ("collateral", "hedger", "affiliate", "solver_base", "tpsl_base")
+STAGE2_REQUIRED = ("collateral", "hedger", "affiliate", "solver_base", "tpsl_base", "price_base")
 ADDRESS_KEYS = (
     "instant_layer",
     "account_layer",
@@ -110,6 +112,8 @@ class Profile:
     tpsl_bot: str | None = None
     solver_base: str | None = None
     tpsl_base: str | None = None
+    #: the price service (Enigma's lowcap-price; `price_url` of serve's GET /context): the marks
+    price_base: str | None = None
     notifications_url: str | None = None
     app_name: str = "symmio-harness"
     keystore: str | None = None
@@ -189,7 +193,7 @@ def _read(setting: str, value: Any, where: str) -> Any:
         return _uint(value, where)
     if setting in ADDRESS_KEYS:
         return _address(value, where)
-    if setting in ("rpc_url", "solver_base", "tpsl_base"):
+    if setting in ("rpc_url", "solver_base", "tpsl_base", "price_base"):
         return _url(value, where)
     if setting == "notifications_url":
         return _url(value, where, "wss?")
@@ -275,5 +279,7 @@ def profile_from_context(
     for key in ("collateral", "hedger", "affiliate", "tpsl_bot"):
         if context.get(key):
             values[key] = _address(context[key], f"context.{key}")
+    if context.get("price_url"):
+        values["price_base"] = _read("price_base", context["price_url"], "context.price_url")
     values.update(overrides)
     return Profile(name=name, **values)

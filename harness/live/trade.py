@@ -31,6 +31,7 @@ from ..model import DelegationInfo, Domain, TpslRequest
 from ..revert import Reverted
 from ..services.client import CohClient, SolverClient
 from ..services.notify_client import SyncNotifications
+from ..services.price_client import PriceReadError, mark_of
 from ..services.solver import NOTIFICATIONS_PATH
 from .config import USER_KEY_ENV, Profile
 
@@ -184,9 +185,7 @@ class TradeRun:
         symbol = Symbol(
             row["symbol_id"], row["name"], row["price_precision"], row["quantity_precision"]
         )
-        if "mark_price" not in row:
-            raise RailRefused(f"contract-symbols gives no mark_price for {symbol.name}")
-        mark = pricing.positive(row["mark_price"], "contract-symbols mark_price")
+        mark = self._mark(symbol)
         fee_rate = pricing.non_negative(row.get("trading_fee", "0"), "contract-symbols trading_fee")
         quantity = smallest_quantity(row, mark)
         self.ledger.notional = quantity * mark
@@ -280,9 +279,19 @@ class TradeRun:
             f"instant_open: quote {self.report.quote_id} on {self.report.virtual_account}"
         )
 
+    def _mark(self, symbol: Symbol) -> Decimal:
+        """The symbol's mark from the price service (contract-symbols carries none: real-world
+        spec §4 "Price service"), read before the open, the TP/SL and the close."""
+        assert self.profile.price_base
+        try:
+            return mark_of(self.profile.price_base, symbol.name)
+        except PriceReadError as exc:
+            raise RailRefused(str(exc)) from None
+
     def _set_tpsl(self, trade: _Trade) -> None:
         """A take-profit far above the mark (never triggers): placed, then cancelled in cleanup."""
         assert self.report.quote_id is not None and self.report.virtual_account is not None
+        trade.mark = self._mark(trade.symbol)
         domain = self.coh.signing_spec()
         order = flow.build_tpsl(
             domain,
@@ -304,6 +313,7 @@ class TradeRun:
     def _close(self, trade: _Trade) -> None:
         assert self.report.quote_id is not None and self.report.virtual_account is not None
         quote_id = self.report.quote_id
+        trade.mark = self._mark(trade.symbol)
         close = flow.build_instant_close(
             trade.context,
             trade.session,

@@ -127,3 +127,14 @@ def test_the_notifications_url_is_a_websocket_url() -> None:
     assert p.notifications_url == "wss://solver.example/ws"
     with pytest.raises(SettingsError, match="^SYMMIO_NOTIFICATIONS_URL: expected a ws"):
         load_profile(None, None, {"SYMMIO_NOTIFICATIONS_URL": "https://solver.example/ws"})
+
+
+def test_a_serve_context_gives_the_price_service_for_stage_2() -> None:
+    context = {"chain_id": 31337, "price_url": "http://127.0.0.1:1/prices"}
+    assert profile_from_context(context).price_base == "http://127.0.0.1:1/prices"
+    assert "SYMMIO_PRICE_BASE" in profile_from_context({"chain_id": 31337}).missing(2)
+
+
+def test_the_price_base_must_be_an_http_url() -> None:
+    with pytest.raises(SettingsError, match="^SYMMIO_PRICE_BASE: expected an http"):
+        load_profile(None, None, {"SYMMIO_PRICE_BASE": "wss://prices.example/ws"})

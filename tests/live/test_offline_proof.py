@@ -52,6 +52,7 @@ def test_both_stages_pass_against_serve_chain_anvil(
         env = {ENV[key]: str(ctx[key]) for key in from_context}
         env[ENV["solver_base"]] = f"{serve.base}/solver"
         env[ENV["tpsl_base"]] = f"{serve.base}/coh"
+        env[ENV["price_base"]] = ctx["price_url"]
         env[USER_KEY_ENV] = user.export_private_key()
         for key, value in env.items():
             monkeypatch.setenv(key, value)

@@ -21,6 +21,7 @@ with warnings.catch_warnings():  # Starlette 1.x nudges towards httpx2; httpx 0.
 
 from harness.context import Symbol
 from harness.services import Services, SymbolMarket, embedded_backend
+from harness.services.price_client import PriceReadError, fetch_marks, mark_of, parse_price_frame
 from harness.services.prices import MAX_NAMES, MAX_QUEUED, PriceClient, json_number, render
 
 from .conftest import BASE
@@ -171,3 +172,44 @@ def test_a_client_that_does_not_read_keeps_at_most_the_newest_snapshots() -> Non
         assert client.queue.get_nowait() == "[10]", "the oldest snapshots are the ones dropped"
     finally:
         loop.close()
+
+
+# ------------------------------------------------------------------ the client side
+
+
+def test_fetch_marks_reads_each_requested_name_exactly(quiet_http) -> None:
+    marks = fetch_marks(f"{BASE}/prices", ["BTCUSDT", LOWCAP, "NOPEUSDT"], client=quiet_http)
+    assert marks == {"BTCUSDT": Decimal("65000.5"), LOWCAP: Decimal("65000.5")}
+
+
+def test_mark_of_an_unknown_name_says_the_service_has_none(quiet_http) -> None:
+    with pytest.raises(PriceReadError, match="gives no mark for NOPEUSDT"):
+        mark_of(f"{BASE}/prices", "NOPEUSDT", client=quiet_http)
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        ('{"name":"X"}', "expected a JSON list"),
+        (
+            '[{"name":"X","markPrice":"1.5","time":1}]',
+            r"price frame\[0\].markPrice: expected a JSON number",
+        ),
+        (
+            '[{"markPrice":1.5,"time":1}]',
+            r"price frame\[0\].name: expected the contract-symbols name",
+        ),
+        ('[{"name":"X","markPrice":0,"time":1}]', "expected a positive number"),
+    ],
+)
+def test_a_price_frame_not_as_published_names_the_path(frame: str, message: str) -> None:
+    with pytest.raises(PriceReadError, match=message):
+        parse_price_frame(frame)
+
+
+def test_a_price_frame_reads_marks_exactly_by_name() -> None:
+    frame = (
+        '[{"name":"A","markPrice":0.10691489650882736,"time":1},'
+        '{"name":"B","markPrice":7,"time":1}]'
+    )
+    assert parse_price_frame(frame) == {"A": Decimal("0.10691489650882736"), "B": Decimal(7)}

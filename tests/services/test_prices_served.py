@@ -6,7 +6,6 @@ serves is refused with HTTP 404 at the handshake, never 403."""
 from __future__ import annotations
 
 import base64
-import json
 import os
 import socket
 import time
@@ -24,6 +23,7 @@ from harness.context import Context, context_from_json
 from harness.keys import LocalKey
 from harness.services import CohClient, SolverClient
 from harness.services.launch import ServeProcess
+from harness.services.price_client import mark_of, parse_price_frame
 
 pytestmark = [pytest.mark.server, pytest.mark.subprocess]
 
@@ -48,9 +48,7 @@ class MarkFeed:
         self.frames = 0
 
     def _take(self, text: str | bytes) -> None:
-        rows = json.loads(text, parse_float=Decimal)
-        assert isinstance(rows, list), f"a price frame is a JSON list, got {text!r}"
-        self.marks = {row["name"]: Decimal(row["markPrice"]) for row in rows}
+        self.marks = parse_price_frame(text)
         self.frames += 1
 
     def mark(self, name: str) -> Decimal:
@@ -96,11 +94,8 @@ def test_a_bot_reads_its_marks_from_the_price_websocket_before_open_tpsl_and_clo
         deadline = int(time.time()) + 3600
 
         mark = feed.mark(symbol.name)  # before the open
-        rest = json.loads(
-            httpx.get(f"{context.price_url}/api/v1/prices/{symbol.name}").text,
-            parse_float=Decimal,
-        )
-        assert rest[symbol.name]["markPrice"] == mark, "the websocket and REST marks differ"
+        assert context.price_url is not None
+        assert mark_of(context.price_url, symbol.name) == mark, "websocket and REST marks differ"
         opened = flow.build_instant_open(
             context,
             session,
