@@ -9,9 +9,10 @@
   never shown (repr hides them); `.session` signs.
 - `symmio_services`: the solver and COH in-process on that chain (`.solver`, `.coh`: a
   `SolverClient` and `CohClient`; `.http`, `.services`); the solver client reconciles on chain.
-- `mock_solver` / `mock_coh`: respx routers at a configurable base URL (ini options
-  `symmio_mock_solver_url`, `symmio_mock_coh_url`) for the team's own HTTP client code,
-  answering like the services and recording every request (`harness.services.mocks`).
+- `mock_solver` / `mock_coh` / `mock_prices`: respx routers at a configurable base URL (ini
+  options `symmio_mock_solver_url`, `symmio_mock_coh_url`, `symmio_mock_price_url`) for the
+  team's own HTTP client code, answering like the services and recording every request
+  (`harness.services.mocks`); `mock_prices` serves the price service's REST reads (the marks).
 
 Nothing heavy is imported until a fixture is used.
 """
@@ -32,10 +33,11 @@ if TYPE_CHECKING:
     from .context import Context
     from .keys import LocalKey
     from .services import CohClient, Services, SolverClient
-    from .services.mocks import MockCoh, MockSolver
+    from .services.mocks import MockCoh, MockPrices, MockSolver
 
 DEFAULT_SOLVER_URL = "https://solver.symmio.test"
 DEFAULT_COH_URL = "https://coh.symmio.test"
+DEFAULT_PRICE_URL = "https://prices.symmio.test"
 DEPOSIT = Decimal(1000)
 
 
@@ -47,6 +49,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "symmio_mock_coh_url", "base URL the mock_coh fixture answers at", default=DEFAULT_COH_URL
+    )
+    parser.addini(
+        "symmio_mock_price_url",
+        "base URL the mock_prices fixture (the price service) answers at",
+        default=DEFAULT_PRICE_URL,
     )
 
 
@@ -226,3 +233,14 @@ def mock_coh(
 
     url = pytestconfig.getini("symmio_mock_coh_url")
     return MockCoh(symmio_respx, symmio_context, url, symmio_chain.chain.now)
+
+
+@pytest.fixture
+def mock_prices(
+    pytestconfig: pytest.Config, symmio_respx: Any, symmio_context: Context
+) -> MockPrices:
+    """A respx mock of the price service's REST reads at `symmio_mock_price_url`: the marks
+    (`/api/v1/price`, `/api/v1/prices/{names}`); `.set_price(name, price)` moves one."""
+    from .services.mocks import MockPrices
+
+    return MockPrices(symmio_respx, symmio_context, pytestconfig.getini("symmio_mock_price_url"))

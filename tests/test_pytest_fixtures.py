@@ -25,5 +25,5 @@ def test_a_separate_project_uses_the_packaged_fixtures(pytester: pytest.Pytester
     )
     pytester.makepyfile(test_user_project=PROJECT.read_text())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "-rs", timeout=300)
-    result.assert_outcomes(passed=9, skipped=1)
+    result.assert_outcomes(passed=10, skipped=1)
     result.stdout.fnmatch_lines(["*live test: run with --live; missing settings: SYMMIO_RPC_URL*"])

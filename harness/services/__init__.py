@@ -1,7 +1,9 @@
 """Mock Symmio services for frontends under test: the solver, the TP/SL handler (COH), the
-notifications websocket, a sync client for them, and `serve` (a loopback uvicorn server).
+price service (REST and mark-price websocket), the notifications websocket, a sync client for
+them, and `serve` (a loopback uvicorn server).
 
-Modules: `backend` (the embedded chain and shared state), `solver`, `coh`, `notifications`,
+Modules: `backend` (the embedded chain and shared state, the marks), `solver`, `coh`, `prices`
+(the price service), `price_client` (reading marks exactly), `notifications`,
 `errors` (error codes), `plumbing` (strict bounded request reading, refusals), `faults` (fault
 injection), `server` (the combined app and `serve`), `client` (at-most-once `SolverClient`,
 `CohClient` and async twins), `notify_client` (the notifications websocket client), `mocks`

@@ -1,4 +1,5 @@
-"""respx mocks of the solver and the COH, for a team's own HTTP client code (no chain).
+"""respx mocks of the solver, the COH and the price service's REST reads, for a team's own HTTP
+client code (no chain).
 
 `MockSolver(router, context, base_url)` / `MockCoh(router, context, base_url)` add routes to a
 `respx.MockRouter` that answer like the mock services: every body is read by the same strict
@@ -32,7 +33,7 @@ from .. import eip712, wire
 from ..context import Context
 from ..errors import SignatureError
 from ..validate import Options
-from .backend import DEFAULT_LOCKED_PARAMS, SymbolMarket
+from .backend import DEFAULT_LOCKED_PARAMS, Mark, SymbolMarket, now_ms
 from .coh import CONFIGS, read_delete
 from .errors import (
     CODES,
@@ -49,6 +50,7 @@ from .errors import (
 )
 from .faults import BEFORE_EXECUTION, Armed, Faults
 from .plumbing import MAX_BODY_BYTES, judge, read_json_bytes
+from .prices import ALL_PRICES_PATH, PRICES_BY_NAMES_PATH, price_row, read_names, render, ticker
 from .solver import contract_symbol_row
 
 Clock = Callable[[], int]
@@ -305,3 +307,53 @@ class MockCoh(_Mock):
             and r["state"] in query.get("state", [r["state"]])
         ]
         return {"data": rows, "count": len(rows)}
+
+
+class MockPrices:
+    """The price service's REST reads at `base_url` (`{base_url}/api/v1/price`,
+    `{base_url}/api/v1/prices/{names}`), answering as `harness.services.prices` does: every
+    symbol of the context at the default mark until `set_price` moves it; `markPrice` a JSON
+    number written from the Decimal's digits; an unknown name left out of the map. Every request
+    is recorded in `calls` (the route and the request). The websocket is not mocked (respx mocks
+    HTTP only): point a websocket client at `serve`'s `price_ws_url`."""
+
+    def __init__(self, router: respx.MockRouter, context: Context, base_url: str) -> None:
+        self.context = context
+        self.base_url = base_url.rstrip("/")
+        self.calls: list[tuple[str, httpx.Request]] = []
+        stamp = now_ms()
+        self.marks: dict[str, Mark] = {
+            s.name: Mark(s.id, SymbolMarket(s).mark_price, stamp) for s in context.symbols or ()
+        }
+        router.route(method="GET", url=self.base_url + ALL_PRICES_PATH).mock(side_effect=self._all)
+        router.route(
+            method="GET",
+            url__regex=rf"^{re.escape(self.base_url + PRICES_BY_NAMES_PATH)}/[^/?]+$",
+        ).mock(side_effect=self._by_names)
+
+    def set_price(self, name: str, price: Decimal | str) -> None:
+        """Move the mark of the contract-symbols `name`."""
+        old = self.marks[name]
+        self.marks[name] = Mark(old.symbol_id, Decimal(price), now_ms())
+
+    def _answer(self, route: str, request: httpx.Request, body: Any) -> httpx.Response:
+        self.calls.append((route, request))
+        return httpx.Response(
+            200, content=render(body).encode(), headers={"content-type": "application/json"}
+        )
+
+    def _all(self, request: httpx.Request) -> httpx.Response:
+        rows = [price_row(name, mark) for name, mark in self.marks.items()]
+        return self._answer("price", request, rows)
+
+    def _by_names(self, request: httpx.Request) -> httpx.Response:
+        try:
+            names = read_names(request.url.path.rsplit("/", 1)[1])
+        except ServiceRefusal as refusal:
+            self.calls.append(("prices", request))
+            body = error_body(refusal.error, refusal.detail)
+            return httpx.Response(refusal.error.http_status, json=body)
+        found = {
+            n: {**price_row(n, self.marks[n]), "name": ticker(n)} for n in names if n in self.marks
+        }
+        return self._answer("prices", request, found)

@@ -115,7 +115,7 @@ def test_my_tpsl_client_against_the_mock_coh(mock_coh, symmio_context, symmio_us
 def test_the_mock_solver_serves_symbols_and_error_codes(mock_solver, symmio_context):
     solver = SolverClient("https://solver.team.test")
     (row,) = solver.contract_symbols()
-    assert row["name"] == symmio_context.symbols[0].name and row["mark_price"] == "65000.5"
+    assert row["name"] == symmio_context.symbols[0].name and "mark_price" not in row  # prices
     assert {c["code"] for c in solver.error_codes()} >= {3000, 407, 3013}
 
 
@@ -163,3 +163,14 @@ def test_hypothesis_examples_do_not_leak(symmio_chain, symmio_user, units):
 @pytest.mark.live
 def test_a_live_test_is_skipped_unless_asked_for():
     raise AssertionError("a live test ran without --live")
+
+
+def test_my_bot_reads_marks_from_the_mock_price_service(mock_prices, symmio_context):
+    from harness.services.price_client import mark_of
+
+    name = symmio_context.symbols[0].name
+    assert mark_of("https://prices.symmio.test", name) == Decimal("65000.5")
+    mock_prices.set_price(name, "66000.25")
+    got = httpx.get(f"https://prices.symmio.test/api/v1/prices/{name},NOPE")
+    assert list(got.json()) == [name] and '"markPrice":66000.25' in got.text
+    assert [route for route, _ in mock_prices.calls] == ["prices", "prices"]
