@@ -7,9 +7,9 @@ Layout of the root app (every frontend points its own base URLs at it):
 - `/prices` : the price service's base URL (`/prices/api/v1/price`, `/prices/api/v1/prices/{names}`,
   the mark-price websocket `/prices/ws`; harness.services.prices);
 - `GET /context`       : the context file of this deployment, as `validate --context` reads it,
-  plus `collateral`, `tpsl_bot`, `test_accounts`, `price_url`, `price_ws_url` and (on anvil)
-  `rpc_url`; `?owner=0x…` adds that
-  owner's `sub_account`, `session_key` and, once a position exists, `virtual_account`;
+  plus `collateral`, `tpsl_bot`, `test_accounts`, `price_url`, `price_ws_url` (under the host the
+  client reached) and (on anvil) `rpc_url`; `?owner=0x…` adds that owner's `sub_account`,
+  `session_key` and, once a position exists, `virtual_account`;
 - `GET /abi/{AccountLayer,InstantLayer,SymmioCore,ERC20}` : the contracts' ABIs;
 - `POST /mock/onboard` : `{"session_key": "0x…"}` runs steps 1-5 for a fresh user EOA (generated
   here, never shown) and delegates to that session key and the TP/SL bot, so a frontend that holds
