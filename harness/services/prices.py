@@ -175,6 +175,14 @@ class PriceService:
         for client in clients:
             client.offer_threadsafe(text)
 
+    def add(self, client: PriceClient) -> None:
+        with self._lock:
+            self._clients.add(client)
+
+    def remove(self, client: PriceClient) -> None:
+        with self._lock:
+            self._clients.discard(client)
+
     @property
     def client_count(self) -> int:
         with self._lock:
@@ -202,8 +210,7 @@ class PriceService:
     async def ws_prices(self, websocket: WebSocket) -> None:
         await websocket.accept()
         client = PriceClient(asyncio.get_running_loop(), asyncio.Queue(MAX_QUEUED))
-        with self._lock:
-            self._clients.add(client)
+        self.add(client)
         client.offer(self.snapshot_text())  # on connect
 
         async def pump() -> None:
@@ -228,8 +235,7 @@ class PriceService:
         finally:
             for task in tasks:
                 task.cancel()
-            with self._lock:
-                self._clients.discard(client)
+            self.remove(client)
 
     def routes(self) -> list[Any]:
         return [

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -41,6 +43,17 @@ def quiet_http() -> Iterator[TestClient]:
     """A price websocket that pushes only on connect and on moves (its tick is an hour away);
     a lowcap market next to BTCUSDT."""
     yield from make_stack(3600.0, (Symbol(1, "BTCUSDT", 1, 3), Symbol(2, LOWCAP, 6, 0)))
+
+
+def receive_within(ws: Any, seconds: float = 10.0) -> str:
+    """The next text frame of a TestClient websocket, or a failure after `seconds` (its own
+    receive has no timeout; the reading thread is a daemon)."""
+    got: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: got.put(ws.receive_text()), daemon=True).start()
+    try:
+        return got.get(timeout=seconds)
+    except queue.Empty:
+        raise AssertionError(f"no websocket frame within {seconds} s") from None
 
 
 def decimal_json(text: str) -> Any:
@@ -139,7 +152,7 @@ def test_contract_symbols_rows_carry_no_mark_price(quiet_http) -> None:
 
 def test_websocket_pushes_a_full_snapshot_on_connect(quiet_http) -> None:
     with quiet_http.websocket_connect("/prices/ws") as ws:
-        rows = decimal_json(ws.receive_text())
+        rows = decimal_json(receive_within(ws))
     assert [r["name"] for r in rows] == ["BTCUSDT", LOWCAP]
     assert_price_data(rows[0], "BTCUSDT", Decimal("65000.5"))
 
@@ -147,18 +160,18 @@ def test_websocket_pushes_a_full_snapshot_on_connect(quiet_http) -> None:
 def test_websocket_pushes_a_snapshot_on_every_mark_move() -> None:
     for http in make_stack(3600.0):
         with http.websocket_connect("/prices/ws") as ws:
-            ws.receive_text()  # the snapshot on connect
+            receive_within(ws)  # the snapshot on connect
             for price in ("66000.5", "66000.6"):
                 moved = http.post(f"{BASE}/coh/mock/price", json={"symbol_id": 1, "price": price})
                 assert moved.status_code == 200, moved.text
-                (row,) = decimal_json(ws.receive_text())
+                (row,) = decimal_json(receive_within(ws))
                 assert row["markPrice"] == Decimal(price), f"after the move to {price}: {row}"
 
 
 def test_websocket_pushes_a_snapshot_every_tick_without_a_move() -> None:
     for http in make_stack(0.05):
         with http.websocket_connect("/prices/ws") as ws:
-            frames = [decimal_json(ws.receive_text()) for _ in range(3)]  # connect + 2 ticks
+            frames = [decimal_json(receive_within(ws)) for _ in range(3)]  # connect + 2 ticks
     assert frames[0] == frames[1] == frames[2], "a tick repeats the unchanged snapshot"
 
 
@@ -213,3 +226,29 @@ def test_a_price_frame_reads_marks_exactly_by_name() -> None:
         '{"name":"B","markPrice":7,"time":1}]'
     )
     assert parse_price_frame(frame) == {"A": Decimal("0.10691489650882736"), "B": Decimal(7)}
+
+
+def test_a_stalled_client_never_holds_up_the_others() -> None:
+    services = Services(embedded_backend(), price_tick_seconds=3600.0)
+    stalled_loop = asyncio.new_event_loop()  # never runs: its client never takes a frame
+    stalled = PriceClient(stalled_loop, asyncio.Queue(MAX_QUEUED))
+    services.prices.add(stalled)
+    try:
+        with (
+            TestClient(services.app, base_url=BASE) as http,
+            http.websocket_connect("/prices/ws") as ws,
+        ):
+            receive_within(ws)  # the snapshot on connect
+            started = time.monotonic()
+            for i in range(MAX_QUEUED * 2):
+                services.backend.prices[1] = Decimal(66000 + i)  # publishes to both clients
+            assert time.monotonic() - started < 5, "moving the mark waited on a client"
+            last = Decimal(66000 + MAX_QUEUED * 2 - 1)
+            for _ in range(MAX_QUEUED * 2):
+                (row,) = decimal_json(receive_within(ws))
+                if row["markPrice"] == last:
+                    break
+            assert row["markPrice"] == last, "the reading client missed the newest mark"
+    finally:
+        services.prices.remove(stalled)
+        stalled_loop.close()
