@@ -1028,8 +1028,10 @@ def _side_findings(env: Env, body: Body, rule: str) -> None:
                 f"{what} trigger {trigger} equals the mark {mark}: the order would fire at once "
                 f"(a {side} position's {what} triggers {where} the mark)",
             )
-        if rule == "tpsl.trigger-side" and trigger != mark and not _on_its_side(
-            trigger, mark, above
+        if (
+            rule == "tpsl.trigger-side"
+            and trigger != mark
+            and not _on_its_side(trigger, mark, above)
         ):
             env.add(
                 rule,
