@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from .. import calldata as cd
 from .. import pricing
 from ..chain import Chain, MockSystem, deploy_system
-from ..context import Context, Symbol
+from ..context import CohLimits, Context, Symbol
 from ..flow import Signer
 from ..keys import LocalKey
 from ..primitives import keccak
@@ -92,6 +92,8 @@ class Backend:
         self.notifier = Notifier()
         self.faults = Faults()
         self.va_owner: dict[str, str] = {}
+        #: the limits the COH over this backend enforces (set by it), for /context
+        self.coh_limits: CohLimits | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="symmio-chain")
 
     async def run(self, work: Callable[[], T]) -> T:
@@ -126,13 +128,18 @@ class Backend:
         """GET /context: the context file (as `validate --context` reads it) of this deployment,
         plus where to send transactions; with `owner`, that owner's latest sub-account, its
         session key (the latest delegate holding addMarginToNextVA) and, once a position was
-        opened, its virtual account."""
+        opened, its virtual account. The TP/SL market rules' keys come live: every symbol's
+        mark (`mark_prices`, as the COH judges orders at this moment) and the COH's limits."""
+        with self.lock:
+            marks = tuple(sorted(self.prices.items()))
         out = replace(
             self.context,
             collateral=self.system.collateral.address,
             tpsl_bot=self.bot.address,
             test_accounts=self.test_accounts,
             rpc_url=self.rpc_url,
+            mark_prices=marks,
+            coh_limits=self.coh_limits,
         ).to_json()
         if owner is not None:
             with self.lock:

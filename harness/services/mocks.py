@@ -31,6 +31,7 @@ from .. import calldata as cd
 from .. import eip712, wire
 from ..context import Context
 from ..errors import SignatureError
+from ..model import parse_coh_quote_id
 from ..validate import Options
 from .backend import DEFAULT_LOCKED_PARAMS, SymbolMarket
 from .coh import CONFIGS, read_delete
@@ -232,6 +233,7 @@ class MockCoh(_Mock):
         self.orders: list[dict[str, Any]] = []
         self._signatures: set[bytes] = set()
         self._salts: set[tuple[str, int]] = set()
+        self._cancel_signatures: set[bytes] = set()
         spec = {
             "domain": wire.domain_to_wire(context.tpsl_domain()),
             "types": eip712.eip712_types("ConditionalOrder"),
@@ -270,8 +272,9 @@ class MockCoh(_Mock):
         return {"successful": True, "message": "conditional order stored", "coh_quote_id": coh_id}
 
     def _cancel(self, request: httpx.Request) -> dict[str, Any]:
-        """The delete envelope read strictly; the signature must recover to the signer (no
-        chain here: the delegation is not checked); one new leg with that salt is cancelled."""
+        """The CancelConditionalOrder envelope read strictly; the signature must recover to the
+        signer (no chain here: the delegation is not checked) and is used at most once; the
+        new leg named by VA, "coh<N>" id and leg type is cancelled (the salt is the cancel's)."""
         domain, message, signature, signer = read_delete(self.body(request))
         if domain != self.context.tpsl_domain():
             raise ServiceRefusal(NOT_CONFORMING, "typedData.domain: not the served domain")
@@ -281,14 +284,18 @@ class MockCoh(_Mock):
             raise ServiceRefusal(NOT_CONFORMING, f"signature: {exc}") from None
         if recovered != signer:
             raise ServiceRefusal(NOT_CONFORMING, f"signature: recovers to {recovered}")
+        if signature in self._cancel_signatures:
+            raise ServiceRefusal(REPLAYED, "signature: this signed cancel was already executed")
+        number = parse_coh_quote_id(message.coh_quote_id)
         for row in self.orders:
             if (
-                row["coh_quote_id"] == message.coh_quote_id
-                and row["salt"] == str(message.salt)
+                number in (row["coh_quote_id"], parse_coh_quote_id(row["coh_quote_id"]))
+                and row["party_a_address"] == message.virtual_account
                 and row["conditional_order_type"] == message.conditional_order_type
                 and row["state"] == "new"
             ):
                 row["state"] = "canceled"
+                self._cancel_signatures.add(signature)
                 return {
                     "successful": True,
                     "message": f"{row['conditional_order_type']} canceled",

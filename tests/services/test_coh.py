@@ -4,14 +4,17 @@ the TP/SL bot through its own delegation when the mark crosses a trigger."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
-from harness import flow
+from harness import eip712, flow, wire
 from harness.keys import LocalKey
-from harness.model import Domain
+from harness.model import Domain, TpslRequest
 from harness.services import CohClient, ServiceError, Services, SolverClient
+from harness.services.client import _delete_body as client_delete_body
+from harness.services.coh import coh_quote_id_text, parse_coh_quote_id
 
 from .conftest import BASE, User, make_services, opened_position, subscribe
 
@@ -24,8 +27,11 @@ def stack() -> Iterator:
     yield from make_services()
 
 
-def tpsl(services: Services, signer: LocalKey, user: User, va: str, quote_id: int, domain=None):
+def tpsl(
+    services: Services, signer: LocalKey, user: User, va: str, quote_id: int, domain=None, **legs
+):
     backend = services.backend
+    legs = {"take_profit": Decimal("68250.5"), "stop_loss": Decimal("61750.5"), **legs}
     return flow.build_tpsl(
         domain or backend.context.tpsl_domain(),
         signer,
@@ -37,9 +43,25 @@ def tpsl(services: Services, signer: LocalKey, user: User, va: str, quote_id: in
         side="long",
         quantity=Decimal("0.015"),
         mark_price=backend.prices[1],
-        take_profit=Decimal("68250.5"),
-        stop_loss=Decimal("61750.5"),
+        **legs,
     )
+
+
+def signed_order(services: Services, user: User, va: str, quote_id: int, **changes) -> dict:
+    """A correctly signed order of the valid legs (long, mark 65000.5: TP 68250.5, SL 61750.5,
+    each 0.015 at price 65000.5) with leg fields replaced (`tp_conditional_price="0"`, ...):
+    orders `flow.build_tpsl` would refuse to build."""
+    order = tpsl(services, user.session, user, va, quote_id).order
+    tp = {k[3:]: v for k, v in changes.items() if k.startswith("tp_")}
+    sl = {k[3:]: v for k, v in changes.items() if k.startswith("sl_")}
+    order = replace(
+        order,
+        take_profit=replace(order.take_profit, **tp),
+        stop_loss=replace(order.stop_loss, **sl),
+    )
+    domain = services.backend.context.tpsl_domain()
+    signature = user.session.sign_digest(eip712.digest(domain, order))
+    return wire.tpsl_to_wire(TpslRequest(domain, order, user.session.address, signature))
 
 
 def test_signing_spec_serves_the_context_domain(services: Services, coh: CohClient, http) -> None:
@@ -131,36 +153,101 @@ def test_search_configs_and_mock_price_errors(coh: CohClient, http) -> None:
         assert f"{field}:" in response.json()["message"], response.json()
 
 
+def coh_text(coh_id: int | str) -> str:
+    """The order's "coh<N>" id, whichever form the POST reply gives."""
+    return coh_id if isinstance(coh_id, str) else coh_quote_id_text(coh_id)
+
+
+def cancel_of(services: Services, key: LocalKey, va: str, coh_id, leg: str = "take_profit"):
+    """A CancelConditionalOrder signed by `key` with a fresh salt of its own."""
+    domain = services.backend.context.tpsl_domain()
+    message, signature = flow.build_tpsl_delete(
+        domain,
+        key,
+        virtual_account=va,
+        coh_quote_id=coh_text(coh_id),
+        conditional_order_type=leg,
+    )
+    return domain, message, signature, key.address
+
+
+def test_signing_spec_del_serves_cancel_conditional_order_with_string_salt_and_id(http) -> None:
+    spec = http.get(f"{BASE}/coh/api/v5/signing-spec-del").json()
+    assert spec["primaryType"] == "CancelConditionalOrder"
+    assert spec["types"]["CancelConditionalOrder"] == [
+        {"name": "virtualAccount", "type": "address"},
+        {"name": "salt", "type": "string"},
+        {"name": "cohQuoteId", "type": "string"},
+        {"name": "conditionalOrderType", "type": "string"},
+    ], spec["types"]
+
+
 def test_a_cancelled_leg_no_longer_triggers(
-    services: Services, solver: SolverClient, coh: CohClient, http, user: User
+    services: Services, solver: SolverClient, coh: CohClient, user: User
 ) -> None:
     va, quote_id = opened_position(services, solver, user)
     order = tpsl(services, user.session, user, va, quote_id)
     coh_id = coh.submit(order)
-    spec = http.get(f"{BASE}/coh/api/v5/signing-spec-del").json()
-    assert spec["primaryType"] == "ConditionalOrderDelete"
-    domain = services.backend.context.tpsl_domain()
-
-    def delete(key: LocalKey) -> tuple:
-        message, signature = flow.build_tpsl_delete(
-            domain,
-            key,
-            virtual_account=va,
-            salt=order.order.salt,
-            coh_quote_id=coh_id,
-            conditional_order_type="take_profit",
-        )
-        return domain, message, signature, key.address
-
-    stranger = LocalKey.generate()
     with pytest.raises(ServiceError) as caught:
-        coh.cancel(*delete(stranger))
-    assert caught.value.code == 3011
-    assert coh.cancel(*delete(user.session)) == coh_id
-    with pytest.raises(ServiceError, match="only a new order"):
-        coh.cancel(*delete(user.session))
+        coh.cancel(*cancel_of(services, LocalKey.generate(), va, coh_id))
+    assert caught.value.code == 3011, caught.value
+    cancel = cancel_of(services, user.session, va, coh_id)
+    assert cancel[1].salt != str(order.order.salt)  # the cancel signs its own salt
+    assert coh.cancel(*cancel) == coh_text(coh_id)
+    with pytest.raises(ServiceError, match="only a new order"):  # a fresh cancel of it
+        coh.cancel(*cancel_of(services, user.session, va, coh_id))
     assert coh.set_mock_price(1, "68300.0")["triggered"] == []
     assert services.backend.system.quote(quote_id)["quoteStatus"] == 4  # still OPENED
+
+
+def test_a_replayed_cancel_signature_is_refused_as_a_replay(
+    services: Services, solver: SolverClient, coh: CohClient, http, user: User
+) -> None:
+    va, quote_id = opened_position(services, solver, user)
+    coh_id = coh.submit(tpsl(services, user.session, user, va, quote_id))
+    cancel = cancel_of(services, user.session, va, coh_id, "stop_loss")
+    coh.cancel(*cancel)
+    with pytest.raises(ServiceError) as caught:
+        coh.cancel(*cancel)
+    assert (caught.value.http_status, caught.value.code) == (409, 3013), caught.value
+    assert "replay" in str(caught.value)
+    states = {r["conditional_order_type"]: r["state"] for r in coh.search(party_a_address=va)}
+    assert states == {"take_profit": "new", "stop_loss": "canceled"}, states
+
+
+def test_a_cancel_names_the_order_by_virtual_account_coh_id_and_leg(
+    services: Services, solver: SolverClient, coh: CohClient, user: User
+) -> None:
+    va, quote_id = opened_position(services, solver, user)
+    order = tpsl(
+        services, user.session, user, va, quote_id, stop_loss=None, take_profit=Decimal(68250.5)
+    )
+    coh_id = coh.submit(order)
+    for wrong in (
+        cancel_of(services, user.session, user.sub_account, coh_id),  # not the order's VA
+        cancel_of(services, user.session, va, coh_id, "stop_loss"),  # no such leg
+        cancel_of(services, user.session, va, coh_quote_id_text(10_000)),  # no such order
+    ):
+        with pytest.raises(ServiceError) as caught:
+            coh.cancel(*wrong)
+        assert caught.value.code == 3012 and "cohQuoteId" in str(caught.value), caught.value
+    assert coh.cancel(*cancel_of(services, user.session, va, coh_id)) == coh_text(coh_id)
+
+
+def test_a_cancel_with_a_bare_number_as_coh_quote_id_is_refused_naming_the_field(
+    services: Services, solver: SolverClient, coh: CohClient, http, user: User
+) -> None:
+    va, quote_id = opened_position(services, solver, user)
+    coh_id = coh.submit(tpsl(services, user.session, user, va, quote_id))
+    domain, message, signature, signer = cancel_of(services, user.session, va, coh_id)
+    body = client_delete_body(domain, message, signature, signer)
+    body["typedData"]["message"]["cohQuoteId"] = str(parse_coh_quote_id(message.coh_quote_id))
+    response = http.request("DELETE", f"{BASE}/coh/api/v5/", json=body)
+    assert response.status_code == 400, response.text
+    assert (
+        'typedData.message.cohQuoteId: expected the order\'s id as a string "coh<N>"'
+        in (response.json()["message"])
+    )
 
 
 def test_a_malformed_delete_names_every_bad_field(http) -> None:
@@ -182,5 +269,6 @@ def test_a_malformed_delete_names_every_bad_field(http) -> None:
         "typedData.types:",
         "typedData.domain.name:",
         "typedData.message.salt:",
+        "typedData.message.cohQuoteId:",
     ):
         assert path in message, path
