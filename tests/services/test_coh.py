@@ -220,7 +220,7 @@ def test_a_cancel_names_the_order_by_virtual_account_coh_id_and_leg(
 ) -> None:
     va, quote_id = opened_position(services, solver, user)
     order = tpsl(
-        services, user.session, user, va, quote_id, stop_loss=None, take_profit=Decimal(68250.5)
+        services, user.session, user, va, quote_id, stop_loss=None, take_profit=Decimal("68250.5")
     )
     coh_id = coh.submit(order)
     for wrong in (
