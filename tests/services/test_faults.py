@@ -14,6 +14,7 @@ import pytest
 
 from harness import eip712, flow, wire
 from harness.keys import LocalKey
+from harness.model import parse_coh_quote_id
 from harness.pricing import LockedParamsPct
 from harness.primitives import to_hex
 from harness.services import (
@@ -225,7 +226,9 @@ def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
         ws.subscribe(status["va_address"])
         coh_id = coh.submit(order)
         placed = ws.wait_order_new(coh_id, timeout=10)
-    assert placed["salt"] == str(order.order.salt) and placed["state"] == "new"
+    assert placed["state"] == "new" and placed["conditional_order_type"] == "take_profit"
+    number = coh_id if isinstance(coh_id, int) else parse_coh_quote_id(coh_id)
+    assert parse_coh_quote_id(placed["coh_quote_id"]) == number, placed
     rows = coh.search(salt=str(order.order.salt))
     assert [r["coh_quote_id"] for r in rows] == [coh_id]
     # posted again by a careless caller: refused as a replay (a refusal is answered as such even
