@@ -20,7 +20,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +34,7 @@ from ..errors import SignatureError
 from ..model import parse_coh_quote_id
 from ..validate import Options
 from .backend import DEFAULT_LOCKED_PARAMS, SymbolMarket
-from .coh import CONFIGS, read_delete
+from .coh import CONFIGS, LIMITS, read_delete
 from .errors import (
     CODES,
     INTERNAL,
@@ -228,6 +228,10 @@ class MockCoh(_Mock):
     def __init__(
         self, router: respx.MockRouter, context: Context, base_url: str, now: Clock
     ) -> None:
+        # the served limits judge TP/SL orders unless the context brings its own; the market
+        # rules run when the context has `mark_prices` (no chain here: no open quantity)
+        if context.coh_limits is None:
+            context = replace(context, coh_limits=LIMITS)
         super().__init__(router, context, base_url, now)
         self._ids = itertools.count(1)
         self.orders: list[dict[str, Any]] = []
