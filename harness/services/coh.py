@@ -109,10 +109,6 @@ MAX_APP_NAME_CHARS = 128
 #: The app name frames carry for an order posted without App-Name (mock value).
 MOCK_APP_NAME = "symmio-harness_COH_Mock"
 
-#: The mock holds one price per symbol (the mark `POST /mock/price` moves): legs triggering on
-#: "market" (the mark) and on "last_close" (the last trade) are both judged and triggered on it.
-TRIGGER_PRICE = "the mark"
-
 #: The limits enforced, from the values served at /api/v5/configs/ (one source: CONFIGS).
 LIMITS = CohLimits.from_served(CONFIGS)
 
@@ -196,7 +192,10 @@ class ConditionalOrders:
     def judging_context(self, quote_id: int | None) -> Context:
         """The context an order is judged with: the deployment's, plus the live market the
         validator's TP/SL rules need (every symbol's mark, the enforced limits, and the open
-        quantity of the order's position when `quote_id` is an open quote). Call under the lock."""
+        quantity of the order's position when `quote_id` is an open quote). Call under the lock.
+        Policy: the mock holds one price per symbol (the mark `POST /mock/price` moves), so legs
+        triggering on "market" (the mark) and on "last_close" (the last trade) are both judged,
+        and triggered, on it."""
         backend = self.backend
         open_quantities: tuple[tuple[int, Decimal], ...] = ()
         if quote_id is not None and quote_id > 0:
@@ -442,17 +441,17 @@ class ConditionalOrders:
                 NOT_CONFORMING, f"signature: recovers to {recovered}, expected the signer {signer}"
             )
         number = parse_coh_quote_id(message.coh_quote_id)
-        legs = self.orders.get(number, []) if number is not None else []
-        leg = next(
-            (
-                leg
-                for leg in legs
-                if leg.order_type == message.conditional_order_type
-                and leg.request.order.virtual_account == message.virtual_account
-            ),
-            None,
-        )
         with backend.lock:
+            legs = self.orders.get(number, []) if number is not None else []
+            leg = next(
+                (
+                    leg
+                    for leg in legs
+                    if leg.order_type == message.conditional_order_type
+                    and leg.request.order.virtual_account == message.virtual_account
+                ),
+                None,
+            )
             if signature in self._cancel_signatures:
                 raise ServiceRefusal(
                     REPLAYED, "signature: this signed cancel was already executed (replay)"
