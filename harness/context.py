@@ -8,15 +8,19 @@ A JSON object with `chain_id`, `instant_layer`, `account_layer`, `symmio_core` a
 clock `validate` judges it by unless `--now`); `symmio-harness serve` also gives `rpc_url`
 (its JSON-RPC URL), `collateral` and `tpsl_bot` (addresses), `test_accounts` (the funded
 addresses), `price_url` (the price service's base URL, under which `/api/v1/price` and
-`/api/v1/prices/{names}` answer) and `price_ws_url` (its mark-price websocket).
-`demo --record` writes it; the validator reads it, and each optional key switches on the rules
-that need it.
+`/api/v1/prices/{names}` answer) and `price_ws_url` (its mark-price websocket). The TP/SL
+rules that judge an order against the market read `mark_prices`
+(`{"<symbol id>": "<mark>"}`), `coh_limits` (the four limits the COH serves at
+`/api/v5/configs/`, under their served names) and `open_quantities` (`{"<quote id>":
+"<open quantity>"}`, chain state: the mock COH passes it live). `demo --record` writes it; the
+validator reads it, and each optional key switches on the rules that need it.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +47,9 @@ OPTIONAL_KEYS = (
     "test_accounts",
     "price_url",
     "price_ws_url",
+    "mark_prices",
+    "coh_limits",
+    "open_quantities",
 )
 #: the URL keys and the schemes each accepts (read and written the same way)
 URL_KEYS: dict[str, tuple[str, ...]] = {
@@ -70,6 +77,57 @@ class Symbol:
     name: str
     price_precision: int
     quantity_precision: int
+
+
+#: The limits the COH serves at `GET /api/v5/configs/` (spec §4 "COH"), by their served names.
+COH_LIMIT_NAMES = (
+    "MaxRequestTimeDeltaSeconds",
+    "MinPriceDistancePercent",
+    "MinProfitStopLossSpreadPercent",
+    "MaxActiveOrdersPerUser",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CohLimits:
+    """The four COH limits (`ConfigResponseSchema` of the COH's OpenAPI: every value a number).
+    Percentages are percent (0.1 = 0.1 %), as the SDK's `validateTpSl` reads them."""
+
+    max_request_time_delta_seconds: int
+    min_price_distance_percent: Decimal
+    min_profit_stop_loss_spread_percent: Decimal
+    max_active_orders_per_user: int
+
+    def served(self) -> dict[str, int | Decimal]:
+        """The limits under their served names."""
+        return dict(
+            zip(
+                COH_LIMIT_NAMES,
+                (
+                    self.max_request_time_delta_seconds,
+                    self.min_price_distance_percent,
+                    self.min_profit_stop_loss_spread_percent,
+                    self.max_active_orders_per_user,
+                ),
+                strict=True,
+            )
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Whole numbers as JSON numbers, percentages as decimal strings (never a float)."""
+        return {
+            name: value if isinstance(value, int) else format(value, "f")
+            for name, value in self.served().items()
+        }
+
+    @classmethod
+    def from_served(cls, served: dict[str, Any]) -> CohLimits:
+        """From `/configs/` values (numbers, or decimal strings); ContextError if unusable."""
+        r = Reader()
+        limits = _read_coh_limits(r, served, "coh_limits")
+        if limits is None or r.problems:
+            raise ContextError(r.problems)
+        return limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +167,12 @@ class Context:
     #: the price service `serve` runs: its REST base URL and its mark-price websocket
     price_url: str | None = None
     price_ws_url: str | None = None
+    #: the mark of each symbol (id, mark) the TP/SL market rules judge triggers against
+    mark_prices: tuple[tuple[int, Decimal], ...] | None = None
+    #: the COH's served limits (`/api/v5/configs/`)
+    coh_limits: CohLimits | None = None
+    #: the open quantity of each position (quote id, quantity): chain state
+    open_quantities: tuple[tuple[int, Decimal], ...] | None = None
     _symbols_by_id: dict[int, Symbol] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -118,6 +182,12 @@ class Context:
 
     def symbol(self, symbol_id: int) -> Symbol | None:
         return self._symbols_by_id.get(symbol_id)
+
+    def mark_price(self, symbol_id: int) -> Decimal | None:
+        return dict(self.mark_prices or ()).get(symbol_id)
+
+    def open_quantity(self, quote_id: int) -> Decimal | None:
+        return dict(self.open_quantities or ()).get(quote_id)
 
     def tpsl_domain(self) -> Domain:
         """The ConditionalOrder domain: configured fields, else the documented defaults."""
@@ -169,6 +239,12 @@ class Context:
             if cfg.verifying_contract is not None:
                 dom["verifying_contract"] = cfg.verifying_contract
             out["conditional_order_domain"] = dom
+        for key in ("mark_prices", "open_quantities"):
+            pairs = getattr(self, key)
+            if pairs is not None:
+                out[key] = {str(k): format(v, "f") for k, v in pairs}
+        if self.coh_limits is not None:
+            out["coh_limits"] = self.coh_limits.to_json()
         return out
 
 
@@ -207,6 +283,17 @@ def context_from_json(data: Any) -> Context:
         if ("conditional_order_domain" in obj)
         else None
     )
+    marks = (
+        _read_amounts(r, obj["mark_prices"], "mark_prices", "symbol id")
+        if "mark_prices" in obj
+        else None
+    )
+    open_quantities = (
+        _read_amounts(r, obj["open_quantities"], "open_quantities", "quote id")
+        if "open_quantities" in obj
+        else None
+    )
+    limits = _read_coh_limits(r, obj["coh_limits"], "coh_limits") if "coh_limits" in obj else None
     # Warnings (a chain id given as a string) are still refused: a context is our own format.
     if r.problems:
         raise ContextError(r.problems)
@@ -217,6 +304,9 @@ def context_from_json(data: Any) -> Context:
         conditional_order_domain=domain,
         recorded_at=recorded_at,
         **urls,  # type: ignore[arg-type]
+        mark_prices=marks,
+        coh_limits=limits,
+        open_quantities=open_quantities,
         **lists,  # type: ignore[arg-type]
         **addresses,  # type: ignore[arg-type]
     )
@@ -254,6 +344,60 @@ def _read_symbols(r: Reader, value: Any) -> tuple[Symbol, ...] | None:
         seen.add(sid)  # type: ignore[arg-type]
         out.append(Symbol(sid, name, pp, qp))  # type: ignore[arg-type]
     return tuple(out)
+
+
+def _read_amounts(
+    r: Reader, value: Any, path: str, key_name: str
+) -> tuple[tuple[int, Decimal], ...] | None:
+    """`{"<id>": "<positive decimal>"}` (ids as decimal strings: JSON keys are strings)."""
+    if not isinstance(value, dict):
+        r.add(path, "json.type", "expected an object keyed by " + key_name)
+        return None
+    out: list[tuple[int, Decimal]] = []
+    for key, amount in value.items():
+        where = f"{path}.{key}"
+        if not (isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 78):
+            r.add(where, "context.amount", f"expected a {key_name} (decimal digits) as the key")
+            continue
+        text = r.decimal_text(amount, where)
+        if text is None:
+            continue
+        if Decimal(text) <= 0:
+            r.add(where, "context.amount", f"expected an amount greater than zero, got {text!r}")
+            continue
+        out.append((int(key), Decimal(text)))
+    return tuple(sorted(out))
+
+
+def _limit_number(r: Reader, value: Any, path: str) -> Decimal | None:
+    """A served limit: a JSON number (as `/configs/` serves it) or a decimal string, >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        r.add(path, "json.type", "expected a number")
+        return None
+    try:
+        number = Decimal(value if isinstance(value, int | str) else repr(value))
+    except InvalidOperation:
+        number = None
+    if number is None or not number.is_finite() or number < 0:
+        r.add(path, "context.limit", f"expected a number >= 0, got {value!r}")
+        return None
+    return number
+
+
+def _read_coh_limits(r: Reader, value: Any, path: str) -> CohLimits | None:
+    obj = r.object(value, path, COH_LIMIT_NAMES)
+    if obj is None:
+        return None
+    read = [_limit_number(r, obj[name], f"{path}.{name}") for name in COH_LIMIT_NAMES]
+    whole = (COH_LIMIT_NAMES[0], COH_LIMIT_NAMES[3])
+    for name, number in zip(COH_LIMIT_NAMES, read, strict=True):
+        if number is not None and name in whole and number != number.to_integral_value():
+            r.add(f"{path}.{name}", "context.limit", f"expected a whole number, got {number}")
+            return None
+    if any(number is None for number in read):
+        return None
+    seconds, distance, spread, active = read
+    return CohLimits(int(seconds), distance, spread, int(active))  # type: ignore[arg-type]
 
 
 def _read_domain_config(r: Reader, value: Any) -> ConditionalOrderDomainConfig | None:

@@ -19,8 +19,8 @@ from typing import Any
 from . import signatures
 from .model import (
     Account,
+    CancelConditionalOrder,
     ConditionalOrder,
-    ConditionalOrderDelete,
     DelegationInfo,
     Domain,
     FlexField,
@@ -95,12 +95,12 @@ TYPES: dict[str, Fields] = {
     "TakeProfit": _LEG_FIELDS,
     "StopLoss": _LEG_FIELDS,
     "SendQuote": (*_LEG_FIELDS, ("leverage", "uint256")),
-    # The delete message's types are served by the COH at /api/v5/signing-spec-del; no public
-    # source pins them. This is the harness's default, overridable wherever a spec is served.
-    "ConditionalOrderDelete": (
+    # The cancel message, as the COH serves it at /api/v5/signing-spec-del (the SDK's "realistic
+    # handler payload" fixture of getTpSlDeleteSigningSpec; deleteQuoteTpSl signs it).
+    "CancelConditionalOrder": (
         ("virtualAccount", "address"),
-        ("salt", "uint256"),
-        ("cohQuoteId", "uint256"),
+        ("salt", "string"),
+        ("cohQuoteId", "string"),
         ("conditionalOrderType", "string"),
     ),
 }
@@ -189,7 +189,7 @@ MODELS: dict[str, type] = {
     "TakeProfit": Leg,
     "StopLoss": Leg,
     "SendQuote": SendQuoteLeg,
-    "ConditionalOrderDelete": ConditionalOrderDelete,
+    "CancelConditionalOrder": CancelConditionalOrder,
 }
 
 _ZERO_12 = bytes(12)
@@ -297,7 +297,7 @@ hash_delegation_info = _GENERATED["DelegationInfo"]
 hash_signed_delegation = _GENERATED["SignedDelegation"]
 hash_flex_fill_auth = _GENERATED["FlexFillAuth"]
 hash_conditional_order = _GENERATED["ConditionalOrder"]
-hash_conditional_order_delete = _GENERATED["ConditionalOrderDelete"]
+hash_cancel_conditional_order = _GENERATED["CancelConditionalOrder"]
 
 
 def legacy_digest(domain: Domain, op: SignedOperation | LegacySignedOperation) -> bytes:

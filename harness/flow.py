@@ -21,8 +21,8 @@ from .errors import InputError
 from .model import (
     ZERO_LEG,
     Account,
+    CancelConditionalOrder,
     ConditionalOrder,
-    ConditionalOrderDelete,
     DelegationInfo,
     Domain,
     FlexField,
@@ -34,6 +34,8 @@ from .model import (
     SignedOperation,
     TpslRequest,
     WrappedOperation,
+    coh_quote_id_text,
+    parse_coh_quote_id,
 )
 from .pricing import Side
 from .primitives import require_checksum_address
@@ -502,15 +504,32 @@ def build_tpsl_delete(
     session_key: Signer,
     *,
     virtual_account: str,
-    salt: int,
-    coh_quote_id: int,
+    coh_quote_id: int | str,
     conditional_order_type: str,
-) -> tuple[ConditionalOrderDelete, bytes]:
-    """The delete message {virtualAccount, salt, cohQuoteId, conditionalOrderType}, signed."""
-    if conditional_order_type not in ("take_profit", "stop_loss", "send_quote"):
+    salt: str | None = None,
+) -> tuple[CancelConditionalOrder, bytes]:
+    """The cancel of one leg, `CancelConditionalOrder{virtualAccount, salt, cohQuoteId,
+    conditionalOrderType}`, signed under the COH domain. The order is named by its VA, its
+    "coh<N>" id (a bare N is written in that form) and its leg; `salt` is the cancel's own,
+    fresh unless given (the SDK's `deleteQuoteTpSl` signs a new random salt for each cancel)."""
+    if conditional_order_type not in ("take_profit", "stop_loss"):
         raise InputError(
             "conditional_order_type",
-            f"expected take_profit, stop_loss or send_quote, got {conditional_order_type!r}",
+            f"expected take_profit or stop_loss, got {conditional_order_type!r}",
         )
-    message = ConditionalOrderDelete(virtual_account, salt, coh_quote_id, conditional_order_type)
+    if isinstance(coh_quote_id, int) and not isinstance(coh_quote_id, bool) and coh_quote_id > 0:
+        coh_quote_id = coh_quote_id_text(coh_quote_id)
+    if parse_coh_quote_id(coh_quote_id) is None:
+        raise InputError(
+            "coh_quote_id", f'expected the order\'s "coh<N>" id (or N), got {coh_quote_id!r}'
+        )
+    assert isinstance(coh_quote_id, str)
+    if salt is not None and (not isinstance(salt, str) or not salt):
+        raise InputError("salt", f"expected a non-empty string, got {salt!r}")
+    message = CancelConditionalOrder(
+        virtual_account,
+        salt if salt is not None else str(secrets.randbits(256)),
+        coh_quote_id,
+        conditional_order_type,
+    )
     return message, session_key.sign_digest(eip712.digest(domain, message))

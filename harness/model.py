@@ -242,19 +242,53 @@ class ConditionalOrder:
         require_checksum_address(self.affiliate, "affiliate")
 
 
+#: The COH's conditional-order ids are strings "coh<N>" (spec §4 "COH": the POST reply's and the
+#: search rows' `coh_quote_id`; the OpenAPI's GET /api/v5/ parameter "Encoded coh quote id (e.g.
+#: coh123)"; `cohQuoteId` is typed `string` in the served CancelConditionalOrder).
+COH_QUOTE_ID_PREFIX = "coh"
+MAX_COH_QUOTE_ID_CHARS = 3 + 78
+
+
+def coh_quote_id_text(number: int) -> str:
+    """The canonical text form of the COH's order number `number` (>= 1): "coh<number>"."""
+    if type(number) is not int or number < 1:
+        raise ValueError(f"a COH order number is a whole number >= 1, got {number!r}")
+    return f"{COH_QUOTE_ID_PREFIX}{number}"
+
+
+def parse_coh_quote_id(text: object) -> int | None:
+    """The order number of a canonical "coh<N>" id (N >= 1, no sign, no leading zero); None
+    for anything else (another prefix, a bare number, a JSON number, padding)."""
+    if not isinstance(text, str) or len(text) > MAX_COH_QUOTE_ID_CHARS:
+        return None
+    digits = text[len(COH_QUOTE_ID_PREFIX) :]
+    if (
+        not text.startswith(COH_QUOTE_ID_PREFIX)
+        or not digits.isascii()
+        or not digits.isdigit()
+        or digits.startswith("0")
+    ):
+        return None
+    return int(digits)
+
+
 @dataclass(frozen=True, slots=True)
-class ConditionalOrderDelete:
-    """The TP/SL delete message {virtualAccount, salt, cohQuoteId, conditionalOrderType}."""
+class CancelConditionalOrder:
+    """The TP/SL cancel message `CancelConditionalOrder(address virtualAccount,string salt,string
+    cohQuoteId,string conditionalOrderType)`, as `GET /api/v5/signing-spec-del` serves it (the
+    SDK's signing-spec fixtures). `salt` is the cancel's own (the SDK's `deleteQuoteTpSl` signs
+    a fresh one); `coh_quote_id` the order's "coh<N>" id."""
 
     virtual_account: str
-    salt: int
-    coh_quote_id: int
+    salt: str
+    coh_quote_id: str
     conditional_order_type: str
 
     def __post_init__(self) -> None:
         require_checksum_address(self.virtual_account, "virtualAccount")
-        require_uint(self.salt, "salt")
-        require_uint(self.coh_quote_id, "cohQuoteId")
+        for name in ("salt", "coh_quote_id", "conditional_order_type"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise TypeError(f"{name} must be a non-empty string")
 
 
 @dataclass(frozen=True, slots=True)

@@ -307,6 +307,38 @@ def _context_key_schemas() -> dict[str, Any]:
         "test_accounts": {"type": "array", "items": _address()},
         "price_url": {"type": "string", "pattern": "^https?://"},
         "price_ws_url": {"type": "string", "pattern": "^wss?://"},
+        # the TP/SL market rules' keys (`serve` gives the first two live)
+        "mark_prices": _amounts("symbol id", "mark price"),
+        "coh_limits": {
+            "type": "object",
+            "description": "the limits the COH serves at /api/v5/configs/, by their served names",
+            "properties": {
+                name: (
+                    {"type": "integer", "minimum": 0}
+                    if name in ("MaxRequestTimeDeltaSeconds", "MaxActiveOrdersPerUser")
+                    else {
+                        "anyOf": [
+                            {"type": "number", "minimum": 0},
+                            {"type": "string", "pattern": DECIMAL_TEXT},
+                        ]
+                    }
+                )
+                for name in context_module.COH_LIMIT_NAMES
+            },
+            "required": list(context_module.COH_LIMIT_NAMES),
+            "additionalProperties": False,
+        },
+        "open_quantities": _amounts("quote id", "open quantity"),
+    }
+
+
+def _amounts(key: str, value: str) -> dict[str, Any]:
+    """`{"<id>": "<decimal>"}`: an object keyed by decimal ids (the > 0 is the reader's)."""
+    return {
+        "type": "object",
+        "description": f"{value} (a decimal string) by {key} (decimal digits)",
+        "propertyNames": {"pattern": "^[0-9]+$"},
+        "additionalProperties": {"type": "string", "pattern": DECIMAL_TEXT},
     }
 
 

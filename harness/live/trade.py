@@ -361,7 +361,6 @@ class TradeRun:
                     domain,
                     trade.session,
                     virtual_account=order.order.virtual_account,
-                    salt=order.order.salt,
                     coh_quote_id=coh_id,
                     conditional_order_type="take_profit",
                 )

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from .. import calldata as cd
 from .. import pricing
 from ..chain import Chain, MockSystem, deploy_system
-from ..context import Context, Symbol
+from ..context import CohLimits, Context, Symbol
 from ..flow import Signer
 from ..keys import LocalKey
 from ..primitives import keccak
@@ -158,6 +158,8 @@ class Backend:
         self.notifier = Notifier()
         self.faults = Faults()
         self.va_owner: dict[str, str] = {}
+        #: the limits the COH over this backend enforces (set by it), for /context
+        self.coh_limits: CohLimits | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="symmio-chain")
 
     async def run(self, work: Callable[[], T]) -> T:
@@ -198,7 +200,11 @@ class Backend:
         """GET /context: the context file (as `validate --context` reads it) of this deployment,
         plus where to send transactions and read marks (the served price URLs); with `owner`,
         that owner's latest sub-account, its session key (the latest delegate holding
-        addMarginToNextVA) and, once a position was opened, its virtual account."""
+        addMarginToNextVA) and, once a position was opened, its virtual account. The TP/SL
+        market rules' keys come live: every symbol's mark (`mark_prices`, as the COH judges
+        orders at this moment) and the COH's limits."""
+        with self.lock:
+            marks = tuple(sorted(self.prices.items()))
         out = replace(
             self.context,
             collateral=self.system.collateral.address,
@@ -207,6 +213,8 @@ class Backend:
             rpc_url=self.rpc_url,
             price_url=price_url,
             price_ws_url=price_ws_url,
+            mark_prices=marks,
+            coh_limits=self.coh_limits,
         ).to_json()
         if owner is not None:
             with self.lock:

@@ -32,12 +32,13 @@ import httpx
 from .. import eip712, wire
 from ..errors import HarnessError
 from ..model import (
-    ConditionalOrderDelete,
+    CancelConditionalOrder,
     Domain,
     InstantClose,
     InstantOpen,
     SignedOperation,
     TpslRequest,
+    parse_coh_quote_id,
 )
 from ..pricing import LockedParamsPct, format_decimal
 from ..primitives import to_hex
@@ -229,17 +230,55 @@ def _ops(body: InstantOpen | InstantClose) -> list[SignedOperation]:
     return [op.signed_operation for op in body.operations]
 
 
+def _check_cancelled(got: Any) -> None:
+    """A cancel's answer: `{successful, message}` (the OpenAPI's StatusResponse; the SDK's
+    deleteQuoteTpSl reads `successful` as a bool or the string "false")."""
+    successful = got.get("successful") if isinstance(got, dict) else None
+    if successful is False or successful == "false" or successful is None:
+        raise ServiceError(f"TP/SL not cancelled: {got!r}", body=got)
+
+
+def _same_order(row_id: Any, coh_quote_id: str) -> bool:
+    """A search row's `coh_quote_id` (the "coh<N>" string, or a bare N) names this order."""
+    number = row_id if type(row_id) is int else parse_coh_quote_id(row_id)
+    return number is not None and number == parse_coh_quote_id(coh_quote_id)
+
+
+def _cancelled_rows(rows: list[dict[str, Any]], message: CancelConditionalOrder) -> bool:
+    return any(
+        _same_order(r.get("coh_quote_id"), message.coh_quote_id)
+        and r.get("conditional_order_type") == message.conditional_order_type
+        and r.get("state") == "canceled"
+        for r in rows
+    )
+
+
+def _cancel_query(message: CancelConditionalOrder) -> dict[str, Any]:
+    return {
+        "party_a_address": message.virtual_account,
+        "conditional_order_type": message.conditional_order_type,
+    }
+
+
+def _cancel_unsettled(message: CancelConditionalOrder, cause: str) -> AmbiguousSubmission:
+    return AmbiguousSubmission(
+        f"TP/SL cancel of {message.coh_quote_id} ({message.conditional_order_type}): {cause}; "
+        "not re-sent, and the order is not canceled (yet): search the VA's orders later",
+        cause=cause,
+    )
+
+
 def _delete_body(
-    domain: Domain, message: ConditionalOrderDelete, signature: bytes, signer: str
+    domain: Domain, message: CancelConditionalOrder, signature: bytes, signer: str
 ) -> dict[str, Any]:
     return {
         "typedData": {
-            "types": eip712.eip712_types("ConditionalOrderDelete"),
-            "primaryType": "ConditionalOrderDelete",
+            "types": eip712.eip712_types("CancelConditionalOrder"),
+            "primaryType": "CancelConditionalOrder",
             "domain": wire.domain_to_wire(domain),
             "message": {
                 "virtualAccount": message.virtual_account,
-                "salt": str(message.salt),
+                "salt": message.salt,
                 "cohQuoteId": message.coh_quote_id,
                 "conditionalOrderType": message.conditional_order_type,
             },
@@ -420,14 +459,26 @@ class CohClient(_Base):
         return _parse_stored(step.value, "stored")
 
     def cancel(
-        self, domain: Domain, message: ConditionalOrderDelete, signature: bytes, signer: str
-    ) -> int:
-        """DELETE /api/v5/ with the signed delete message; the cancelled order's id."""
+        self, domain: Domain, message: CancelConditionalOrder, signature: bytes, signer: str
+    ) -> str:
+        """DELETE /api/v5/ with the signed CancelConditionalOrder; the cancelled order's
+        "coh<N>" id. After an ambiguous failure it is never re-sent: the VA's orders of that
+        leg are searched for the order in state "canceled"."""
         body = _delete_body(domain, message, signature, signer)
         step = self._submit("DELETE", "/api/v5/", json=body)
         if step.ambiguous is not None:
-            return self._reconcile(message.salt, step.ambiguous, "canceled")
-        return _parse_stored(step.value, "cancelled")
+            for read in range(self.retry.reconcile_reads):
+                try:
+                    rows = self.search(**_cancel_query(message))
+                except ServiceError:
+                    rows = []
+                if _cancelled_rows(rows, message):
+                    return message.coh_quote_id
+                if read + 1 < self.retry.reconcile_reads:
+                    self.sleep(self.retry.settle)
+            raise _cancel_unsettled(message, step.ambiguous)
+        _check_cancelled(step.value)
+        return message.coh_quote_id
 
     def _reconcile(self, salt: int | None, cause: str, state: str | None) -> int:
         if salt is not None:
@@ -630,13 +681,23 @@ class AsyncCohClient(_AsyncBase):
         return _parse_stored(step.value, "stored")
 
     async def cancel(
-        self, domain: Domain, message: ConditionalOrderDelete, signature: bytes, signer: str
-    ) -> int:
+        self, domain: Domain, message: CancelConditionalOrder, signature: bytes, signer: str
+    ) -> str:
         body = _delete_body(domain, message, signature, signer)
         step = await self._step("DELETE", "/api/v5/", True, json=body)
         if step.ambiguous is not None:
-            return await self._reconcile(message.salt, step.ambiguous, "canceled")
-        return _parse_stored(step.value, "cancelled")
+            for read in range(self.retry.reconcile_reads):
+                try:
+                    rows = await self.search(**_cancel_query(message))
+                except ServiceError:
+                    rows = []
+                if _cancelled_rows(rows, message):
+                    return message.coh_quote_id
+                if read + 1 < self.retry.reconcile_reads:
+                    await self.sleep(self.retry.settle)
+            raise _cancel_unsettled(message, step.ambiguous)
+        _check_cancelled(step.value)
+        return message.coh_quote_id
 
     async def _reconcile(self, salt: int | None, cause: str, state: str | None) -> int:
         if salt is not None:

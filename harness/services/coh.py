@@ -1,24 +1,32 @@
 """The mock Conditional Orders Handler (TP/SL) under `/api/v5` (spec §4 "COH", step 8).
 
 `POST /api/v5/` judges the body with the validator against the service's context (whose
-`tpsl_domain()` is the domain served at `/api/v5/signing-spec`), then checks on chain what a real
-COH checks: the signer holds `0x00000001` on the sub-account (`isDelegationActive`), the VA belongs
-to the sub-account, the quote is open on that VA, and the TP/SL bot may close for it. The order is
-stored as state "new". `POST /mock/price` moves a symbol's mark; an order whose trigger it crosses
-is closed on chain by the bot through ITS OWN delegation (signed by the bot key, signerAccount =
-the VA, filled by the PartyB at the new mark), and the solver's websocket reports the fill.
+`tpsl_domain()` is the domain served at `/api/v5/signing-spec`) extended with the live market:
+the symbols' marks, the served limits and the position's open quantity (`judging_context`), so
+that the validator's TP/SL rules are the COH's (an order that would fire at once or could never
+be filled is refused, naming the rule and the served limit). It then checks on chain what a real
+COH checks: the signer holds `0x00000001` on the sub-account (`isDelegationActive`), the VA
+belongs to the sub-account, the quote is open on that VA, and the TP/SL bot may close for it;
+`MaxActiveOrdersPerUser` and `MaxRequestTimeDeltaSeconds` are enforced here (state and a header
+the body cannot show). The order is stored as state "new". `POST /mock/price` moves a symbol's
+mark; an order whose trigger it crosses is closed on chain by the bot through ITS OWN delegation
+(signed by the bot key, signerAccount = the VA, filled by the PartyB at the new mark), and the
+solver's websocket reports the fill.
 
-`DELETE /api/v5/` cancels one leg with the delete message `{virtualAccount, salt, cohQuoteId,
-conditionalOrderType}` signed under the types served at `/api/v5/signing-spec-del` (checked here:
-the validator does not cover the delete message). Not served: the COH's own websocket (an order is
-"new" as soon as it is stored).
+`DELETE /api/v5/` cancels one leg with `CancelConditionalOrder{virtualAccount, salt, cohQuoteId,
+conditionalOrderType}` signed under the types served at `/api/v5/signing-spec-del`: the order is
+named by its VA, its "coh<N>" id and its leg, the salt is the cancel's own, and a cancel
+signature is used at most once. Every state change reaches the COH websocket as the SDK's
+`watchTpSlNotifications` reads it (`publish`).
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,16 +38,26 @@ from starlette.websockets import WebSocket
 from .. import calldata as cd
 from .. import eip712, flow, pricing, wire
 from ..chain import Sent
+from ..context import CohLimits, Context
 from ..errors import SignatureError
-from ..model import ConditionalOrderDelete, Domain, Leg, TpslRequest
+from ..model import (
+    COH_QUOTE_ID_PREFIX,
+    CancelConditionalOrder,
+    Domain,
+    Leg,
+    TpslRequest,
+    coh_quote_id_text,
+    parse_coh_quote_id,
+)
 from ..revert import Reverted
-from ..validate import Options
+from ..validate import Options, Result
 from .backend import Backend
 from .errors import (
     BAD_PARAMETER,
     NOT_CONFORMING,
     NOT_DELEGATED,
     REPLAYED,
+    STALE_REQUEST,
     TOO_MANY_ORDERS,
     UNKNOWN_SYMBOL,
     WRONG_POSITION,
@@ -65,6 +83,35 @@ COH_WS_PATH = "/api/v5/ws"
 TRIGGER_DEADLINE_SECONDS = 600
 BOT_SLIPPAGE_PCT = Decimal(5)
 
+# Policies where public sources cannot establish the real COH's behaviour (each pinned by a test
+# in tests/services/test_coh.py). Sources read: SYMM-IO/Trading-SDK packages/core/src/tpsl
+# (validate-tpsl.ts and its test, set-quote-tpsl, delete-quote-tpsl, types.ts,
+# types/generated/tpsl-handler.ts, slippage.ts), websocket/tpsl, and the signing-spec fixtures.
+
+#: `MaxRequestTimeDeltaSeconds` needs a request time, and neither the served ConditionalOrder
+#: nor CancelConditionalOrder carries one (the signing-spec fixtures; `buildConditionalOrderMessage`
+#: and `buildTpSlDeleteMessage` sign no time; the salt is 32 random bytes, `generateTpSlSalt`).
+#: The one timestamp a request can carry is the HTTP `Date` header (RFC 9110 §6.6.1: when the
+#: message was originated), so the mock compares it with its wall clock; a request without it is
+#: not judged by this limit, since the SDK sends none (set/delete-quote-tpsl send App-Name,
+#: Content-Type and Accept only) and a form the SDK sends is conforming.
+REQUEST_TIME_HEADER = "Date"
+
+#: The SDK sends `App-Name` (the chain's `tpsl.appName`, e.g. `Arbitrum_COH_Production`) on every
+#: COH request: signing specs, configs, orders, POST and DELETE (set-quote-tpsl.ts,
+#: delete-quote-tpsl.ts, get-tpsl-config.ts, get-quote-tpsl.ts), and subscribes to the order
+#: websocket with it as the channel (watch-tpsl-notifications.ts). Whether the real COH refuses a
+#: request without it is not published: the mock accepts one (REQUIRED False), refuses a header
+#: that is present but empty or unprintable, and reports an order's states under its App-Name.
+APP_NAME_HEADER = "App-Name"
+APP_NAME_REQUIRED = False
+MAX_APP_NAME_CHARS = 128
+#: The app name frames carry for an order posted without App-Name (mock value).
+MOCK_APP_NAME = "symmio-harness_COH_Mock"
+
+#: The limits enforced, from the values served at /api/v5/configs/ (one source: CONFIGS).
+LIMITS = CohLimits.from_served(CONFIGS)
+
 
 @dataclass
 class StoredLeg:
@@ -78,6 +125,8 @@ class StoredLeg:
     tx_hash: str | None = None
     sent: Sent | None = None
     failure: str | None = None
+    #: the App-Name the order was posted with: the channel its state frames carry
+    app_name: str = MOCK_APP_NAME
 
     def to_json(self) -> dict[str, Any]:
         order = self.request.order
@@ -112,18 +161,61 @@ class StoredLeg:
 
 
 class ConditionalOrders:
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, limits: CohLimits = LIMITS) -> None:
         self.backend = backend
+        self.limits = limits
         self.orders: dict[int, list[StoredLeg]] = {}
         self._ids = itertools.count(1)
         self._signatures: set[bytes] = set()
         self._salts: set[tuple[str, int]] = set()
+        #: cancels executed (a cancel's signature and its salt are used at most once)
+        self._cancel_signatures: set[bytes] = set()
+        self._cancel_salts: set[tuple[str, str]] = set()
         #: the COH's own websocket: a frame per order state change (`state: "new"` once stored)
         self.notifier = Notifier()
+        #: the service's wall clock, which a request's `Date` is compared with
+        self.clock = time.time
+
+    @property
+    def limits(self) -> CohLimits:
+        """The limits enforced (the served ones unless a test sets others); kept on the backend
+        so that `/context` hands the same ones to the validator."""
+        assert self.backend.coh_limits is not None
+        return self.backend.coh_limits
+
+    @limits.setter
+    def limits(self, limits: CohLimits) -> None:
+        self.backend.coh_limits = limits
 
     # --- execution (callable without HTTP)
 
-    def submit(self, request: TpslRequest) -> int:
+    def judging_context(self, quote_id: int | None) -> Context:
+        """The context an order is judged with: the deployment's, plus the live market the
+        validator's TP/SL rules need (every symbol's mark, the enforced limits, and the open
+        quantity of the order's position when `quote_id` is an open quote). Call under the lock.
+        Policy: the mock holds one price per symbol (the mark `POST /mock/price` moves), so legs
+        triggering on "market" (the mark) and on "last_close" (the last trade) are both judged,
+        and triggered, on it."""
+        backend = self.backend
+        open_quantities: tuple[tuple[int, Decimal], ...] = ()
+        if quote_id is not None and quote_id > 0:
+            quote = backend.system.quote(quote_id)
+            if quote["quoteStatus"] == QUOTE_OPENED:
+                left = pricing.from_wei(quote["quantity"] - quote["closedAmount"])
+                open_quantities = ((quote_id, left),)
+        return replace(
+            backend.context,
+            mark_prices=tuple(sorted(backend.prices.items())),
+            coh_limits=self.limits,
+            open_quantities=open_quantities or None,
+        )
+
+    def judge(self, data: Any, where: str) -> Result:
+        """The validator's verdict on a POST body against the live market (under the lock)."""
+        options = Options("tpsl", self.judging_context(_quote_id_hint(data)), self.backend.now())
+        return judge(data, where, options)
+
+    def submit(self, request: TpslRequest, app_name: str = MOCK_APP_NAME) -> int:
         """On-chain checks, then store; ServiceRefusal naming the field otherwise."""
         backend, order = self.backend, request.order
         system = backend.system
@@ -142,12 +234,12 @@ class ConditionalOrders:
                 leg for leg in (order.take_profit, order.stop_loss) if Decimal(leg.quantity) != 0
             ]
             active = self.active_orders(order.sub_account)
-            limit = CONFIGS["MaxActiveOrdersPerUser"]
+            limit = self.limits.max_active_orders_per_user
             if active + len(used) > limit:
                 raise ServiceRefusal(
                     TOO_MANY_ORDERS,
                     f"typedData.message.subAccount: {order.sub_account} has {active} active "
-                    f"orders; MaxActiveOrdersPerUser is {limit}",
+                    f"orders and this one adds {len(used)}; MaxActiveOrdersPerUser is {limit}",
                 )
             if not system.is_delegation_active(
                 order.sub_account, request.signer, cd.SESSION_KEY_MARKER
@@ -194,7 +286,7 @@ class ConditionalOrders:
                 )
             coh_id = next(self._ids)
             legs = [
-                StoredLeg(coh_id, kind, request, leg)
+                StoredLeg(coh_id, kind, request, leg, app_name=app_name)
                 for kind, leg in (
                     ("take_profit", order.take_profit),
                     ("stop_loss", order.stop_loss),
@@ -217,11 +309,35 @@ class ConditionalOrders:
         )
 
     def publish(self, leg: StoredLeg) -> None:
-        """An order state frame on the COH websocket, to subscribers of the VA or sub-account."""
-        frame = leg.to_json()
-        self.notifier.send(leg.request.order.virtual_account, frame)
-        if leg.request.order.sub_account != leg.request.order.virtual_account:
-            self.notifier.send(leg.request.order.sub_account, frame)
+        """A report of the leg's state on the COH websocket, in the frame the SDK's
+        `watchTpSlNotifications` parses (websocket/tpsl/parse-tpsl-frame.ts, types.ts): the
+        defilytics envelope `{app_name, primary_identifier: quote id, secondary_identifier: 0,
+        address: sub-account, type: "report", timestamp (s), data: {successful, coh_quote_id:
+        "coh<N>", conditional_order_type, state}}`, failures with `successful: false` and
+        `error_message`. The SDK confirms an order on `state: "new"` and a cancel on
+        `"canceled"` (set-quote-tpsl.ts, delete-quote-tpsl.ts, react's use-quote-tpsl). Sent to
+        subscribers of the sub-account (the SDK subscribes with it) and of the VA (mock)."""
+        order = leg.request.order
+        data: dict[str, Any] = {
+            "successful": leg.state != "killed",
+            "coh_quote_id": coh_quote_id_text(leg.coh_quote_id),
+            "conditional_order_type": leg.order_type,
+            "state": leg.state,
+        }
+        if leg.state == "killed":
+            data["error_message"] = leg.failure
+        frame = {
+            "app_name": leg.app_name,
+            "primary_identifier": order.quote_id,
+            "secondary_identifier": 0,
+            "address": order.sub_account,
+            "type": "report",
+            "timestamp": int(self.clock()),
+            "data": data,
+        }
+        self.notifier.send_frame(order.sub_account, frame)
+        if order.virtual_account != order.sub_account:
+            self.notifier.send_frame(order.virtual_account, frame)
 
     def set_price(self, symbol_id: int, price: Decimal) -> list[StoredLeg]:
         """Move the mark; close every live order it triggers. Returns the triggered legs."""
@@ -304,10 +420,12 @@ class ConditionalOrders:
         )
 
     def cancel(
-        self, domain: Domain, message: ConditionalOrderDelete, signature: bytes, signer: str
+        self, domain: Domain, message: CancelConditionalOrder, signature: bytes, signer: str
     ) -> StoredLeg:
-        """Cancel one new leg; the signer may be any key holding 0x00000001 on the order's
-        sub-account (a rotated session key can cancel its predecessor's orders)."""
+        """Cancel one new leg, named by its VA, "coh<N>" id and leg type. The signer may be any
+        key holding 0x00000001 on the order's sub-account (a rotated session key can cancel its
+        predecessor's orders); the salt is the cancel's own, and a cancel's signature (or its
+        salt, for that VA) is used at most once."""
         backend = self.backend
         served = backend.context.tpsl_domain()
         if domain != served:
@@ -322,25 +440,35 @@ class ConditionalOrders:
             raise ServiceRefusal(
                 NOT_CONFORMING, f"signature: recovers to {recovered}, expected the signer {signer}"
             )
-        legs = self.orders.get(message.coh_quote_id, [])
-        leg = next(
-            (
-                leg
-                for leg in legs
-                if leg.order_type == message.conditional_order_type
-                and leg.request.order.virtual_account == message.virtual_account
-                and leg.request.order.salt == message.salt
-            ),
-            None,
-        )
-        if leg is None:
-            raise ServiceRefusal(
-                WRONG_POSITION,
-                f"typedData.message.cohQuoteId: no {message.conditional_order_type} order "
-                f"{message.coh_quote_id} of {message.virtual_account} with this salt",
-            )
-        sub_account = leg.request.order.sub_account
+        number = parse_coh_quote_id(message.coh_quote_id)
         with backend.lock:
+            legs = self.orders.get(number, []) if number is not None else []
+            leg = next(
+                (
+                    leg
+                    for leg in legs
+                    if leg.order_type == message.conditional_order_type
+                    and leg.request.order.virtual_account == message.virtual_account
+                ),
+                None,
+            )
+            if signature in self._cancel_signatures:
+                raise ServiceRefusal(
+                    REPLAYED, "signature: this signed cancel was already executed (replay)"
+                )
+            if (message.virtual_account, message.salt) in self._cancel_salts:
+                raise ServiceRefusal(
+                    REPLAYED,
+                    f"typedData.message.salt: salt {message.salt} was already used by a cancel "
+                    f"for {message.virtual_account} (replay); sign the cancel with a fresh salt",
+                )
+            if leg is None:
+                raise ServiceRefusal(
+                    WRONG_POSITION,
+                    f"typedData.message.cohQuoteId: no {message.conditional_order_type} order "
+                    f"{message.coh_quote_id} of {message.virtual_account}",
+                )
+            sub_account = leg.request.order.sub_account
             if not backend.system.is_delegation_active(sub_account, signer, cd.SESSION_KEY_MARKER):
                 raise ServiceRefusal(
                     NOT_DELEGATED,
@@ -353,13 +481,33 @@ class ConditionalOrders:
                     "can be cancelled",
                 )
             leg.state = "canceled"
+            self._cancel_signatures.add(signature)
+            self._cancel_salts.add((message.virtual_account, message.salt))
         self.publish(leg)
         return leg
 
-    # --- HTTP
+    def check_request_time(self, request: Request) -> None:
+        """`MaxRequestTimeDeltaSeconds` against the request's `Date` (REQUEST_TIME_HEADER)."""
+        raw = request.headers.get(REQUEST_TIME_HEADER)
+        if raw is None:
+            return
+        try:
+            sent = parsedate_to_datetime(raw).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            raise ServiceRefusal(
+                BAD_PARAMETER, f"{REQUEST_TIME_HEADER}: {raw[:60]!r} is not an HTTP date"
+            ) from None
+        now = self.clock()
+        delta = abs(now - sent)
+        limit = self.limits.max_request_time_delta_seconds
+        if delta > limit:
+            raise ServiceRefusal(
+                STALE_REQUEST,
+                f"{REQUEST_TIME_HEADER}: the request is dated {raw}, {int(delta)} s from the "
+                f"service clock; MaxRequestTimeDeltaSeconds is {limit}",
+            )
 
-    def options(self) -> Options:
-        return Options("tpsl", self.backend.context, self.backend.now())
+    # --- HTTP
 
     @guarded
     async def http_signing_spec(self, request: Request) -> JSONResponse:
@@ -386,6 +534,8 @@ class ConditionalOrders:
     @guarded
     @faultable("tpsl_cancel")
     async def http_delete(self, request: Request) -> JSONResponse:
+        read_app_name(request)
+        self.check_request_time(request)
         envelope = read_delete(await read_json(request))
         leg = await self.backend.run(lambda: self.cancel(*envelope))
         return JSONResponse(
@@ -399,11 +549,14 @@ class ConditionalOrders:
     @guarded
     @faultable("tpsl")
     async def http_submit(self, request: Request) -> JSONResponse:
+        app_name = read_app_name(request) or MOCK_APP_NAME
+        self.check_request_time(request)
         data = await read_json(request)
 
         def work() -> tuple[int, list[dict[str, str]]]:
-            result = judge(data, request.url.path, self.options())
-            return self.submit(result.value), warnings_json(result)  # read once, by the validator
+            result = self.judge(data, request.url.path)
+            # read once, by the validator
+            return self.submit(result.value, app_name), warnings_json(result)
 
         coh_id, warnings = await self.backend.run(work)
         return JSONResponse(
@@ -517,10 +670,46 @@ class ConditionalOrders:
         await notifications_endpoint(websocket, self.notifier)
 
 
-DELETE_TYPE = "ConditionalOrderDelete"
+DELETE_TYPE = "CancelConditionalOrder"
+CANCELLABLE = ("take_profit", "stop_loss")
+#: A cancel's salt is typed `string`; the SDK signs a random uint256 in decimal. Any non-empty
+#: string up to this length is read (its form is not published).
+MAX_CANCEL_SALT_CHARS = 100
 
 
-def read_delete(body: Any) -> tuple[Domain, ConditionalOrderDelete, bytes, str]:
+def read_app_name(request: Request) -> str | None:
+    """The `App-Name` header (APP_NAME_HEADER): None when absent (accepted, APP_NAME_REQUIRED
+    False); a refusal when present but empty, too long or not printable ASCII."""
+    raw = request.headers.get(APP_NAME_HEADER)
+    if raw is None:
+        if APP_NAME_REQUIRED:
+            raise ServiceRefusal(BAD_PARAMETER, f"{APP_NAME_HEADER}: missing header")
+        return None
+    name = raw.strip()
+    if not name or len(name) > MAX_APP_NAME_CHARS or not (name.isascii() and name.isprintable()):
+        raise ServiceRefusal(
+            BAD_PARAMETER,
+            f"{APP_NAME_HEADER}: expected 1 to {MAX_APP_NAME_CHARS} printable ASCII characters "
+            "(the app's name, e.g. Arbitrum_COH_Production)",
+        )
+    return name
+
+
+def _quote_id_hint(data: Any) -> int | None:
+    """The quoteId a POST body names, if it can be seen without reading it (the judging
+    context carries that position's open quantity; the validator reads the body itself)."""
+    try:
+        value = data["typedData"]["message"]["quoteId"]
+    except (KeyError, TypeError, IndexError):
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 78:
+        return int(value)
+    if type(value) is int and 0 < value < 1 << 255:
+        return value
+    return None
+
+
+def read_delete(body: Any) -> tuple[Domain, CancelConditionalOrder, bytes, str]:
     """Strict reading of the DELETE envelope; a refusal listing every problem by path."""
     r = wire.Reader()
     read: dict[str, Any] = {}
@@ -536,7 +725,8 @@ def read_delete(body: Any) -> tuple[Domain, ConditionalOrderDelete, bytes, str]:
                 r.add(
                     "typedData.types",
                     "tpsl.types",
-                    "expected the types served at /api/v5/signing-spec-del",
+                    "expected the types served at /api/v5/signing-spec-del "
+                    f"({eip712.encode_type(DELETE_TYPE)})",
                 )
             read["domain"] = wire.read_domain(r, td["domain"], "typedData.domain")
             path = "typedData.message"
@@ -544,12 +734,29 @@ def read_delete(body: Any) -> tuple[Domain, ConditionalOrderDelete, bytes, str]:
             m = r.object(td["message"], path, keys)
             if m is not None:
                 read["va"] = r.address(m["virtualAccount"], f"{path}.virtualAccount")
-                read["salt"] = r.uint_string(m["salt"], f"{path}.salt")
-                read["id"] = r.json_int(
-                    m["cohQuoteId"], f"{path}.cohQuoteId", 0, (1 << 256) - 1, "uint256"
-                )
+                salt = r.string(m["salt"], f"{path}.salt")
+                if salt is not None and not 1 <= len(salt) <= MAX_CANCEL_SALT_CHARS:
+                    r.add(
+                        f"{path}.salt",
+                        "json.type",
+                        f"expected a non-empty string of at most {MAX_CANCEL_SALT_CHARS} "
+                        "characters (the cancel's own salt; the SDK sends a random uint256)",
+                    )
+                    salt = None
+                read["salt"] = salt
+                raw_id = m["cohQuoteId"]
+                if parse_coh_quote_id(raw_id) is None:
+                    shown = repr(raw_id) if isinstance(raw_id, str | int) else "a JSON value"
+                    r.add(
+                        f"{path}.cohQuoteId",
+                        "json.type",
+                        f'expected the order\'s id as a string "{COH_QUOTE_ID_PREFIX}<N>" '
+                        f"(typed string at /api/v5/signing-spec-del), got {shown[:60]}",
+                    )
+                else:
+                    read["id"] = raw_id
                 kind = r.string(m["conditionalOrderType"], f"{path}.conditionalOrderType")
-                if kind is not None and kind not in ("take_profit", "stop_loss"):
+                if kind is not None and kind not in CANCELLABLE:
                     r.add(
                         f"{path}.conditionalOrderType",
                         "tpsl.enum",
@@ -561,7 +768,7 @@ def read_delete(body: Any) -> tuple[Domain, ConditionalOrderDelete, bytes, str]:
     if errors or any(read.get(k) is None for k in fields):
         detail = "; ".join(str(p) for p in errors) or "(body): incomplete delete envelope"
         raise ServiceRefusal(NOT_CONFORMING, detail)
-    message = ConditionalOrderDelete(read["va"], read["salt"], read["id"], read["kind"])
+    message = CancelConditionalOrder(read["va"], read["salt"], read["id"], read["kind"])
     return read["domain"], message, read["signature"], read["signer"]
 
 

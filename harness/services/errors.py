@@ -52,6 +52,12 @@ REPLAYED = ErrorCode(
 TOO_MANY_ORDERS = ErrorCode(
     3014, "the user's active orders reach MaxActiveOrdersPerUser", "account_state", 422
 )
+STALE_REQUEST = ErrorCode(
+    3015,
+    "the request's Date is further from the service clock than MaxRequestTimeDeltaSeconds",
+    "validation",
+    400,
+)
 RATE_LIMITED = ErrorCode(3020, "rate limited: retry after the Retry-After delay", "rate_limit", 429)
 UNAVAILABLE = ErrorCode(3021, "the service is unavailable: retry later", "availability", 503)
 #: The real COH's own code for a TP/SL amount beyond the symbol's precision.
@@ -74,6 +80,7 @@ CODES: tuple[ErrorCode, ...] = (
     WRONG_POSITION,
     REPLAYED,
     TOO_MANY_ORDERS,
+    STALE_REQUEST,
     RATE_LIMITED,
     UNAVAILABLE,
     COH_PRECISION,

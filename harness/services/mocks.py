@@ -21,7 +21,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -32,9 +32,10 @@ from .. import calldata as cd
 from .. import eip712, wire
 from ..context import Context
 from ..errors import SignatureError
+from ..model import parse_coh_quote_id
 from ..validate import Options
 from .backend import DEFAULT_LOCKED_PARAMS, Mark, SymbolMarket, now_ms
-from .coh import CONFIGS, read_delete
+from .coh import CONFIGS, LIMITS, read_delete
 from .errors import (
     CODES,
     INTERNAL,
@@ -229,11 +230,16 @@ class MockCoh(_Mock):
     def __init__(
         self, router: respx.MockRouter, context: Context, base_url: str, now: Clock
     ) -> None:
+        # the served limits judge TP/SL orders unless the context brings its own; the market
+        # rules run when the context has `mark_prices` (no chain here: no open quantity)
+        if context.coh_limits is None:
+            context = replace(context, coh_limits=LIMITS)
         super().__init__(router, context, base_url, now)
         self._ids = itertools.count(1)
         self.orders: list[dict[str, Any]] = []
         self._signatures: set[bytes] = set()
         self._salts: set[tuple[str, int]] = set()
+        self._cancel_signatures: set[bytes] = set()
         spec = {
             "domain": wire.domain_to_wire(context.tpsl_domain()),
             "types": eip712.eip712_types("ConditionalOrder"),
@@ -272,8 +278,9 @@ class MockCoh(_Mock):
         return {"successful": True, "message": "conditional order stored", "coh_quote_id": coh_id}
 
     def _cancel(self, request: httpx.Request) -> dict[str, Any]:
-        """The delete envelope read strictly; the signature must recover to the signer (no
-        chain here: the delegation is not checked); one new leg with that salt is cancelled."""
+        """The CancelConditionalOrder envelope read strictly; the signature must recover to the
+        signer (no chain here: the delegation is not checked) and is used at most once; the
+        new leg named by VA, "coh<N>" id and leg type is cancelled (the salt is the cancel's)."""
         domain, message, signature, signer = read_delete(self.body(request))
         if domain != self.context.tpsl_domain():
             raise ServiceRefusal(NOT_CONFORMING, "typedData.domain: not the served domain")
@@ -283,14 +290,18 @@ class MockCoh(_Mock):
             raise ServiceRefusal(NOT_CONFORMING, f"signature: {exc}") from None
         if recovered != signer:
             raise ServiceRefusal(NOT_CONFORMING, f"signature: recovers to {recovered}")
+        if signature in self._cancel_signatures:
+            raise ServiceRefusal(REPLAYED, "signature: this signed cancel was already executed")
+        number = parse_coh_quote_id(message.coh_quote_id)
         for row in self.orders:
             if (
-                row["coh_quote_id"] == message.coh_quote_id
-                and row["salt"] == str(message.salt)
+                number in (row["coh_quote_id"], parse_coh_quote_id(row["coh_quote_id"]))
+                and row["party_a_address"] == message.virtual_account
                 and row["conditional_order_type"] == message.conditional_order_type
                 and row["state"] == "new"
             ):
                 row["state"] = "canceled"
+                self._cancel_signatures.add(signature)
                 return {
                     "successful": True,
                     "message": f"{row['conditional_order_type']} canceled",

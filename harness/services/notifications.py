@@ -119,6 +119,15 @@ class Notifier:
             subscriber.put(frame)
         return frame
 
+    def send_frame(self, address: str, frame: dict[str, Any]) -> dict[str, Any]:
+        """Send `frame` exactly as given to every subscriber of `address` (the COH's reports
+        carry their own envelope)."""
+        with self._lock:
+            subscribers = [s for s in self._subscribers if s.wants(address)]
+        for subscriber in subscribers:
+            subscriber.put(frame)
+        return frame
+
     def publish_chain_failure(
         self, address: str, action: str, error_name: str, **data: Any
     ) -> dict[str, Any]:

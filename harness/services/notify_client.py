@@ -25,9 +25,12 @@ from websockets.exceptions import WebSocketException
 from websockets.sync.client import ClientConnection as SyncConnection
 from websockets.sync.client import connect as sync_connect
 
+from ..model import parse_coh_quote_id
 from .client import ServiceError
 
 MAX_KEPT = 1000
+#: The states the SDK's deleteQuoteTpSl takes as a confirmed cancel.
+CANCELED_STATES = ("cancel", "canceled", "cancelled")
 Match = Callable[[dict[str, Any]], bool]
 
 
@@ -66,21 +69,29 @@ def open_settled(temp_quote_id: int) -> Match:
     return match
 
 
-def order_state(coh_quote_id: int, states: tuple[str, ...] = ("new",)) -> Match:
-    """A COH order frame of this id in one of `states` (or a terminal failure)."""
+def order_state(coh_quote_id: int | str, states: tuple[str, ...] = ("new",)) -> Match:
+    """A COH report of this order (its "coh<N>" id, or N) in one of `states`, or its failure
+    (`successful: false`, or state "killed"): the frames the SDK's `watchTpSlNotifications`
+    reads, `{app_name, primary_identifier, address, type: "report", data: {successful,
+    coh_quote_id, conditional_order_type, state}}`."""
+    wanted = coh_quote_id if type(coh_quote_id) is int else parse_coh_quote_id(coh_quote_id)
 
     def match(frame: dict[str, Any]) -> bool:
         data = frame.get("data", {})
-        return data.get("coh_quote_id") == coh_quote_id and (
-            data.get("state") in states or data.get("state") == "killed"
-        )
+        if not isinstance(data, dict) or parse_coh_quote_id(data.get("coh_quote_id")) != wanted:
+            return False
+        return data.get("state") in states or _failed(frame)
 
     return match
 
 
 def _failed(frame: dict[str, Any]) -> bool:
     data = frame.get("data", {})
-    return data.get("action_status") == "failed" or data.get("state") == "killed"
+    return (
+        data.get("action_status") == "failed"
+        or data.get("state") == "killed"
+        or data.get("successful") is False
+    )
 
 
 def _decode(raw: str | bytes) -> dict[str, Any] | None:
@@ -111,7 +122,7 @@ def _settle(frame: dict[str, Any], what: str) -> dict[str, Any]:
         data = frame.get("data", {})
         raise NotificationFailed(
             f"{what}: {data.get('last_seen_action') or data.get('state')} failed: "
-            f"{data.get('failure_message')}",
+            f"{data.get('failure_message') or data.get('error_message')}",
             frame,
         )
     return frame["data"]
@@ -191,10 +202,20 @@ class Notifications:
             open_settled(temp_quote_id), timeout, f"instant_open {temp_quote_id}"
         )
 
-    async def wait_order_new(self, coh_quote_id: int, timeout: float = 30) -> dict[str, Any]:
-        """A TP/SL order counts as placed once the COH websocket reports `state: "new"`."""
+    async def wait_order_new(self, coh_quote_id: int | str, timeout: float = 30) -> dict[str, Any]:
+        """A TP/SL order counts as placed once the COH websocket reports `state: "new"` (the
+        SDK's setQuoteTpSl: "only confirmed once the WebSocket reports state: new")."""
         return await self.wait_for(
             order_state(coh_quote_id), timeout, f"TP/SL order {coh_quote_id}"
+        )
+
+    async def wait_order_canceled(
+        self, coh_quote_id: int | str, timeout: float = 30
+    ) -> dict[str, Any]:
+        """A cancel counts as done once the COH websocket reports the order canceled (the SDK's
+        deleteQuoteTpSl: `cancel`, `canceled` or `cancelled`)."""
+        return await self.wait_for(
+            order_state(coh_quote_id, CANCELED_STATES), timeout, f"TP/SL cancel {coh_quote_id}"
         )
 
 
@@ -267,5 +288,10 @@ class SyncNotifications:
     def wait_open(self, temp_quote_id: int, timeout: float = 30) -> dict[str, Any]:
         return self.wait_for(open_settled(temp_quote_id), timeout, f"instant_open {temp_quote_id}")
 
-    def wait_order_new(self, coh_quote_id: int, timeout: float = 30) -> dict[str, Any]:
+    def wait_order_new(self, coh_quote_id: int | str, timeout: float = 30) -> dict[str, Any]:
         return self.wait_for(order_state(coh_quote_id), timeout, f"TP/SL order {coh_quote_id}")
+
+    def wait_order_canceled(self, coh_quote_id: int | str, timeout: float = 30) -> dict[str, Any]:
+        return self.wait_for(
+            order_state(coh_quote_id, CANCELED_STATES), timeout, f"TP/SL cancel {coh_quote_id}"
+        )

@@ -134,7 +134,8 @@ def judge(value: Any, where: str, options: Options) -> Result:
             shown = next(f for f in result.violations if f.rule == "tpsl.precision")
             raise ServiceRefusal(COH_PRECISION, f"{shown.path}: {shown.message}", result.findings)
         detail = (
-            f"{len(result.violations)} violation(s); first {first.rule} at {first.path or '(body)'}"
+            f"{len(result.violations)} violation(s); first {first.rule} at "
+            f"{first.path or '(body)'}: {first.message}"
         )
         raise ServiceRefusal(NOT_CONFORMING, detail, result.findings)
     return result

@@ -735,6 +735,81 @@ RULES: tuple[Rule, ...] = (
         (TPSL,),
         ("symbols",),
     ),
+    _r(
+        "tpsl.trigger-zero",
+        E,
+        "a used take-profit or stop-loss leg has conditionalPrice (its trigger) 0",
+        "docs/protocol.md §10",
+        "A used take-profit or stop-loss leg has a conditionalPrice (trigger) and a price above "
+        "zero.",
+        (TPSL,),
+    ),
+    _r(
+        "tpsl.price-zero",
+        E,
+        "a used take-profit or stop-loss leg has price 0 (the close could never be filled)",
+        "docs/protocol.md §10",
+        "A used take-profit or stop-loss leg has a conditionalPrice (trigger) and a price above "
+        "zero.",
+        (TPSL,),
+    ),
+    _r(
+        "tpsl.sl-beyond-tp",
+        E,
+        "the stop-loss trigger is at or beyond the take-profit trigger for the position's side",
+        "docs/protocol.md §10",
+        "With both legs, the stop-loss is not at or beyond the take-profit.",
+        (TPSL,),
+    ),
+    _r(
+        "tpsl.trigger-side",
+        E,
+        "a trigger lies on the wrong side of the mark (long: TP below, SL above; short: the "
+        "opposite): the order would fire at once",
+        "docs/protocol.md §10",
+        "Its trigger lies on the position's side of the current mark (long: take-profit above "
+        "the mark, stop-loss below; short: the opposite), never at it.",
+        (TPSL,),
+        ("mark_prices",),
+    ),
+    _r(
+        "tpsl.trigger-at-mark",
+        E,
+        "a trigger equals the current mark: the order would fire at once",
+        "docs/protocol.md §10",
+        "Its trigger lies on the position's side of the current mark (long: take-profit above "
+        "the mark, stop-loss below; short: the opposite), never at it.",
+        (TPSL,),
+        ("mark_prices",),
+    ),
+    _r(
+        "tpsl.min-distance",
+        E,
+        "a trigger is closer to the mark than MinPriceDistancePercent",
+        "docs/protocol.md §10",
+        "At least MinPriceDistancePercent of the mark away from it (|trigger - mark| / mark x "
+        "100).",
+        (TPSL,),
+        ("mark_prices", "coh_limits"),
+    ),
+    _r(
+        "tpsl.tp-sl-spread",
+        E,
+        "take-profit and stop-loss are closer than MinProfitStopLossSpreadPercent of the mark",
+        "docs/protocol.md §10",
+        "|TP - SL| / mark x 100 is at least MinProfitStopLossSpreadPercent.",
+        (TPSL,),
+        ("mark_prices", "coh_limits"),
+    ),
+    _r(
+        "tpsl.quantity-position",
+        E,
+        "a leg's quantity is above the position's open quantity",
+        "docs/protocol.md §10",
+        "A leg's quantity is not above the position's open quantity.",
+        (TPSL,),
+        ("open_quantities",),
+    ),
 )
 
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}

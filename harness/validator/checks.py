@@ -905,3 +905,203 @@ def tpsl_precision(env: Env, body: Body) -> None:
 
 def _leg_text(leg: Leg) -> str:
     return json.dumps(leg_to_wire(leg))
+
+
+# --- TP/SL against the market: orders the COH cannot hold (docs/protocol.md §10) --------------
+#
+# The mock COH judges every order with these same checks, its context carrying the live mark,
+# its served limits and the position's open quantity (`ConditionalOrders.judging_context`);
+# a capture is judged against the context file's `mark_prices`, `coh_limits`, `open_quantities`.
+# Each leg trips one rule: a zero trigger is not also "wrong side", a trigger on the wrong side
+# is not also "too close", as the SDK's `validateTpSl` reports one error per side (sign rule,
+# then distance, then the TP/SL spread only when both sides passed).
+
+_TPSL_LEGS = (("takeProfit", "take-profit"), ("stopLoss", "stop-loss"))
+_PERCENT_SHOWN = Decimal("0.0001")
+
+
+def _used_tpsl_legs(body: Body) -> list[tuple[str, str, Leg]]:
+    """The used take-profit / stop-loss legs: (message key, what it is, leg)."""
+    order = body.tpsl.order if body.tpsl is not None else None
+    if order is None:
+        return []
+    legs = {"takeProfit": order.take_profit, "stopLoss": order.stop_loss}
+    return [(key, what, legs[key]) for key, what in _TPSL_LEGS if Decimal(legs[key].quantity) != 0]
+
+
+def _long(body: Body) -> bool | None:
+    """True for a long position, False for a short one, None for an unknown positionType."""
+    order = body.tpsl.order if body.tpsl is not None else None
+    if order is None or order.position_type > _MAX_POSITION:
+        return None
+    return order.position_type == PositionType.LONG
+
+
+def _triggers_above(key: str, long: bool) -> bool:
+    """A long's take-profit and a short's stop-loss trigger above the mark; the others below."""
+    return (key == "takeProfit") == long
+
+
+def _mark(env: Env, body: Body) -> Decimal | None:
+    order = body.tpsl.order if body.tpsl is not None else None
+    return env.context.mark_price(order.symbol_id) if order is not None and env.context else None
+
+
+def _on_its_side(trigger: Decimal, mark: Decimal, above: bool) -> bool:
+    return trigger > mark if above else trigger < mark
+
+
+def _percent_of(amount: Decimal, mark: Decimal) -> Decimal:
+    return (amount * 100 / mark).quantize(_PERCENT_SHOWN)
+
+
+def _placed_triggers(env: Env, body: Body) -> tuple[Decimal, bool, list[tuple[str, str, Decimal]]]:
+    """The mark, the side, and the used legs' triggers that are above zero and on their side of
+    the mark (the ones the distance and spread rules judge); ([], …) when nothing can be."""
+    mark, long = _mark(env, body), _long(body)
+    if mark is None or long is None:
+        return Decimal(0), False, []
+    placed = []
+    for key, what, leg in _used_tpsl_legs(body):
+        trigger = Decimal(leg.conditional_price)
+        if trigger != 0 and _on_its_side(trigger, mark, _triggers_above(key, long)):
+            placed.append((key, what, trigger))
+    return mark, long, placed
+
+
+@check("tpsl.trigger-zero")
+def tpsl_trigger_zero(env: Env, body: Body) -> None:
+    for key, what, leg in _used_tpsl_legs(body):
+        if Decimal(leg.conditional_price) == 0:
+            env.add(
+                "tpsl.trigger-zero",
+                f"{_MESSAGE}.{key}.conditionalPrice",
+                f"the {what} leg has quantity {leg.quantity} but trigger 0: expected a trigger "
+                "price above zero",
+            )
+
+
+@check("tpsl.price-zero")
+def tpsl_price_zero(env: Env, body: Body) -> None:
+    for key, what, leg in _used_tpsl_legs(body):
+        if Decimal(leg.price) == 0:
+            env.add(
+                "tpsl.price-zero",
+                f"{_MESSAGE}.{key}.price",
+                f"the {what} leg has quantity {leg.quantity} but price 0: its close could never "
+                "be filled; expected the worst acceptable fill price, above zero",
+            )
+
+
+@check("tpsl.sl-beyond-tp")
+def tpsl_sl_beyond_tp(env: Env, body: Body) -> None:
+    legs = {key: Decimal(leg.conditional_price) for key, _, leg in _used_tpsl_legs(body)}
+    long = _long(body)
+    tp, sl = legs.get("takeProfit"), legs.get("stopLoss")
+    if long is None or not tp or not sl:
+        return
+    if (sl >= tp) if long else (sl <= tp):
+        side = "long" if long else "short"
+        env.add(
+            "tpsl.sl-beyond-tp",
+            f"{_MESSAGE}.stopLoss.conditionalPrice",
+            f"stop-loss {sl} is at or {'above' if long else 'below'} the take-profit {tp}: a "
+            f"{side} position's stop-loss triggers {'below' if long else 'above'} its take-profit",
+        )
+
+
+def _side_findings(env: Env, body: Body, rule: str) -> None:
+    mark, long = _mark(env, body), _long(body)
+    if mark is None or long is None:
+        return
+    side = "long" if long else "short"
+    for key, what, leg in _used_tpsl_legs(body):
+        trigger = Decimal(leg.conditional_price)
+        above = _triggers_above(key, long)
+        where = "above" if above else "below"
+        if trigger == 0:
+            continue
+        if rule == "tpsl.trigger-at-mark" and trigger == mark:
+            env.add(
+                rule,
+                f"{_MESSAGE}.{key}.conditionalPrice",
+                f"{what} trigger {trigger} equals the mark {mark}: the order would fire at once "
+                f"(a {side} position's {what} triggers {where} the mark)",
+            )
+        if (
+            rule == "tpsl.trigger-side"
+            and trigger != mark
+            and not _on_its_side(trigger, mark, above)
+        ):
+            env.add(
+                rule,
+                f"{_MESSAGE}.{key}.conditionalPrice",
+                f"{what} trigger {trigger} is {'below' if above else 'above'} the mark {mark}: "
+                f"a {side} position's {what} triggers {where} the mark (this one would fire at "
+                "once)",
+            )
+
+
+@check("tpsl.trigger-side")
+def tpsl_trigger_side(env: Env, body: Body) -> None:
+    _side_findings(env, body, "tpsl.trigger-side")
+
+
+@check("tpsl.trigger-at-mark")
+def tpsl_trigger_at_mark(env: Env, body: Body) -> None:
+    _side_findings(env, body, "tpsl.trigger-at-mark")
+
+
+@check("tpsl.min-distance")
+def tpsl_min_distance(env: Env, body: Body) -> None:
+    limits = env.context.coh_limits  # type: ignore[union-attr]
+    assert limits is not None
+    floor = limits.min_price_distance_percent
+    mark, _, placed = _placed_triggers(env, body)
+    for key, what, trigger in placed:
+        if abs(trigger - mark) * 100 < floor * mark:
+            env.add(
+                "tpsl.min-distance",
+                f"{_MESSAGE}.{key}.conditionalPrice",
+                f"{what} trigger {trigger} is {_percent_of(abs(trigger - mark), mark)} % of the "
+                f"mark {mark} away; MinPriceDistancePercent is {floor}",
+            )
+
+
+@check("tpsl.tp-sl-spread")
+def tpsl_tp_sl_spread(env: Env, body: Body) -> None:
+    limits = env.context.coh_limits  # type: ignore[union-attr]
+    assert limits is not None
+    floor = limits.min_profit_stop_loss_spread_percent
+    distance = limits.min_price_distance_percent
+    mark, _, placed = _placed_triggers(env, body)
+    triggers = {key: trigger for key, _, trigger in placed}
+    if len(triggers) != 2 or any(abs(t - mark) * 100 < distance * mark for t in triggers.values()):
+        return  # judged only when both legs passed the side and distance rules (as the SDK)
+    spread = abs(triggers["takeProfit"] - triggers["stopLoss"])
+    if spread * 100 < floor * mark:
+        env.add(
+            "tpsl.tp-sl-spread",
+            f"{_MESSAGE}.stopLoss.conditionalPrice",
+            f"take-profit {triggers['takeProfit']} and stop-loss {triggers['stopLoss']} are "
+            f"{_percent_of(spread, mark)} % of the mark {mark} apart; "
+            f"MinProfitStopLossSpreadPercent is {floor}",
+        )
+
+
+@check("tpsl.quantity-position")
+def tpsl_quantity_position(env: Env, body: Body) -> None:
+    order = body.tpsl.order if body.tpsl is not None else None
+    if order is None:
+        return
+    open_quantity = env.context.open_quantity(order.quote_id)  # type: ignore[union-attr]
+    if open_quantity is None:
+        return
+    for key, what, leg in _used_tpsl_legs(body):
+        if Decimal(leg.quantity) > open_quantity:
+            env.add(
+                "tpsl.quantity-position",
+                f"{_MESSAGE}.{key}.quantity",
+                f"the {what} leg closes {leg.quantity}, above the open quantity "
+                f"{pricing.format_decimal(open_quantity)} of quote {order.quote_id}",
+            )

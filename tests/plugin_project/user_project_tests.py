@@ -101,14 +101,13 @@ def test_my_tpsl_client_against_the_mock_coh(mock_coh, symmio_context, symmio_us
         symmio_context.tpsl_domain(),
         symmio_user.session,
         virtual_account=symmio_user.sub_account,
-        salt=order.order.salt,
         coh_quote_id=row["coh_quote_id"],
         conditional_order_type="take_profit",
     )
     cancelled = coh.cancel(
         symmio_context.tpsl_domain(), message, signature, symmio_user.session.address
     )
-    assert cancelled == row["coh_quote_id"]
+    assert cancelled == message.coh_quote_id
     assert coh.search(salt=str(order.order.salt))[0]["state"] == "canceled"
 
 

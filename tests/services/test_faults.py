@@ -14,6 +14,7 @@ import pytest
 
 from harness import eip712, flow, wire
 from harness.keys import LocalKey
+from harness.model import parse_coh_quote_id
 from harness.pricing import LockedParamsPct
 from harness.primitives import to_hex
 from harness.services import (
@@ -225,7 +226,9 @@ def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
         ws.subscribe(status["va_address"])
         coh_id = coh.submit(order)
         placed = ws.wait_order_new(coh_id, timeout=10)
-    assert placed["salt"] == str(order.order.salt) and placed["state"] == "new"
+    assert placed["state"] == "new" and placed["conditional_order_type"] == "take_profit"
+    number = coh_id if isinstance(coh_id, int) else parse_coh_quote_id(coh_id)
+    assert parse_coh_quote_id(placed["coh_quote_id"]) == number, placed
     rows = coh.search(salt=str(order.order.salt))
     assert [r["coh_quote_id"] for r in rows] == [coh_id]
     # posted again by a careless caller: refused as a replay (a refusal is answered as such even
@@ -237,6 +240,50 @@ def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
     assert (caught.value.http_status, caught.value.code) == (409, 3013)
     assert "replay" in str(caught.value)
     assert len(coh.search(salt=str(order.order.salt))) == 1
+
+
+def test_a_lost_cancel_reply_is_reconciled_by_the_orders_state_and_sent_once(
+    served: ServeProcess, http: httpx.Client
+) -> None:
+    session, sub = onboard(http)
+    plain = kept(SolverClient(f"{served.base}/solver"))
+    accepted = plain.instant_open(open_plan(served, session, sub).body)
+    status = plain.temp_quote_status(accepted.temp_quote_id)
+    va = status["va_address"]
+    order = flow.build_tpsl(
+        served.context.tpsl_domain(),
+        session,
+        sub_account=sub,
+        virtual_account=va,
+        affiliate=served.context.affiliate,
+        quote_id=status["quote_id"],
+        symbol=served.context.symbols[0],
+        side="long",
+        quantity=Decimal("0.004"),
+        mark_price=Decimal("65000.5"),
+        take_profit=Decimal("68250.5"),
+    )
+    coh = kept(CohClient(f"{served.base}/coh", retry=FAST))
+    coh_id = coh.submit(order)
+    message, signature = flow.build_tpsl_delete(
+        served.context.tpsl_domain(),
+        session,
+        virtual_account=va,
+        coh_quote_id=coh_id,
+        conditional_order_type="take_profit",
+    )
+    arm(http, "tpsl_cancel", "reply_lost")
+    before = requests_seen(http, "tpsl_cancel")
+    ws_url = served.base.replace("http://", "ws://") + "/coh/api/v5/ws"
+    with SyncNotifications(ws_url) as ws:
+        ws.subscribe(sub)
+        cancelled = coh.cancel(served.context.tpsl_domain(), message, signature, session.address)
+        report = ws.wait_order_canceled(cancelled, timeout=10)
+    assert cancelled == message.coh_quote_id and report["state"] == "canceled", report
+    assert requests_seen(http, "tpsl_cancel") - before == 1  # reconciled, never re-sent
+    with pytest.raises(ServiceError) as caught:  # the same signed cancel again: a replay
+        coh.cancel(served.context.tpsl_domain(), message, signature, session.address)
+    assert (caught.value.http_status, caught.value.code) == (409, 3013), caught.value
 
 
 def test_notifications_client_waits_for_the_open_and_types_failures(

@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from harness import flow, wire
+from harness.model import parse_coh_quote_id
 from harness.services import Services, SolverClient
 from harness.services.coh import CONFIGS
 from harness.services.plumbing import MAX_BODY_BYTES
@@ -247,12 +248,17 @@ def test_a_stored_order_is_confirmed_on_the_coh_websocket_as_new(
     va, quote_id = opened_position(services, solver, user)
     order = tpsl(services, user, va, quote_id, "0.004", take_profit=Decimal("68250.5"))
     with http.websocket_connect("/coh/api/v5/ws") as ws:
-        subscribe(ws, va)
+        subscribe(ws, va)  # the VA's subscribers get the sub-account's reports too (mock)
         coh_id = http.post("/coh/api/v5/", json=wire.tpsl_to_wire(order)).json()["coh_quote_id"]
         frame = ws.receive_json()
-    assert frame["address"] == va
-    assert (frame["data"]["coh_quote_id"], frame["data"]["state"]) == (coh_id, "new")
-    assert frame["data"]["salt"] == str(order.order.salt)
+    assert (frame["address"], frame["type"], frame["primary_identifier"]) == (
+        user.sub_account,
+        "report",
+        quote_id,
+    )
+    number = coh_id if isinstance(coh_id, int) else parse_coh_quote_id(coh_id)
+    assert parse_coh_quote_id(frame["data"]["coh_quote_id"]) == number, frame
+    assert (frame["data"]["state"], frame["data"]["successful"]) == ("new", True)
 
 
 def test_chain_work_runs_on_the_one_chain_thread_not_the_event_loop(

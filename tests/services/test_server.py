@@ -65,7 +65,8 @@ def test_serve_runs_open_over_http_and_websocket_on_loopback(server) -> None:
     assert base.startswith("http://127.0.0.1:") and not base.endswith(":0")
     context = context_from_json(json.loads(lines[-1].split(": ", 1)[1]))
     described = httpx.get(f"{base}/context", timeout=10).json()
-    extras = {"collateral", "tpsl_bot", "test_accounts"}  # no rpc_url: the embedded chain
+    # no rpc_url: the embedded chain; the live marks and the COH's limits (TP/SL market rules)
+    extras = {"collateral", "tpsl_bot", "test_accounts", "mark_prices", "coh_limits"}
     assert {k: v for k, v in described.items() if k not in extras} == context.to_json()
     assert set(described) - set(context.to_json()) == extras
     session = LocalKey.generate()
