@@ -333,7 +333,7 @@ class System:
         `harness.upnl_sig`) is filled with the placeholder re-encoded at `fill_price` (default:
         the opened price) and the chain's time; without a fill the InstantLayer reverts
         `InvalidFlexFillLength`. The PartyB fills as the transaction's sender where the driver
-        can send as it (`_as_party_b`: no filler signature needed), else it signs FlexFillAuth."""
+        can send as it (`as_party_b`: no filler signature needed), else it signs FlexFillAuth."""
         if quote is None:
             quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(
                 body.send_quote.signed_operation.call_data
@@ -354,14 +354,13 @@ class System:
                 raise ChainError("this deployment has no template for an open without addMargin")
             ops = [body.send_quote, lock, open_]
         fills = [self._party_b_fills(op, price if fill_price is None else fill_price) for op in ops]
-        if not any(any(f) for f in fills):
-            return self.template_tx(template, ops)
         unsigned = [[b"" for _ in f] for f in fills]  # one entry per field, even when unused
-        as_party_b = self._as_party_b(
-            self.template_tx(template, ops, fills=fills, flex_signatures=unsigned)
-        )
-        if as_party_b is not None:
-            return as_party_b
+        tx = self.template_tx(template, ops, fills=fills, flex_signatures=unsigned)
+        if not any(any(f) for f in fills):  # nothing to fill: the signed bytes stand
+            return tx
+        relayed = self.as_party_b(tx)
+        if relayed is not None:
+            return relayed
         signatures = [self._flex_fill_signatures(op, f) for op, f in zip(ops, fills, strict=True)]
         return self.template_tx(template, ops, fills=fills, flex_signatures=signatures)
 
@@ -393,7 +392,7 @@ class System:
             for i, value in enumerate(fills)
         ]
 
-    def _as_party_b(self, tx: flow.TxRequest) -> flow.TxRequest | None:
+    def as_party_b(self, tx: flow.TxRequest) -> flow.TxRequest | None:
         """`tx` sent with the PartyB contract as msg.sender, where this driver can send so; None
         here: the real surface has no call for it (a real PartyB's own relaying is its
         operator's), so the hedger signs its fills instead. Our mocks override it."""

@@ -62,7 +62,7 @@ class MockSystem(System):
         }
         self.party_b = self.mock["MockPartyB"]
 
-    def _as_party_b(self, tx: flow.TxRequest) -> flow.TxRequest:
+    def as_party_b(self, tx: flow.TxRequest) -> flow.TxRequest:
         """`tx` relayed by MockPartyB.execute (sent by the admin): the InstantLayer sees the
         PartyB as msg.sender, so its own operations and the flex fields naming it need no
         signature (perps-core docs/v0.8.5/instant-layer-partyb-integration.md, self-execution)."""
