@@ -70,6 +70,15 @@ def placeholder(regime: UpnlSigRegime, price_wei: int, timestamp: int) -> tuple[
     return (PLACEHOLDER_REQ_ID, timestamp, 0, price_wei, b"", _ZERO_SCHNORR)
 
 
+def regime_of(sig: tuple[Any, ...], flex_fields: int) -> UpnlSigRegime:
+    """Which regime a conforming sendQuote's upnlSig and flex-field count show (for reports: the
+    validator's rules decide conformance, this only names the form)."""
+    if flex_fields:
+        return UpnlSigRegime.SDK_FLEX
+    _, timestamp, _, price, _, _ = sig
+    return UpnlSigRegime.GUIDE_ZERO if price == timestamp == 0 else UpnlSigRegime.SDK_PLACEHOLDER
+
+
 @dataclass(frozen=True)
 class Region:
     """The upnlSig tuple's bytes inside sendQuote calldata, as a FlexField names them: `offset`
@@ -144,6 +153,7 @@ __all__ = [
     "decode_region",
     "encode_region",
     "placeholder",
+    "regime_of",
     "region",
     "solver_fill",
 ]

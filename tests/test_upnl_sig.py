@@ -110,6 +110,13 @@ def test_an_unknown_regime_is_refused_by_name() -> None:
         _open("sdk-flex")  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("regime", list(UpnlSigRegime), ids=lambda r: r.value)
+def test_regime_of_names_the_form_each_builder_regime_signed(regime: UpnlSigRegime) -> None:
+    send = _open(regime).body.send_quote.signed_operation
+    sig = SEND.decode(send.call_data)["upnlSig"]
+    assert upnl_sig.regime_of(sig, len(send.flex_fields)) is regime
+
+
 def test_addmargin_never_carries_a_flex_field() -> None:
     for regime in UpnlSigRegime:
         assert _open(regime).body.add_margin.signed_operation.flex_fields == (), regime
