@@ -641,10 +641,11 @@ def open_affiliate(env: Env, body: Body) -> None:
 
 
 # upnlSig: what the real core reads on an instant open, and so which client forms conform, is
-# in `harness.upnl_sig` (perps-core PartyAFacetImpl.sendQuote@cae77f2: Muon is skipped for a
-# PartyA bound to the whitelisted PartyB; upnl feeds the available balance, price is the MARKET
-# quote's fee basis). The guide's sentinel, the SDK placeholder and the SDK's one flex field over
-# the region are all conforming (real-world.md §3): each rule below refuses only what none sends.
+# in `harness.upnl_sig` (perps-core contracts/facets/PartyA/PartyAFacetImpl.sol
+# @cae77f2cee9e7465beb88c8752a48b38ee43104e, sendQuote: Muon is skipped for a PartyA bound to the
+# whitelisted PartyB; upnl feeds the available balance; price is a MARKET quote's fee basis).
+# The guide's sentinel, the SDK placeholder and the SDK's one flex field over the region all
+# conform (real-world.md §3): each rule below refuses only what none of them sends.
 
 
 @check("open.upnl-sig")
@@ -671,9 +672,9 @@ def _upnl_sig_data(sig: tuple[Any, ...]) -> list[str]:
     if upnl:
         out.append(f"upnl {upnl} (the core adds it to the PartyA's available balance)")
     if any(req_id):
-        out.append(f"a non-zero reqId ({len(req_id)} bytes)")
+        out.append(f"a reqId of {len(req_id)} bytes, not all zero")
     if any(gateway_sig):
-        out.append(f"a gatewaySignature ({len(gateway_sig)} non-zero bytes)")
+        out.append(f"a gatewaySignature of {len(gateway_sig)} bytes, not all zero")
     if signature or int(owner, 16) or int(nonce, 16):
         out.append("a Schnorr signature (sigs.signature, owner, nonce)")
     return out
