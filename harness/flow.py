@@ -39,6 +39,9 @@ from .model import (
 )
 from .pricing import Side
 from .primitives import require_checksum_address
+from .upnl_sig import UpnlSigRegime
+from .upnl_sig import placeholder as upnl_sig_placeholder
+from .upnl_sig import region as upnl_sig_region
 
 
 class Signer(Protocol):
@@ -297,9 +300,16 @@ def build_instant_open(
     max_leverage: int | None = None,
     quote_uuid: str | None = None,
     salts: tuple[bytes, bytes] | None = None,
+    upnl_sig: UpnlSigRegime = UpnlSigRegime.GUIDE_ZERO,
+    upnl_sig_timestamp: int | None = None,
 ) -> OpenPlan:
     """addMarginToNextVA (AccountLayer) + sendQuoteWithAffiliateAndData (Symmio core), both signed
-    by the session key with signerAccount = the sub-account (spec §6)."""
+    by the session key with signerAccount = the sub-account (spec §6).
+
+    `upnl_sig` picks how sendQuote's upnlSig is filled (`harness.upnl_sig`, real-world.md §3):
+    the guide's all-zero sentinel (default), the SDK's placeholder carrying the requested price
+    and `upnl_sig_timestamp` (required for the SDK regimes: builders never read the clock), or
+    that placeholder plus one FlexField over exactly its encoded region, filled by the hedger."""
     require_checksum_address(sub_account, "sub_account")
     position_type = pricing.parse_side(side)
     lev = pricing.require_leverage(leverage, max_leverage)
@@ -324,6 +334,15 @@ def build_instant_open(
     if not isinstance(ident, str) or not ident:
         raise InputError("quote_uuid", "expected a non-empty string")
     _require_timestamp(deadline, "deadline")
+    if not isinstance(upnl_sig, UpnlSigRegime):
+        raise InputError("upnl_sig", f"expected a harness.upnl_sig.UpnlSigRegime, got {upnl_sig!r}")
+    if upnl_sig is UpnlSigRegime.GUIDE_ZERO:
+        stamp = 0
+    elif upnl_sig_timestamp is None:
+        raise InputError("upnl_sig_timestamp", f"required for the {upnl_sig.value} upnlSig (now)")
+    else:
+        stamp = _require_timestamp(upnl_sig_timestamp, "upnl_sig_timestamp")
+    price_wei = pricing.to_wei(price, "price")
 
     add_call = cd.ADD_MARGIN_TO_NEXT_VA.encode(sub_account, va_iso, symbol.id, margin)
     send_call = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.encode(
@@ -331,7 +350,7 @@ def build_instant_open(
         symbol.id,
         position_type,
         cd.ORDER_MARKET,
-        pricing.to_wei(price, "price"),
+        price_wei,
         pricing.to_wei(qty, "quantity"),
         locked.cva,
         locked.lf,
@@ -339,9 +358,13 @@ def build_instant_open(
         locked.party_bmm,
         deadline,
         affiliate,
-        cd.EMPTY_UPNL_SIG,
+        upnl_sig_placeholder(upnl_sig, price_wei, stamp),
         cd.encode_quote_data(ident),
     )
+    flex: tuple[FlexField, ...] = ()
+    if upnl_sig is UpnlSigRegime.SDK_FLEX:
+        where = upnl_sig_region(send_call)
+        flex = (FlexField(where.offset, where.length, hedger),)
     add_salt, send_salt = salts if salts is not None else (None, None)
     add_op = sign_operation(
         context,
@@ -360,6 +383,7 @@ def build_instant_open(
         sub_account,
         deadline=deadline,
         salt=send_salt,
+        flex_fields=flex,
     )
     return OpenPlan(
         InstantOpen(add_op, send_op),

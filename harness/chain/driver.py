@@ -26,11 +26,13 @@ from web3.contract.contract import ContractFunction
 
 from .. import calldata as cd
 from .. import eip712, flow
+from .. import upnl_sig as upnl
 from ..context import Context, Symbol
 from ..model import (
     Account,
     DelegationInfo,
     Domain,
+    FlexFillAuth,
     InstantClose,
     InstantOpen,
     ReplayAttackHeader,
@@ -320,11 +322,18 @@ class System:
         opened_price: int | None = None,
         deadline: int | None = None,
         quote: dict[str, Any] | None = None,
+        fill_price: int | None = None,
     ) -> flow.TxRequest:
         """The solver's one transaction for an instant_open body: addMargin + sendQuote (the
         user's signed operations) + lockQuote + openPosition (the PartyB's), quote id injected.
         The PartyB fills the whole quantity at `opened_price` (default: the requested price).
-        `quote`: sendQuote's decoded arguments, when the caller has them already."""
+        `quote`: sendQuote's decoded arguments, when the caller has them already.
+
+        A flex field the body gives the PartyB (the SDK's range over sendQuote's upnlSig,
+        `harness.upnl_sig`) is filled with the placeholder re-encoded at `fill_price` (default:
+        the opened price) and the chain's time; without a fill the InstantLayer reverts
+        `InvalidFlexFillLength`. The PartyB fills as the transaction's sender where the driver
+        can send as it (`as_party_b`: no filler signature needed), else it signs FlexFillAuth."""
         if quote is None:
             quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(
                 body.send_quote.signed_operation.call_data
@@ -338,12 +347,61 @@ class System:
             deadline=until,
         )
         if body.add_margin is not None:
-            ops = [body.add_margin, body.send_quote, lock, open_]
-            return self.template_tx(self.open_template_id, ops)
-        template = self.deployment.open_no_margin_template_id
-        if template is None:
-            raise ChainError("this deployment has no template for an open without addMargin")
-        return self.template_tx(template, [body.send_quote, lock, open_])
+            template, ops = self.open_template_id, [body.add_margin, body.send_quote, lock, open_]
+        else:
+            template = self.deployment.open_no_margin_template_id
+            if template is None:
+                raise ChainError("this deployment has no template for an open without addMargin")
+            ops = [body.send_quote, lock, open_]
+        fills = [self._party_b_fills(op, price if fill_price is None else fill_price) for op in ops]
+        unsigned = [[b"" for _ in f] for f in fills]  # one entry per field, even when unused
+        tx = self.template_tx(template, ops, fills=fills, flex_signatures=unsigned)
+        if not any(any(f) for f in fills):  # nothing to fill: the signed bytes stand
+            return tx
+        relayed = self.as_party_b(tx)
+        if relayed is not None:
+            return relayed
+        signatures = [self._flex_fill_signatures(op, f) for op, f in zip(ops, fills, strict=True)]
+        return self.template_tx(template, ops, fills=fills, flex_signatures=signatures)
+
+    def _party_b_fills(self, op: WrappedOperation, price_wei: int) -> list[bytes]:
+        """One fill per flex field of `op`: the upnlSig fill for a field naming the PartyB, empty
+        (the signed bytes kept) for any other."""
+        signed = op.signed_operation
+        party_b = self.party_b.address.lower()
+        return [
+            upnl.solver_fill(
+                signed.call_data,
+                field.offset,
+                field.length,
+                price_wei=price_wei,
+                timestamp=self.chain.now(),
+            )
+            if field.authorized_flex_filler.lower() == party_b
+            else b""
+            for field in signed.flex_fields
+        ]
+
+    def _flex_fill_signatures(self, op: WrappedOperation, fills: Sequence[bytes]) -> list[bytes]:
+        """The hedger's FlexFillAuth over each non-empty fill (ERC-1271 on the PartyB)."""
+        op_hash = eip712.digest(self.domain, op.signed_operation)
+        return [
+            self.hedger.sign_digest(eip712.digest(self.domain, FlexFillAuth(op_hash, i, value)))
+            if value
+            else b""
+            for i, value in enumerate(fills)
+        ]
+
+    def as_party_b(self, tx: flow.TxRequest) -> flow.TxRequest | None:
+        """`tx` sent with the PartyB contract as msg.sender, where this driver can send so; None
+        here: the real surface has no call for it (a real PartyB's own relaying is its
+        operator's), so the hedger signs its fills instead. Our mocks override it."""
+        return None
+
+    def template_results(self, tx: flow.TxRequest, raw: bytes) -> list[bytes]:
+        """executeTemplate's results from the raw return data of `tx` (as built here)."""
+        (results,) = tx.function.decode_output(raw)
+        return list(results)
 
     def instant_open(
         self, body: InstantOpen, *, quote: dict[str, Any] | None = None, **options: Any
@@ -365,7 +423,7 @@ class System:
         )
         va = self.view(predict, "pending")
         tx = self.instant_open_tx(body, quote=quote, **options)
-        (results,) = tx.function.decode_output(self.chain.call(tx))
+        results = self.template_results(tx, self.chain.call(tx))
         step = 0 if body.add_margin is None else 1  # sendQuote's place in the template
         (quote_id,) = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode_output(results[step])
         return Opened(quote_id, va, self.chain.send(tx))

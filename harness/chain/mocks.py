@@ -17,6 +17,7 @@ from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
 from .. import artifacts, flow
+from .. import calldata as cd
 from ..context import Symbol
 from ..keys import LocalKey
 from ..primitives import keccak
@@ -30,6 +31,12 @@ from .driver import (
 from .node import Chain, Sent
 
 WAD = 10**18
+
+#: MockPartyB's generic call as the PartyB (hedger or admin only): how our solver sends a
+#: transaction with the PartyB contract as msg.sender, as a real PartyB self-executes.
+PARTY_B_EXECUTE = cd.Function(
+    "execute", (("target", "address"), ("data", "bytes")), ("bytes",), "mock_party_b"
+)
 
 
 def default_affiliate() -> str:
@@ -54,6 +61,19 @@ class MockSystem(System):
             )
         }
         self.party_b = self.mock["MockPartyB"]
+
+    def as_party_b(self, tx: flow.TxRequest) -> flow.TxRequest:
+        """`tx` relayed by MockPartyB.execute (sent by the admin): the InstantLayer sees the
+        PartyB as msg.sender, so its own operations and the flex fields naming it need no
+        signature (perps-core docs/v0.8.5/instant-layer-partyb-integration.md, self-execution)."""
+        data = PARTY_B_EXECUTE.encode(tx.to, tx.data)
+        return flow.TxRequest(tx.step, self.admin, self.party_b.address, data, PARTY_B_EXECUTE)
+
+    def template_results(self, tx: flow.TxRequest, raw: bytes) -> list[bytes]:
+        if tx.function is PARTY_B_EXECUTE:
+            (raw,) = PARTY_B_EXECUTE.decode_output(raw)
+            tx = flow.TxRequest(tx.step, tx.sender, tx.to, b"", cd.EXECUTE_TEMPLATE)
+        return super().template_results(tx, raw)
 
     def mint(self, to: str, units: int) -> Sent:
         """Test-token faucet (MockERC20.mint is open to anyone)."""

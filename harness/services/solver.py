@@ -4,7 +4,10 @@
 validator against the service's context (deployed addresses, hedger, affiliate, symbols; the
 chain's clock) and refuse a non-conforming body with error 3000 and the rule IDs, before anything
 touches the chain. A conforming open runs as ONE `executeTemplate` (the user's addMargin +
-sendQuote, the PartyB's lockQuote + openPosition, filled at the mark); a close as one
+sendQuote, the PartyB's lockQuote + openPosition, filled at the mark; when the body gives the
+PartyB a flex range over sendQuote's upnlSig, as the SDK's Enigma open does, the PartyB fills it
+with the placeholder at the fill price, sending the transaction itself: `harness.upnl_sig`,
+`System.instant_open_tx`); a close as one
 `executeBatch` (each close request + the PartyB's fill at the mark). Unlike the real solver the
 chain work is done before the answer, so `temp_quote_status` is final at once; the websocket still
 reports `SendQuoteTransaction` / `FillMarketOrderInstantClose` as the real one does.

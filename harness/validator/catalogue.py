@@ -528,10 +528,57 @@ RULES: tuple[Rule, ...] = (
     _r(
         "open.upnl-sig",
         E,
-        "sendQuote's upnlSig is not the empty sentinel (the solver injects the real one)",
+        "sendQuote's upnlSig carries attestation data (a non-zero upnl, reqId, gateway or "
+        "Schnorr signature) instead of a placeholder",
         "docs/protocol.md §8",
-        "Empty SingleUpnlAndPriceSig sentinel; the solver injects the real Muon sig. Don't try "
-        "to fill in real Muon data.",
+        "upnlSig is a placeholder in one of three forms, all conforming: the guide's all-zero "
+        "sentinel; the SDK's (zero upnl, a zero or empty reqId, empty signatures, price = the "
+        "requested open price, timestamp = now); or that placeholder with one flex field over "
+        "its region that the solver fills.",
+        (INSTANT_OPEN,),
+    ),
+    _r(
+        "open.upnl-sig-price",
+        E,
+        "sendQuote's upnlSig.price is neither 0 nor the quote's requested price (MARKET quote)",
+        "docs/protocol.md §8",
+        "For a MARKET quote the core checks and charges the opening fee on upnlSig.price, "
+        "unverified: the price is 0 (the guide) or the quote's requested open price (the SDK).",
+        (INSTANT_OPEN,),
+    ),
+    _r(
+        "open.upnl-sig-flex-count",
+        E,
+        "sendQuote carries more than one flex field",
+        "docs/protocol.md §8",
+        "sendQuote carries no flex field, or exactly one covering the upnlSig region.",
+        (INSTANT_OPEN,),
+    ),
+    _r(
+        "open.upnl-sig-flex-range",
+        E,
+        "a sendQuote flex field covers anything but exactly the encoded upnlSig region",
+        "docs/protocol.md §8",
+        "The flex range is [head word of upnlSig, head word of data) of the encoded arguments, "
+        "computed from the callData itself.",
+        (INSTANT_OPEN,),
+    ),
+    _r(
+        "open.upnl-sig-flex-filler",
+        E,
+        "a sendQuote flex field's authorizedFlexFiller is not the context's hedger",
+        "docs/protocol.md §8",
+        "Its authorizedFlexFiller is the solver's PartyB (the hedger), which fills the region as "
+        "the transaction's sender.",
+        (INSTANT_OPEN,),
+        ("hedger",),
+    ),
+    _r(
+        "open.add-margin-flex",
+        E,
+        "addMarginToNextVA carries a flex field",
+        "docs/protocol.md §8",
+        "addMarginToNextVA carries no flex field (the SDK keeps it fully fixed).",
         (INSTANT_OPEN,),
     ),
     _r(

@@ -35,6 +35,7 @@ from ..protocol import (
     PositionType,
     VirtualAccountIsolationType,
 )
+from ..upnl_sig import region as upnl_sig_region
 from ..wire import leg_to_wire
 from .catalogue import BY_ID, RULES, Rule
 from .facts import FACT_FLAGS, Body, Op, Signed
@@ -639,29 +640,131 @@ def open_affiliate(env: Env, body: Body) -> None:
         )
 
 
+# upnlSig: what the real core reads on an instant open, and so which client forms conform, is
+# in `harness.upnl_sig` (perps-core contracts/facets/PartyA/PartyAFacetImpl.sol
+# @cae77f2cee9e7465beb88c8752a48b38ee43104e, sendQuote: Muon is skipped for a PartyA bound to the
+# whitelisted PartyB; upnl feeds the available balance; price is a MARKET quote's fee basis).
+# The guide's sentinel, the SDK placeholder and the SDK's one flex field over the region all
+# conform (real-world.md §3): each rule below refuses only what none of them sends.
+
+
 @check("open.upnl-sig")
 def open_upnl_sig(env: Env, body: Body) -> None:
     found = _send_args(body)
-    if found is not None and not _is_upnl_placeholder(found[1]["upnlSig"]):
+    if found is None:
+        return
+    carried = _upnl_sig_data(found[1]["upnlSig"])
+    if carried:
         env.add(
             "open.upnl-sig",
             found[0].call_path,
-            "upnlSig carries data: expected the empty SingleUpnlAndPriceSig (empty bytes, zeros, "
-            "zero addresses); the solver injects the real one",
+            f"upnlSig carries {'; '.join(carried)}: expected a placeholder (the guide's all-zero "
+            "sentinel, or the SDK's: zero upnl, zero or empty reqId and signatures, any "
+            "timestamp); Muon is skipped for a bound PartyA, so the core would trust these "
+            "unverified values, and the solver fills the real attestation",
         )
 
 
-def _is_upnl_placeholder(sig: tuple[Any, ...]) -> bool:
-    """The empty sentinel, or the SDK's same-size placeholder (zero bytes instead of empty)."""
-    if cd.is_empty_upnl_sig(sig):
-        return True
-    req_id, timestamp, upnl, price, gateway_sig, (nonce, owner, signer) = sig
-    return (
-        not any(req_id)
-        and not any(gateway_sig)
-        and timestamp == upnl == price == nonce == 0
-        and int(owner, 16) == int(signer, 16) == 0
-    )
+def _upnl_sig_data(sig: tuple[Any, ...]) -> list[str]:
+    """What in a SingleUpnlAndPriceSig is more than a placeholder (price and timestamp aside)."""
+    req_id, _timestamp, upnl, _price, gateway_sig, (signature, owner, nonce) = sig
+    out = []
+    if upnl:
+        out.append(f"upnl {upnl} (the core adds it to the PartyA's available balance)")
+    if any(req_id):
+        out.append(f"a reqId of {len(req_id)} bytes, not all zero")
+    if any(gateway_sig):
+        out.append(f"a gatewaySignature of {len(gateway_sig)} bytes, not all zero")
+    if signature or int(owner, 16) or int(nonce, 16):
+        out.append("a Schnorr signature (sigs.signature, owner, nonce)")
+    return out
+
+
+@check("open.upnl-sig-price")
+def open_upnl_sig_price(env: Env, body: Body) -> None:
+    found = _send_args(body)
+    if found is None:
+        return
+    op, args = found
+    price, requested = args["upnlSig"][3], args["price"]
+    if args["orderType"] == OrderType.MARKET and price not in (0, requested):
+        env.add(
+            "open.upnl-sig-price",
+            op.call_path,
+            f"upnlSig.price {_wei(price)}: expected 0 (the guide's sentinel) or the quote's "
+            f"requested price {_wei(requested)} (the SDK's placeholder); the core checks and "
+            "charges a MARKET quote's opening fee on upnlSig.price, unverified",
+        )
+
+
+def _wei(value: int) -> str:
+    return f"{pricing.format_decimal(pricing.from_wei(value))} ({value} wei)"
+
+
+def _flex_fields(op: Op) -> tuple[Any, ...]:
+    return getattr(op.op, "flex_fields", ())
+
+
+@check("open.upnl-sig-flex-count")
+def open_upnl_sig_flex_count(env: Env, body: Body) -> None:
+    op = body.send_quote
+    if op is not None and len(_flex_fields(op)) > 1:
+        env.add(
+            "open.upnl-sig-flex-count",
+            f"{op.op_path}.flexFields",
+            f"{len(_flex_fields(op))} flex fields on sendQuote: expected none, or exactly one "
+            "over the upnlSig region (the SDK delegates that range only)",
+        )
+
+
+@check("open.upnl-sig-flex-range")
+def open_upnl_sig_flex_range(env: Env, body: Body) -> None:
+    op = body.send_quote
+    if op is None or op.args is None or not _flex_fields(op):
+        return
+    data = op.op.call_data
+    where = upnl_sig_region(data)  # the calldata decoded canonically: the heads are in order
+    for i, flex in enumerate(_flex_fields(op)):
+        if flex.offset + flex.length + 4 > len(data):
+            continue  # flex.bounds says it
+        if (flex.offset, flex.length) != (where.offset, where.length):
+            env.add(
+                "open.upnl-sig-flex-range",
+                f"{op.op_path}.flexFields[{i}]",
+                f"covers argument bytes [{flex.offset}, {flex.offset + flex.length}) (offset "
+                f"{flex.offset}, length {flex.length}): expected exactly the upnlSig region "
+                f"[{where.offset}, {where.end}) (offset {where.offset}, length {where.length}, "
+                "from upnlSig's and data's head words in this callData); a filler could "
+                "otherwise rewrite signed terms of the quote",
+            )
+
+
+@check("open.upnl-sig-flex-filler")
+def open_upnl_sig_flex_filler(env: Env, body: Body) -> None:
+    op = body.send_quote
+    hedger = env.context.hedger  # type: ignore[union-attr]
+    if op is None:
+        return
+    for i, flex in enumerate(_flex_fields(op)):
+        if not _same(flex.authorized_flex_filler, hedger):
+            env.add(
+                "open.upnl-sig-flex-filler",
+                f"{op.op_path}.flexFields[{i}].authorizedFlexFiller",
+                f"{flex.authorized_flex_filler}: expected the hedger {hedger} (the PartyB the "
+                "solver executes as); another filler could write the quote's upnlSig",
+            )
+
+
+@check("open.add-margin-flex")
+def open_add_margin_flex(env: Env, body: Body) -> None:
+    op = body.add_margin
+    if op is not None and _flex_fields(op):
+        env.add(
+            "open.add-margin-flex",
+            f"{op.op_path}.flexFields",
+            f"{len(_flex_fields(op))} flex field(s) on addMarginToNextVA: expected none (the "
+            "SDK keeps addMargin fully fixed; a filler could change the margin moved)",
+        )
 
 
 def _quote_uuid(op: Op) -> tuple[str | None, str | None]:
