@@ -31,6 +31,7 @@ from ..model import DelegationInfo, Domain, TpslRequest
 from ..revert import Reverted
 from ..services.client import CohClient, SolverClient
 from ..services.notify_client import SyncNotifications
+from ..services.published import coh_quote_id_number
 from ..services.solver import NOTIFICATIONS_PATH
 from .config import USER_KEY_ENV, Profile
 
@@ -352,7 +353,8 @@ class TradeRun:
                     trade.session,
                     virtual_account=order.order.virtual_account,
                     salt=order.order.salt,
-                    coh_quote_id=coh_id,
+                    # the delete message names the order by the number in its published id
+                    coh_quote_id=coh_quote_id_number(coh_id) or 0,
                     conditional_order_type="take_profit",
                 )
                 self.coh.cancel(domain, message, signature, trade.session.address)
@@ -386,7 +388,7 @@ class _Trade:
     deposit_units: int = 0
     sub_account: str | None = None
     delegations: list[DelegationInfo] = field(default_factory=list)
-    tpsl: tuple[Domain, TpslRequest, int] | None = None
+    tpsl: tuple[Domain, TpslRequest, str] | None = None
 
     @property
     def sub(self) -> str:

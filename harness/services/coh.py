@@ -17,6 +17,7 @@ the validator does not cover the delete message). Not served: the COH's own webs
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -47,19 +48,54 @@ from .errors import (
 )
 from .faults import faultable
 from .notifications import Notifier, notifications_endpoint
-from .plumbing import decimal_text, guarded, judge, read_json, warnings_json
+from .plumbing import Noted, decimal_text, guarded, judge, noted, read_json
+from .published import (
+    PublishedJSON,
+    coh_quote_id_number,
+    coh_quote_id_text,
+    dumps,
+    harness_headers,
+    number,
+)
 
 QUOTE_OPENED = 4
 QUOTE_CLOSE_PENDING = 5
 ORDER_STATES = ("pending", "new", "triggered", "triggered_pending", "canceled", "killed")
 ORDER_TYPES = ("take_profit", "stop_loss", "send_quote")
+#: `GET /api/v5/configs/`: numbers (Trading-SDK tpsl-handler.ts `ConfigResponseSchema`), served
+#: as JSON numbers from their exact Decimal text (`published.PublishedJSON`)
 CONFIGS = {
     "MaxRequestTimeDeltaSeconds": 60,
-    "MinPriceDistancePercent": "0.1",
-    "MinProfitStopLossSpreadPercent": "0.2",
+    "MinPriceDistancePercent": Decimal("0.1"),
+    "MinProfitStopLossSpreadPercent": Decimal("0.2"),
     "MaxActiveOrdersPerUser": 50,
 }
 ACTIVE_STATES = ("pending", "new", "triggered_pending")
+#: `ConditionalOrderSearchRequestSchemaV3` (Trading-SDK tpsl-handler.ts): its filters, the row
+#: field each one matches, and the enum values of the enum filters
+SEARCH_FILTERS = (
+    "party_a_address",
+    "symbol_id",
+    "state",
+    "order_type",
+    "conditional_order_type",
+    "conditional_price_type",
+    "start",
+    "size",
+)
+SEARCH_FIELDS = {
+    "party_a_address": "party_a_address",
+    "symbol_id": "symbol_id",
+    "order_type": "order_type",
+    "conditional_order_type": "conditional_order_type",
+    "conditional_price_type": "action_price_type",
+}
+SEARCH_ENUMS: dict[str, tuple[Any, ...]] = {
+    "order_type": (0, 1),
+    "conditional_order_type": ORDER_TYPES,
+    "conditional_price_type": ("market", "last_close"),
+}
+DEFAULT_PAGE = 50
 #: Where the COH's order websocket lives, relative to its base URL (mock path).
 COH_WS_PATH = "/api/v5/ws"
 TRIGGER_DEADLINE_SECONDS = 600
@@ -78,25 +114,46 @@ class StoredLeg:
     tx_hash: str | None = None
     sent: Sent | None = None
     failure: str | None = None
+    #: chain seconds when stored and when its state last changed (`create_time`, `modify_time`)
+    created: int = 0
+    modified: int = 0
+
+    @property
+    def published_id(self) -> str:
+        return coh_quote_id_text(self.coh_quote_id)
 
     def to_json(self) -> dict[str, Any]:
+        """A search row, `ConditionalOrderResponseSchema` (Trading-SDK tpsl-handler.ts as
+        patched by its orval.config.ts to the live shape): amounts as numbers (Decimals here,
+        written by `published.dumps`), the id a "coh…" string. Nothing harness-only."""
         order = self.request.order
         return {
-            "id": self.coh_quote_id,
-            "coh_quote_id": self.coh_quote_id,
             "quote_id": order.quote_id,
+            "coh_quote_id": self.published_id,
             "party_a_address": order.virtual_account,
-            "sub_account": order.sub_account,
             "symbol_id": order.symbol_id,
-            "position_type": order.position_type,
             "conditional_order_type": self.order_type,
-            "conditional_price": self.leg.conditional_price,
-            "conditional_price_type": self.leg.conditional_price_type,
-            "price": self.leg.price,
-            "quantity": self.leg.quantity,
+            "quantity": number(self.leg.quantity),
+            "price": number(self.leg.price),
+            "conditional_order_price": number(self.leg.conditional_price),
+            "order_type": self.leg.order_type,
+            "state": self.state,
+            "action_price_type": self.leg.conditional_price_type,
+            "close_status": None,
+            "position_type": order.position_type,
+            "leverage": None,
+            "create_time": self.created,
+            "modify_time": self.modified,
+        }
+
+    def mock_json(self) -> dict[str, Any]:
+        """The row plus what only the harness knows (mock routes and the COH websocket)."""
+        order = self.request.order
+        return {
+            **self.to_json(),
+            "sub_account": order.sub_account,
             "salt": str(order.salt),
             "signer": self.request.signer,
-            "state": self.state,
             "tx_hash": self.tx_hash,
             "failure_message": self.failure,
         }
@@ -193,8 +250,9 @@ class ConditionalOrders:
                     f"requestToClosePosition (0x{close.hex()}) on {order.sub_account} (step 5)",
                 )
             coh_id = next(self._ids)
+            now = backend.now()
             legs = [
-                StoredLeg(coh_id, kind, request, leg)
+                StoredLeg(coh_id, kind, request, leg, created=now, modified=now)
                 for kind, leg in (
                     ("take_profit", order.take_profit),
                     ("stop_loss", order.stop_loss),
@@ -218,7 +276,8 @@ class ConditionalOrders:
 
     def publish(self, leg: StoredLeg) -> None:
         """An order state frame on the COH websocket, to subscribers of the VA or sub-account."""
-        frame = leg.to_json()
+        leg.modified = max(leg.modified, self.backend.now())
+        frame = json.loads(dumps(leg.mock_json()))  # amounts as JSON numbers, as in the rows
         self.notifier.send(leg.request.order.virtual_account, frame)
         if leg.request.order.sub_account != leg.request.order.virtual_account:
             self.notifier.send(leg.request.order.sub_account, frame)
@@ -388,11 +447,12 @@ class ConditionalOrders:
     async def http_delete(self, request: Request) -> JSONResponse:
         envelope = read_delete(await read_json(request))
         leg = await self.backend.run(lambda: self.cancel(*envelope))
+        # StatusResponse {successful, message}, naming the order as the POST does
         return JSONResponse(
             {
                 "successful": True,
                 "message": f"{leg.order_type} canceled",
-                "coh_quote_id": leg.coh_quote_id,
+                "coh_quote_id": leg.published_id,
             }
         )
 
@@ -401,18 +461,20 @@ class ConditionalOrders:
     async def http_submit(self, request: Request) -> JSONResponse:
         data = await read_json(request)
 
-        def work() -> tuple[int, list[dict[str, str]]]:
+        def work() -> tuple[int, Noted]:
             result = judge(data, request.url.path, self.options())
-            return self.submit(result.value), warnings_json(result)  # read once, by the validator
+            return self.submit(result.value), noted(result, data)  # read once, by the validator
 
-        coh_id, warnings = await self.backend.run(work)
+        coh_id, said = await self.backend.run(work)
+        # StatusResponse {successful, message} + the COH's coh_quote_id, a "coh…" string
+        # (real-world.md §4); warnings go to the harness headers
         return JSONResponse(
             {
                 "successful": True,
                 "message": "conditional order stored",
-                "coh_quote_id": coh_id,
-                "warnings": warnings,
-            }
+                "coh_quote_id": coh_quote_id_text(coh_id),
+            },
+            headers=harness_headers(said.warnings, said.info),
         )
 
     @guarded
@@ -420,54 +482,77 @@ class ConditionalOrders:
     async def http_search(self, request: Request) -> JSONResponse:
         query = await read_json(request)
         rows = self.search(query)
-        return JSONResponse({"data": rows, "count": len(rows)})
+        return PublishedJSON({"data": rows, "count": len(rows)})
 
     def search(self, query: Any) -> list[dict[str, Any]]:
-        allowed = {
-            "party_a_address",
-            "state",
-            "start",
-            "size",
-            "symbol_id",
-            "conditional_order_type",
-            "conditional_price_type",
-            "salt",
-        }
+        """`ConditionalOrderSearchRequestSchemaV3`: every filter optional and nullable (null = no
+        filter). An unknown key is refused (the published FastAPI model would ignore it; a
+        harness names the typo instead of answering every order)."""
         if not isinstance(query, dict):
             raise ServiceRefusal(BAD_PARAMETER, "(body): expected a JSON object")
-        unknown = sorted(set(query) - allowed)
+        unknown = sorted(set(query) - set(SEARCH_FILTERS))
         if unknown:
-            raise ServiceRefusal(BAD_PARAMETER, f"{unknown[0]}: unknown search key")
-        states = query.get("state", list(ORDER_STATES))
-        if not isinstance(states, list) or any(s not in ORDER_STATES for s in states):
             raise ServiceRefusal(
-                BAD_PARAMETER, f"state: expected a list of {', '.join(ORDER_STATES)}"
+                BAD_PARAMETER,
+                f"{unknown[0]}: unknown search key (filters: {', '.join(SEARCH_FILTERS)})",
             )
-        start, size = query.get("start", 0), query.get("size", 50)
+        given = {k: v for k, v in query.items() if v is not None}
+        states = given.get("state", list(ORDER_STATES))
+        if not isinstance(states, list) or any(
+            not isinstance(s, str) or s not in ORDER_STATES for s in states
+        ):
+            raise ServiceRefusal(
+                BAD_PARAMETER, f"state: expected null or a list of {', '.join(ORDER_STATES)}"
+            )
+        start, size = given.get("start", 0), given.get("size", DEFAULT_PAGE)
         for key, value in (("start", start), ("size", size)):
             if type(value) is not int or value < 0:
-                raise ServiceRefusal(BAD_PARAMETER, f"{key}: expected a whole number >= 0")
-        if "salt" in query:
-            query["salt"] = wire.Reader().uint_string(query["salt"], "salt")
-            if query["salt"] is None:
-                raise ServiceRefusal(BAD_PARAMETER, "salt: expected a decimal uint256 string")
-            query["salt"] = str(query["salt"])
+                raise ServiceRefusal(BAD_PARAMETER, f"{key}: expected null or a whole number >= 0")
+        for key, allowed in SEARCH_ENUMS.items():
+            if key in given and (
+                type(given[key]) is not type(allowed[0]) or given[key] not in allowed
+            ):
+                shown = ", ".join(json.dumps(a) for a in allowed)
+                raise ServiceRefusal(BAD_PARAMETER, f"{key}: expected null or one of {shown}")
+        for key in ("party_a_address", "symbol_id"):
+            kind = str if key == "party_a_address" else int
+            if key in given and (type(given[key]) is not kind):
+                raise ServiceRefusal(
+                    BAD_PARAMETER,
+                    f"{key}: expected null or a {'string' if kind is str else 'integer'}",
+                )
         rows = [leg.to_json() for legs in list(self.orders.values()) for leg in legs]
-        for key in (
-            "party_a_address",
-            "symbol_id",
-            "conditional_order_type",
-            "conditional_price_type",
-            "salt",
-        ):
-            if key in query:
-                rows = [r for r in rows if r[key] == query[key]]
+        for key, field_ in SEARCH_FIELDS.items():
+            if key in given:
+                rows = [r for r in rows if r[field_] == given[key]]
         rows = [r for r in rows if r["state"] in states]
         return rows[start : start + size]
 
     @guarded
+    async def http_orders(self, request: Request) -> JSONResponse:
+        """`GET /api/v5/?quote_id=&coh_quote_id=` (`GetConditionalOrdersResponseSchema`): the
+        rows of a quote and/or of one COH order; at least one of the two."""
+        raw_quote = request.query_params.get("quote_id")
+        raw_coh = request.query_params.get("coh_quote_id")
+        if raw_quote is None and raw_coh is None:
+            raise ServiceRefusal(BAD_PARAMETER, "quote_id, coh_quote_id: give at least one")
+        rows = [leg.to_json() for legs in list(self.orders.values()) for leg in legs]
+        if raw_quote is not None:
+            if not raw_quote.isascii() or not raw_quote.isdigit() or len(raw_quote) > 30:
+                raise ServiceRefusal(BAD_PARAMETER, "quote_id: expected a whole number")
+            rows = [r for r in rows if r["quote_id"] == int(raw_quote)]
+        if raw_coh is not None:
+            if coh_quote_id_number(raw_coh) is None:
+                raise ServiceRefusal(
+                    BAD_PARAMETER,
+                    f"coh_quote_id: expected a coh-prefixed id like coh1, got {raw_coh[:40]!r}",
+                )
+            rows = [r for r in rows if r["coh_quote_id"] == raw_coh]
+        return PublishedJSON({"data": rows})
+
+    @guarded
     async def http_configs(self, request: Request) -> JSONResponse:
-        return JSONResponse(CONFIGS)
+        return PublishedJSON(CONFIGS)
 
     @guarded
     @faultable("price")
@@ -491,11 +576,11 @@ class ConditionalOrders:
                 f"({symbol.name}'s price precision)",
             )
         triggered = await self.backend.run(lambda: self.set_price(symbol_id, price))
-        return JSONResponse(
+        return PublishedJSON(
             {
                 "symbol_id": symbol_id,
                 "price": pricing.format_decimal(price),
-                "triggered": [leg.to_json() for leg in triggered],
+                "triggered": [leg.mock_json() for leg in triggered],
             }
         )
 
@@ -503,6 +588,7 @@ class ConditionalOrders:
         return [
             Route("/api/v5/signing-spec", self.http_signing_spec),
             Route("/api/v5/signing-spec-del", self.http_signing_spec_delete),
+            Route("/api/v5/", self.http_orders, methods=["GET"]),
             Route("/api/v5/", self.http_submit, methods=["POST"]),
             Route("/api/v5/", self.http_delete, methods=["DELETE"]),
             Route("/api/v5/search/", self.http_search, methods=["POST"]),

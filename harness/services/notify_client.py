@@ -26,6 +26,7 @@ from websockets.sync.client import ClientConnection as SyncConnection
 from websockets.sync.client import connect as sync_connect
 
 from .client import ServiceError
+from .published import coh_quote_id_text
 
 MAX_KEPT = 1000
 Match = Callable[[dict[str, Any]], bool]
@@ -66,12 +67,14 @@ def open_settled(temp_quote_id: int) -> Match:
     return match
 
 
-def order_state(coh_quote_id: int, states: tuple[str, ...] = ("new",)) -> Match:
-    """A COH order frame of this id in one of `states` (or a terminal failure)."""
+def order_state(coh_quote_id: str | int, states: tuple[str, ...] = ("new",)) -> Match:
+    """A COH order frame of this id (the published "coh…" string, or its number) in one of
+    `states` (or a terminal failure)."""
+    wanted = coh_quote_id if isinstance(coh_quote_id, str) else coh_quote_id_text(coh_quote_id)
 
     def match(frame: dict[str, Any]) -> bool:
         data = frame.get("data", {})
-        return data.get("coh_quote_id") == coh_quote_id and (
+        return data.get("coh_quote_id") == wanted and (
             data.get("state") in states or data.get("state") == "killed"
         )
 
@@ -191,7 +194,7 @@ class Notifications:
             open_settled(temp_quote_id), timeout, f"instant_open {temp_quote_id}"
         )
 
-    async def wait_order_new(self, coh_quote_id: int, timeout: float = 30) -> dict[str, Any]:
+    async def wait_order_new(self, coh_quote_id: str | int, timeout: float = 30) -> dict[str, Any]:
         """A TP/SL order counts as placed once the COH websocket reports `state: "new"`."""
         return await self.wait_for(
             order_state(coh_quote_id), timeout, f"TP/SL order {coh_quote_id}"
@@ -267,5 +270,5 @@ class SyncNotifications:
     def wait_open(self, temp_quote_id: int, timeout: float = 30) -> dict[str, Any]:
         return self.wait_for(open_settled(temp_quote_id), timeout, f"instant_open {temp_quote_id}")
 
-    def wait_order_new(self, coh_quote_id: int, timeout: float = 30) -> dict[str, Any]:
+    def wait_order_new(self, coh_quote_id: str | int, timeout: float = 30) -> dict[str, Any]:
         return self.wait_for(order_state(coh_quote_id), timeout, f"TP/SL order {coh_quote_id}")

@@ -13,6 +13,7 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from .. import jsonread
+from ..model import InstantClose
 from ..validate import Finding, Options, Result, Validator
 from .errors import (
     BAD_PARAMETER,
@@ -140,13 +142,42 @@ def judge(value: Any, where: str, options: Options) -> Result:
     return result
 
 
-def warnings_json(result: Result) -> list[dict[str, str]]:
-    """The warnings of an accepted body, as every 2xx answer to it carries them."""
-    return [
-        {"rule_id": f.rule, "path": f.path, "message": f.message}
-        for f in result.findings
-        if f.severity == "warning"
-    ]
+#: Forms the services publish, which the validator still names (real-world.md §0, §4): the
+#: solver's schema types the SignedOperation uints as integers (Trading-SDK enigma-solver.ts
+#: `Eip712SignedOperationJSON`, `Eip712ReplayHeaderJSON`, `Eip712FlexFieldJSON`) where the builder
+#: guide writes decimal strings, and its close request is `ApiV2InstantCloseRequest`
+#: `{operations: [...]}` where the guide sends a bare list. Both are conforming: the mock reports
+#: them as information (`X-Symmio-Harness-Info`), never as a warning.
+PUBLISHED_FORMS = frozenset({"uint.json-number", "close.envelope"})
+
+
+@dataclass(frozen=True)
+class Noted:
+    """What an accepted body's answer says about it, in the harness headers."""
+
+    warnings: list[dict[str, str]]
+    info: list[dict[str, str]]
+
+
+def noted(result: Result, data: Any) -> Noted:
+    """The warnings and the information of an accepted body (a published form is information)."""
+    warnings: list[dict[str, str]] = []
+    info: list[dict[str, str]] = []
+    for f in result.findings:
+        if f.severity == "error":
+            continue
+        item = {"rule_id": f.rule, "path": f.path, "message": f.message}
+        (info if f.rule in PUBLISHED_FORMS or f.severity != "warning" else warnings).append(item)
+    if isinstance(result.value, InstantClose):
+        form = "a bare list" if isinstance(data, list) else '{"operations": [...]}'
+        info.append(
+            {
+                "rule_id": "close.form",
+                "path": "",
+                "message": f"close body sent as {form}; both forms are accepted",
+            }
+        )
+    return Noted(warnings, info)
 
 
 def decimal_text(value: Any, field: str) -> Decimal:
