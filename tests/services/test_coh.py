@@ -12,6 +12,7 @@ from harness import flow
 from harness.keys import LocalKey
 from harness.model import Domain
 from harness.services import CohClient, ServiceError, Services, SolverClient
+from harness.services.published import coh_quote_id_number
 
 from .conftest import BASE, User, make_services, opened_position, subscribe
 
@@ -56,7 +57,11 @@ def test_tpsl_set_then_a_price_move_makes_the_bot_close_on_chain(
     va, quote_id = opened_position(services, solver, user)
     coh_id = coh.submit(tpsl(services, user.session, user, va, quote_id))
     (tp, sl) = coh.search(party_a_address=va)
-    assert (tp["conditional_order_type"], tp["state"], tp["id"]) == ("take_profit", "new", coh_id)
+    assert (tp["conditional_order_type"], tp["state"], tp["coh_quote_id"]) == (
+        "take_profit",
+        "new",
+        coh_id,
+    )
     assert sl["conditional_order_type"] == "stop_loss"
     assert coh.set_mock_price(1, "66000.0")["triggered"] == []  # between the triggers
     nonce_before = system.nonce(va)
@@ -118,8 +123,9 @@ def test_search_configs_and_mock_price_errors(coh: CohClient, http) -> None:
         "MaxActiveOrdersPerUser",
     }
     bad = http.post(f"{BASE}/coh/api/v5/search/", json={"state": ["open"]})
-    assert bad.status_code == 400 and bad.json()["message"].endswith(
-        "state: expected a list of pending, new, triggered, triggered_pending, canceled, killed"
+    assert bad.status_code == 400 and bad.json()["error_detail"].endswith(
+        "state: expected null or a list of pending, new, triggered, triggered_pending, "
+        "canceled, killed"
     )
     for body, field in (
         ({"symbol_id": 1, "price": 68000}, "price"),
@@ -128,7 +134,7 @@ def test_search_configs_and_mock_price_errors(coh: CohClient, http) -> None:
     ):
         response = http.post(f"{BASE}/coh/mock/price", json=body)
         assert response.status_code in (400, 404), body
-        assert f"{field}:" in response.json()["message"], response.json()
+        assert f"{field}:" in response.json()["error_detail"], response.json()
 
 
 def test_a_cancelled_leg_no_longer_triggers(
@@ -147,7 +153,7 @@ def test_a_cancelled_leg_no_longer_triggers(
             key,
             virtual_account=va,
             salt=order.order.salt,
-            coh_quote_id=coh_id,
+            coh_quote_id=coh_quote_id_number(coh_id),  # the delete message's number
             conditional_order_type="take_profit",
         )
         return domain, message, signature, key.address
@@ -174,7 +180,7 @@ def test_a_malformed_delete_names_every_bad_field(http) -> None:
         },
     )
     assert response.status_code == 400
-    message = response.json()["message"]
+    message = response.json()["error_detail"]
     for path in (
         "signer:",
         "signature:",

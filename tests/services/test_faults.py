@@ -125,7 +125,7 @@ def test_faults_route_reads_its_body_strictly(http: httpx.Client) -> None:
         ({"route": "tpsl", "fault": "reply_lost", "count": 1, "x": 1}, "x: unknown key"),
     ]:
         got = http.post("/mock/faults", json=body)
-        assert got.status_code == 400 and word in got.json()["message"], (body, got.text)
+        assert got.status_code == 400 and word in got.json()["error_detail"], (body, got.text)
     dup = http.post(
         "/mock/faults",
         content=b'{"route":"tpsl","route":"instant_open","fault":"reply_lost","count":1}',
@@ -198,7 +198,7 @@ def test_without_a_chain_read_an_ambiguous_open_raises_with_its_digests(
     assert "not re-posted" in str(caught.value)
 
 
-def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
+def test_a_lost_tpsl_reply_is_reconciled_through_the_published_search_and_stored_once(
     served: ServeProcess, http: httpx.Client
 ) -> None:
     session, sub = onboard(http)
@@ -209,7 +209,7 @@ def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
         served.context.tpsl_domain(),
         session,
         sub_account=sub,
-        virtual_account=status["va_address"],
+        virtual_account=status["party_a_account"],
         affiliate=served.context.affiliate,
         quote_id=status["quote_id"],
         symbol=served.context.symbols[0],
@@ -222,12 +222,12 @@ def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
     coh = kept(CohClient(f"{served.base}/coh", retry=FAST))
     ws_url = served.base.replace("http://", "ws://") + "/coh/api/v5/ws"
     with SyncNotifications(ws_url) as ws:
-        ws.subscribe(status["va_address"])
+        ws.subscribe(status["party_a_account"])
         coh_id = coh.submit(order)
         placed = ws.wait_order_new(coh_id, timeout=10)
     assert placed["salt"] == str(order.order.salt) and placed["state"] == "new"
-    rows = coh.search(salt=str(order.order.salt))
-    assert [r["coh_quote_id"] for r in rows] == [coh_id]
+    rows = coh.search(party_a_address=status["party_a_account"])
+    assert [r["coh_quote_id"] for r in rows] == [coh_id], "stored once, under the reconciled id"
     # posted again by a careless caller: refused as a replay (a refusal is answered as such even
     # when a fault is armed: nothing executed), still stored once
     arm(http, "tpsl", "error_after_execute")
@@ -236,7 +236,7 @@ def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
     assert not isinstance(caught.value, AmbiguousSubmission)
     assert (caught.value.http_status, caught.value.code) == (409, 3013)
     assert "replay" in str(caught.value)
-    assert len(coh.search(salt=str(order.order.salt))) == 1
+    assert len(coh.search(party_a_address=status["party_a_account"])) == 1
 
 
 def test_notifications_client_waits_for_the_open_and_types_failures(
