@@ -48,7 +48,7 @@ from .errors import (
 )
 from .faults import faultable
 from .notifications import Notifier, notifications_endpoint
-from .plumbing import Noted, decimal_text, guarded, judge, noted, read_json
+from .plumbing import NO_ROUTE_HANDLERS, Noted, decimal_text, guarded, judge, noted, read_json
 from .published import (
     PublishedJSON,
     coh_quote_id_number,
@@ -653,4 +653,4 @@ def read_delete(body: Any) -> tuple[Domain, ConditionalOrderDelete, bytes, str]:
 
 def coh_app(orders: ConditionalOrders) -> Starlette:
     """The COH alone (base URL = its root; endpoints under /api/v5, plus /mock/price)."""
-    return Starlette(routes=orders.routes())
+    return Starlette(routes=orders.routes(), exception_handlers=NO_ROUTE_HANDLERS)

@@ -53,6 +53,8 @@ NOT_JSON_MEDIA = ErrorCode(
     3006, "unsupported Content-Type: send application/json", "validation", 415
 )
 DUPLICATE_KEY = ErrorCode(3007, "a key appears twice in one JSON object", "validation", 400)
+NO_ROUTE = ErrorCode(3008, "no such route", "validation", 404)
+NO_METHOD = ErrorCode(3009, "the route does not take this method", "validation", 405)
 # Published categories only: a replayed order is a request that can never be valid again, so
 # "validation" (ClientErrorCategory has no "replay"; real-world.md §4 lists the set).
 REPLAYED = ErrorCode(
@@ -79,6 +81,8 @@ CODES: tuple[ErrorCode, ...] = (
     TOO_LARGE,
     NOT_JSON_MEDIA,
     DUPLICATE_KEY,
+    NO_ROUTE,
+    NO_METHOD,
     CHAIN_REVERTED,
     NOT_DELEGATED,
     WRONG_POSITION,

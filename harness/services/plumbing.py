@@ -28,6 +28,8 @@ from .errors import (
     COH_PRECISION,
     DUPLICATE_KEY,
     INTERNAL,
+    NO_METHOD,
+    NO_ROUTE,
     NOT_CONFORMING,
     NOT_JSON_MEDIA,
     TOO_LARGE,
@@ -67,6 +69,19 @@ def guarded(handler: Handler) -> Handler:
             return JSONResponse(error_body(INTERNAL, ""), status_code=INTERNAL.http_status)
 
     return wrapper
+
+
+async def no_route(request: Request, exc: Exception) -> Response:
+    """Starlette's 404/405 as the services' error body (a client parses every refusal alike)."""
+    status = getattr(exc, "status_code", 404)
+    error = NO_METHOD if status == 405 else NO_ROUTE
+    detail = f"{request.method} {request.url.path}"
+    headers = getattr(exc, "headers", None)
+    return JSONResponse(error_body(error, detail), status_code=error.http_status, headers=headers)
+
+
+#: the exception handlers every app of the services installs
+NO_ROUTE_HANDLERS = {404: no_route, 405: no_route}
 
 
 def require_json_content_type(request: Request) -> None:

@@ -45,7 +45,7 @@ from .coh import ConditionalOrders, coh_app
 from .edge import AccessLog, cors, on_shutdown
 from .errors import BAD_PARAMETER, ServiceRefusal
 from .faults import read_fault
-from .plumbing import MAX_BODY_BYTES, guarded, read_json
+from .plumbing import MAX_BODY_BYTES, NO_ROUTE_HANDLERS, guarded, read_json
 from .solver import NOTIFICATIONS_PATH, Solver, solver_app
 
 log = logging.getLogger("harness.services")
@@ -87,7 +87,8 @@ class Services:
                 Route("/mock/onboard", self.http_onboard, methods=["POST"]),
                 Route("/mock/faults", self.http_faults, methods=["POST", "GET", "DELETE"]),
                 Route("/mock/operation_usage/{digest}", self.http_operation_usage),
-            ]
+            ],
+            exception_handlers=NO_ROUTE_HANDLERS,
         )
         self.app = AccessLog(cors(self.router, cors_origins), access_log)
         self._openapi = openapi.document()

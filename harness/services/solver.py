@@ -43,7 +43,7 @@ from .errors import (
 )
 from .faults import faultable
 from .notifications import notifications_endpoint
-from .plumbing import Noted, guarded, judge, noted, read_json
+from .plumbing import NO_ROUTE_HANDLERS, Noted, guarded, judge, noted, read_json
 from .published import harness_headers
 
 #: Where the notifications websocket lives, relative to the solver's base URL.
@@ -412,7 +412,7 @@ def _amount(wei: int) -> str:
 
 def solver_app(solver: Solver) -> Starlette:
     """The solver alone (base URL = its root; endpoints under /api)."""
-    return Starlette(routes=solver.routes())
+    return Starlette(routes=solver.routes(), exception_handlers=NO_ROUTE_HANDLERS)
 
 
 __all__ = ["NOTIFICATIONS_PATH", "Solver", "TempQuote", "eip712_config", "solver_app"]
