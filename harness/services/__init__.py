@@ -2,10 +2,12 @@
 notifications websocket, a sync client for them, and `serve` (a loopback uvicorn server).
 
 Modules: `backend` (the embedded chain and shared state), `solver`, `coh`, `notifications`,
-`errors` (error codes), `plumbing` (strict bounded request reading, refusals), `faults` (fault
-injection), `server` (the combined app and `serve`), `client` (at-most-once `SolverClient`,
-`CohClient` and async twins), `notify_client` (the notifications websocket client), `mocks`
-(respx routers), `launch` (`serve` in a child process), `loadgen` (bounded mixed load).
+`errors` (error codes), `published` (the published 2xx shapes, the harness headers), `openapi`
+(the mock's OpenAPI 3.1 document), `plumbing` (strict bounded request reading, refusals),
+`faults` (fault injection), `server` (the combined app and `serve`), `client` (at-most-once
+`SolverClient`, `CohClient` and async twins), `notify_client` (the notifications websocket
+client), `mocks` (respx routers), `launch` (`serve` in a child process), `loadgen` (bounded
+mixed load).
 """
 
 from __future__ import annotations

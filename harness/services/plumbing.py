@@ -157,15 +157,6 @@ def judge(value: Any, where: str, options: Options) -> Result:
     return result
 
 
-#: Forms the services publish, which the validator still names (real-world.md §0, §4): the
-#: solver's schema types the SignedOperation uints as integers (Trading-SDK enigma-solver.ts
-#: `Eip712SignedOperationJSON`, `Eip712ReplayHeaderJSON`, `Eip712FlexFieldJSON`) where the builder
-#: guide writes decimal strings, and its close request is `ApiV2InstantCloseRequest`
-#: `{operations: [...]}` where the guide sends a bare list. Both are conforming: the mock reports
-#: them as information (`X-Symmio-Harness-Info`), never as a warning.
-PUBLISHED_FORMS = frozenset({"uint.json-number", "close.envelope"})
-
-
 @dataclass(frozen=True)
 class Noted:
     """What an accepted body's answer says about it, in the harness headers."""
@@ -175,14 +166,17 @@ class Noted:
 
 
 def noted(result: Result, data: Any) -> Noted:
-    """The warnings and the information of an accepted body (a published form is information)."""
+    """The warnings and the information of an accepted body. A published form the builder guide
+    writes otherwise (JSON-integer SignedOperation uints, Trading-SDK enigma-solver.ts
+    `Eip712SignedOperationJSON`; the `ApiV2InstantCloseRequest` `{operations}` close) is the
+    validator's severity "info": information, never a warning (real-world.md §0, §4)."""
     warnings: list[dict[str, str]] = []
     info: list[dict[str, str]] = []
     for f in result.findings:
         if f.severity == "error":
             continue
         item = {"rule_id": f.rule, "path": f.path, "message": f.message}
-        (info if f.rule in PUBLISHED_FORMS or f.severity != "warning" else warnings).append(item)
+        (warnings if f.severity == "warning" else info).append(item)
     if isinstance(result.value, InstantClose):
         form = "a bare list" if isinstance(data, list) else '{"operations": [...]}'
         info.append(
