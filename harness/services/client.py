@@ -305,7 +305,10 @@ def _sought_stored(data: Any) -> _Sought | None:
             and Decimal(str(row.get("conditional_order_price"))) == legs[kind]
         )
 
-    return _Sought({"party_a_address": va, "state": ["new", "pending"]}, match, salt)
+    # `salt` is the mock's own filter (it tells this order from an identical one); a real COH
+    # ignores the key (its pydantic model admits extra keys) and `match` alone decides
+    query = {"party_a_address": va, "state": ["new", "pending"], "salt": str(salt)}
+    return _Sought(query, match, salt)
 
 
 def _sought_cancelled(message: ConditionalOrderDelete) -> _Sought:
@@ -320,6 +323,7 @@ def _sought_cancelled(message: ConditionalOrderDelete) -> _Sought:
         "party_a_address": message.virtual_account,
         "conditional_order_type": message.conditional_order_type,
         "state": ["canceled"],
+        "salt": str(message.salt),
     }
     return _Sought(query, match, message.salt)
 

@@ -96,6 +96,9 @@ SEARCH_ENUMS: dict[str, tuple[Any, ...]] = {
     "conditional_price_type": ("market", "last_close"),
 }
 DEFAULT_PAGE = 50
+#: the mock's own search filter (not published): the signed order's salt, so an at-most-once
+#: client can tell its order from an identical one
+MOCK_SEARCH_FILTER = "salt"
 #: Where the COH's order websocket lives, relative to its base URL (mock path).
 COH_WS_PATH = "/api/v5/ws"
 TRIGGER_DEADLINE_SECONDS = 600
@@ -487,16 +490,26 @@ class ConditionalOrders:
     def search(self, query: Any) -> list[dict[str, Any]]:
         """`ConditionalOrderSearchRequestSchemaV3`: every filter optional and nullable (null = no
         filter). An unknown key is refused (the published FastAPI model would ignore it; a
-        harness names the typo instead of answering every order)."""
+        harness names the typo instead of answering every order). The mock also takes `salt`
+        (`MOCK_SEARCH_FILTER`, a decimal string): the signed order's salt, which no published
+        row carries; a real COH ignores the key (its model admits extra keys)."""
         if not isinstance(query, dict):
             raise ServiceRefusal(BAD_PARAMETER, "(body): expected a JSON object")
-        unknown = sorted(set(query) - set(SEARCH_FILTERS))
+        unknown = sorted(set(query) - {*SEARCH_FILTERS, MOCK_SEARCH_FILTER})
         if unknown:
             raise ServiceRefusal(
                 BAD_PARAMETER,
-                f"{unknown[0]}: unknown search key (filters: {', '.join(SEARCH_FILTERS)})",
+                f"{unknown[0]}: unknown search key (filters: {', '.join(SEARCH_FILTERS)}; "
+                f"the mock's {MOCK_SEARCH_FILTER})",
             )
         given = {k: v for k, v in query.items() if v is not None}
+        salt = None
+        if MOCK_SEARCH_FILTER in given:
+            salt = wire.Reader().uint_string(given[MOCK_SEARCH_FILTER], MOCK_SEARCH_FILTER)
+            if salt is None or not isinstance(given[MOCK_SEARCH_FILTER], str):
+                raise ServiceRefusal(
+                    BAD_PARAMETER, "salt: expected null or a decimal uint256 string"
+                )
         states = given.get("state", list(ORDER_STATES))
         if not isinstance(states, list) or any(
             not isinstance(s, str) or s not in ORDER_STATES for s in states
@@ -521,7 +534,12 @@ class ConditionalOrders:
                     BAD_PARAMETER,
                     f"{key}: expected null or a {'string' if kind is str else 'integer'}",
                 )
-        rows = [leg.to_json() for legs in list(self.orders.values()) for leg in legs]
+        rows = [
+            leg.to_json()
+            for legs in list(self.orders.values())
+            for leg in legs
+            if salt is None or leg.request.order.salt == salt
+        ]
         for key, field_ in SEARCH_FIELDS.items():
             if key in given:
                 rows = [r for r in rows if r[field_] == given[key]]

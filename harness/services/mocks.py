@@ -325,9 +325,13 @@ class MockCoh(_Mock):
     def _search(self, request: httpx.Request) -> dict[str, Any]:
         query = {k: v for k, v in self.body(request).items() if v is not None}
         fields = {"conditional_price_type": "action_price_type"}
+        salt = query.pop("salt", None)  # the mock's own filter: rows carry no salt
+        rows = [
+            r for i, r in enumerate(self.orders) if salt is None or str(self._salt_of[i]) == salt
+        ]
         rows = [
             r
-            for r in self.orders
+            for r in rows
             if all(
                 r.get(fields.get(k, k)) == v
                 for k, v in query.items()

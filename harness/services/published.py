@@ -435,6 +435,11 @@ def _coh_schemas() -> dict[str, dict[str, Any]]:
             "conditional_price_type": _nullable(_ref("PriceActionType")),
             "start": _nullable(INT),
             "size": _nullable(INT),
+            "salt": {
+                **_nullable(STR),
+                "x-mock-only": "the mock's own filter: the signed order's salt (a real COH "
+                "ignores the key)",
+            },
         }
     )
     domain = _obj(

@@ -295,8 +295,25 @@ def test_search_takes_every_published_filter_and_null_as_no_filter(
 
 
 def test_search_refuses_an_unknown_filter_naming_it(http) -> None:
-    bad = http.post("/coh/api/v5/search/", json={"salt": "1"})
-    assert_refused(bad, 400, 3002, "salt: unknown search key")
+    bad = http.post("/coh/api/v5/search/", json={"sallt": "1"})
+    assert_refused(bad, 400, 3002, "sallt: unknown search key")
+
+
+def test_the_mock_search_by_salt_tells_an_order_from_an_identical_one(
+    services: Services, http, solver: SolverClient, user: User
+) -> None:
+    va, quote_id = opened_position(services, solver, user)
+    orders = [
+        tpsl(services, user, va, quote_id, "0.004", take_profit=Decimal("68250.5"))
+        for _ in range(2)
+    ]
+    ids = [
+        http.post("/coh/api/v5/", json=wire.tpsl_to_wire(o)).json()["coh_quote_id"] for o in orders
+    ]
+    found = http.post("/coh/api/v5/search/", json={"salt": str(orders[1].order.salt)}).json()
+    assert [r["coh_quote_id"] for r in found["data"]] == [ids[1]], (ids, found)
+    bad = http.post("/coh/api/v5/search/", json={"salt": "+1"})
+    assert_refused(bad, 400, 3002, "salt")
 
 
 def test_unknown_path_and_base_are_plain_404s(http) -> None:
