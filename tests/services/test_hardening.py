@@ -345,3 +345,25 @@ def test_a_subscriber_that_never_reads_keeps_a_bounded_queue() -> None:
 
     subscriber = asyncio.run(flood())
     assert (subscriber.queue.qsize(), subscriber.dropped) == (MAX_QUEUED, 25)
+
+
+def test_get_orders_needs_a_quote_id_or_a_coh_quote_id(http) -> None:
+    bad = http.get("/coh/api/v5/")
+    assert_refused(bad, 400, 3002, "quote_id, coh_quote_id: give at least one")
+    wrong = http.get("/coh/api/v5/", params={"coh_quote_id": "7"})
+    assert_refused(wrong, 400, 3002, "coh_quote_id: expected a coh-prefixed id")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/solver/api/nope", 404, 3008),
+        ("GET", "/coh/api/v5/nope", 404, 3008),
+        ("GET", "/nope", 404, 3008),
+        ("PUT", "/coh/api/v5/", 405, 3009),
+    ],
+)
+def test_an_unknown_route_or_method_is_the_services_error_body(
+    http, method: str, path: str, status: int, code: int
+) -> None:
+    assert_refused(http.request(method, path), status, code, path)
