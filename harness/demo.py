@@ -230,8 +230,10 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
         ):
             raise AssertionError(f"expected SendQuoteTransaction/success, got {frame!r}")
         va, quote_id = frame["va_address"], frame["quote_id"]
-        status = solver.temp_quote_status(accepted.temp_quote_id)
-        open_sent = _sent(chain, "executeTemplate (instant open)", status["tx_hash"])
+        # the open's transaction: the mock's harness header (published bodies carry none)
+        open_tx = accepted.tx_hash or solver.temp_quote_tx_hash(accepted.temp_quote_id)
+        assert open_tx is not None, "the mock names the open's transaction"
+        open_sent = _sent(chain, "executeTemplate (instant open)", open_tx)
         qty = pricing.format_decimal(plan.quantity)
         step("[6]", "executeTemplate (instant open)", open_sent, f"quote {quote_id} on VA {va}")
         out(
@@ -260,7 +262,9 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
         )
         _check(domain, close.body.operations[0], session.address, "session key")
         recorder.body("instant_close", wire.instant_close_to_wire(close.body))
-        closed_tx = solver.instant_close(close.body)["tx_hash"]
+        closed = solver.instant_close(close.body)
+        closed_tx = getattr(closed, "tx_hash", None)
+        assert closed_tx is not None, "the mock names the close's transaction"
         sent = _sent(chain, "executeBatch (instant close)", closed_tx)
         closed = pricing.format_decimal(close.quantity)
         note = f"closed {closed}, {_status(system, quote_id)}"

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Severity = Literal["error", "warning"]
+#: "info": a conforming form the validator names without judging it (a published form the
+#: builder guide writes otherwise, real-world.md §0: "the validator names which one it saw as
+#: information")
+Severity = Literal["error", "warning", "info"]
 
 
 class HarnessError(Exception):

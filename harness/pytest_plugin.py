@@ -131,7 +131,7 @@ class SymmioPayload(pytest.Item):
         validator = _validator(self.config)
         result = validator.validate_source(self.source)
         for finding in result.findings:
-            kind = "violation" if finding.severity == "error" else "warning"
+            kind = {"error": "violation", "warning": "warning"}.get(finding.severity, "information")
             self.user_properties.append((kind, finding.rule))
         for finding in result.warnings:
             warnings.warn(

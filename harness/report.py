@@ -3,7 +3,9 @@ markdown), and the two commands' logic (`validate_command`, `rules_command`) tha
 
 The JSON report is a stable interface:
 `{"results": [{"file", "kind", "verdict": "pass"|"fail", "violations": [{"rule", "severity",
-"path", "message"}], "warnings": [...]}], "summary": {...}}`.
+"path", "message"}], "warnings": [...], "information": [...]}], "summary": {...}}`;
+`information` lists the conforming forms the validator names (severity "info"), e.g. a published
+form the builder guide writes otherwise.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ RULE_FORMATS = ("text", "json", "markdown")
 # Reports
 
 
+#: JUnit property names by severity
+_PROPERTY = {"error": "violation", "warning": "warning", "info": "information"}
+
+
 def _finding_line(severity: str, rule: str, path: str, message: str) -> str:
     return f"  {severity:<7}  {rule:<24}  {path or '(body)'}: {message}"
 
@@ -43,7 +49,7 @@ def _result_text(result: Result) -> list[str]:
         finding = result.findings[0]
         return [f"{result.file}: cannot be used: {_one_line(finding.message)} ({finding.rule})"]
     lines = [f"{result.file}  [{kind}]  {result.verdict.upper()}"]
-    for f in [*result.violations, *result.warnings]:
+    for f in [*result.violations, *result.warnings, *result.information]:
         lines.append(_finding_line(f.severity, f.rule, f.path, _one_line(f.message)))
     return lines
 
@@ -103,7 +109,7 @@ def render_junit(report: Report) -> str:
             ET.SubElement(
                 props,
                 "property",
-                name="violation" if f.severity == "error" else "warning",
+                name=_PROPERTY[f.severity],
                 value=f.rule,
             )
         details = "\n".join(f"{f.rule} {f.path or '(body)'}: {f.message}" for f in result.findings)

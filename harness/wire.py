@@ -9,8 +9,9 @@ Canonical (what `to_wire` writes and the docs define):
 
 Reading collects every defect as a `Problem` with its JSON path and a stable code; it never
 raises on any JSON value. Observed non-canonical variants (SDK-style JSON numbers, the
-`{"operations": [...]}` close envelope) are read, and reported as warnings. The strict entry
-points (`*_from_wire`) raise `WireError` on any problem at all, warnings included.
+`{"operations": [...]}` close envelope) are read and reported: both are what the solver publishes
+(real-world.md §4), so their rules are information, not warnings. The strict entry points
+(`*_from_wire`) raise `WireError` on any problem at all, warnings and information included.
 """
 
 from __future__ import annotations
@@ -190,8 +191,8 @@ class Reader:
             self.add(
                 path,
                 UINT_JSON_NUMBER,
-                f"expected a decimal string, got {_json_kind(value)} (SDK-style; the documented "
-                f'wire format is "{value}")',
+                f"{_json_kind(value)}: a JSON integer, as the solver's schema publishes it "
+                f'(conforming; the builder guide writes "{value}")',
             )
             number = value
         else:

@@ -47,7 +47,8 @@ SHAPE_RULES = {
     "tpsl.types",
     "tpsl.salt-string",
 }
-#: Warnings that are a non-canonical shape (read by the validator, not matched by the schema).
+#: Warnings and information that are a non-canonical shape (read by the validator, not matched
+#: by the schema, which states the guide's form).
 SHAPE_WARNINGS = {"close.envelope", "uint.json-number", "int.string", "tpsl.types-no-domain"}
 #: Wire-level rules a schema cannot express: a duplicate key is gone once JSON is parsed, the
 #: range of a 78-digit decimal string and the EIP-55 checksum are arithmetic.
@@ -128,6 +129,15 @@ def test_warning_fixture_matches_unless_its_warning_is_a_shape_variant(case: dic
         assert errors == [], f"{case['id']}: a canonical body with warning {warning} was refused"
 
 
+@pytest.mark.parametrize("case", _body_cases("information"), ids=lambda c: c["id"])
+def test_information_fixture_is_a_published_shape_the_guide_schema_does_not_match(
+    case: dict,
+) -> None:
+    (named,) = case["expect"]["information"]
+    assert named in SHAPE_WARNINGS, f"{case['id']}: classify {named}"
+    assert _errors(_kind(case), _load(case)), f"{case['id']}: the guide's schema matched {named}"
+
+
 @pytest.mark.parametrize("case", _body_cases("invalid"), ids=lambda c: c["id"])
 def test_invalid_fixture_fails_its_schema_exactly_when_the_rule_is_about_shape(
     case: dict,
@@ -142,7 +152,9 @@ def test_invalid_fixture_fails_its_schema_exactly_when_the_rule_is_about_shape(
 
 def test_every_shape_rule_of_the_corpus_is_classified() -> None:
     rules = {
-        v for c in MANIFEST["cases"] for v in c["expect"]["violations"] + c["expect"]["warnings"]
+        v
+        for c in MANIFEST["cases"]
+        for v in c["expect"]["violations"] + c["expect"]["warnings"] + c["expect"]["information"]
     }
     wire_level = {r for r in rules if r.split(".")[0] in ("json", "uint", "int", "address", "hex")}
     unclassified = wire_level - SHAPE_RULES - SHAPE_WARNINGS - NOT_EXPRESSIBLE

@@ -76,14 +76,14 @@ def _codes(parsed) -> list[tuple[str, str, str]]:
     return [(p.path, p.code, p.severity) for p in parsed.problems]
 
 
-def test_json_number_is_a_warning_with_path(open_json: dict) -> None:
+def test_json_number_is_information_with_path(open_json: dict) -> None:
     open_json["sendQuote"]["signedOperation"]["maxUses"] = 1
     parsed = wire.parse_instant_open(open_json)
     assert parsed.value is not None, "SDK-style numbers are read"
-    assert _codes(parsed) == [
-        ("sendQuote.signedOperation.maxUses", wire.UINT_JSON_NUMBER, "warning")
-    ]
-    assert "expected a decimal string, got the JSON number 1" in parsed.problems[0].message
+    assert _codes(parsed) == [("sendQuote.signedOperation.maxUses", wire.UINT_JSON_NUMBER, "info")]
+    assert "the JSON number 1: a JSON integer, as the solver's schema publishes it" in (
+        parsed.problems[0].message
+    )
     with pytest.raises(WireError, match=r"sendQuote\.signedOperation\.maxUses"):
         wire.instant_open_from_wire(open_json)
 
@@ -134,12 +134,12 @@ def test_legacy_5_field_operation_is_named(open_json: dict) -> None:
     assert "legacy 5-field SignedOperation" in parsed.problems[0].message
 
 
-def test_close_is_a_bare_list_and_the_envelope_is_a_warning(open_json: dict) -> None:
+def test_close_is_a_bare_list_and_the_published_envelope_is_information(open_json: dict) -> None:
     op = open_json["sendQuote"]
     assert wire.parse_instant_close([op]).problems == []
     parsed = wire.parse_instant_close({"operations": [op]})
     assert parsed.value is not None
-    assert _codes(parsed) == [("", wire.CLOSE_ENVELOPE, "warning")]
+    assert _codes(parsed) == [("", wire.CLOSE_ENVELOPE, "info")]
     assert _codes(wire.parse_instant_close([])) == [("", wire.CLOSE_EMPTY, "error")]
 
 

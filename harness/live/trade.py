@@ -395,7 +395,7 @@ class _Trade:
     deposit_units: int = 0
     sub_account: str | None = None
     delegations: list[DelegationInfo] = field(default_factory=list)
-    tpsl: tuple[Domain, TpslRequest, int] | None = None
+    tpsl: tuple[Domain, TpslRequest, str] | None = None
 
     @property
     def sub(self) -> str:

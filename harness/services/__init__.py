@@ -3,8 +3,9 @@ price service (REST and mark-price websocket), the notifications websocket, a sy
 them, and `serve` (a loopback uvicorn server).
 
 Modules: `backend` (the embedded chain and shared state, the marks), `solver`, `coh`, `prices`
-(the price service), `price_client` (reading marks exactly), `notifications`,
-`errors` (error codes), `plumbing` (strict bounded request reading, refusals), `faults` (fault
+(the price service), `price_client` (reading marks exactly), `notifications`, `errors` (error
+codes), `published` (the published 2xx shapes, the harness headers), `openapi` (the mock's
+OpenAPI 3.1 document), `plumbing` (strict bounded request reading, refusals), `faults` (fault
 injection), `server` (the combined app and `serve`), `client` (at-most-once `SolverClient`,
 `CohClient` and async twins), `notify_client` (the notifications websocket client), `mocks`
 (respx routers), `launch` (`serve` in a child process), `loadgen` (bounded mixed load).
@@ -17,6 +18,7 @@ from .client import (
     AmbiguousSubmission,
     AsyncCohClient,
     AsyncSolverClient,
+    CloseAccepted,
     CohClient,
     OpenAccepted,
     Reconciled,
@@ -38,6 +40,7 @@ __all__ = [
     "AsyncCohClient",
     "AsyncSolverClient",
     "Backend",
+    "CloseAccepted",
     "CohClient",
     "NotificationFailed",
     "NotificationTimeout",

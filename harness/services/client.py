@@ -4,7 +4,9 @@ Pass a base URL (`http://127.0.0.1:PORT/solver`), or an `httpx.Client` / `httpx.
 that already knows how to reach the app (Starlette's `TestClient(app)` runs the ASGI app
 in-process; `httpx.ASGITransport(app)` does for the async client). Bodies are sent in the
 canonical wire form (`harness.wire`); a refusal raises `ServiceError` carrying the service's
-`{code, message, category, http_status}` and rule IDs.
+published `{code, error_message, error_detail}` (plus the mock's category and rule IDs). Replies
+are read with JSON numbers as `Decimal` (the COH's amounts), never float; the mock's harness
+headers (`published`: warnings, information, tx hash) are returned next to the published body.
 
 At most once. Reads (GETs, the COH search) are retried on transport errors, 429 and 503,
 honouring `Retry-After`, at most `Retry.attempts` times and `Retry.max_wait` seconds each.
@@ -12,7 +14,8 @@ A submission (open, close, TP/SL, cancel) is retried only when it certainly did 
 429/503 (refused before execution) or a connection that never opened. After an AMBIGUOUS failure
 (a timeout after sending, a dropped connection, a 5xx other than 503) it is never re-posted:
 the client reconciles instead (the InstantLayer's `operationUsageCount` of each operation
-digest through the `usage_count` read you pass; the COH's search by salt) and returns
+digest through the `usage_count` read you pass; the COH's published search, matching the order's
+virtual account, quote, legs and trigger prices, or the cancelled order's id) and returns
 `Reconciled` when the submission executed, or raises `AmbiguousSubmission` carrying the digests
 or salts when it cannot tell (it may still execute: poll, never rebuild with new salts).
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +46,12 @@ from ..model import (
 )
 from ..pricing import LockedParamsPct, format_decimal
 from ..primitives import to_hex
+from .published import (
+    INFO_HEADER,
+    TX_HASH_HEADER,
+    WARNINGS_HEADER,
+    read_harness_list,
+)
 
 UsageCount = Callable[[bytes], int] | Callable[[bytes], Awaitable[int]]
 
@@ -91,9 +101,23 @@ class AmbiguousSubmission(ServiceError):
 
 @dataclass(frozen=True)
 class OpenAccepted:
+    """An accepted instant_open: the published reply, and the mock's harness headers."""
+
     temp_quote_id: int
     party_b_mm: str
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    warnings: tuple[dict[str, str], ...] = ()
+    info: tuple[dict[str, str], ...] = ()
+    tx_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class CloseAccepted:
+    """An accepted instant_close: the published reply is empty; the mock's headers."""
+
+    warnings: tuple[dict[str, str], ...] = ()
+    info: tuple[dict[str, str], ...] = ()
+    tx_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -104,7 +128,7 @@ class Reconciled:
     cause: str  # what went wrong with the reply
     digests: tuple[str, ...] = ()
     salts: tuple[int, ...] = ()
-    coh_quote_id: int | None = None
+    coh_quote_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +155,7 @@ class _Step:
     error: ServiceError | None = None
     wait: float | None = None
     ambiguous: str | None = None
+    headers: httpx.Headers | None = None
 
 
 _NEVER_SENT = (
@@ -148,9 +173,13 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def _error(method: str, url: str, response: httpx.Response, body: Any) -> ServiceError:
     retry_after = _retry_after(response)
-    if isinstance(body, dict) and "message" in body:
+    if isinstance(body, dict) and "error_message" in body:
+        said = str(body["error_message"])
+        detail = body.get("error_detail")
+        if detail and detail != said:
+            said = f"{said}: {detail}"
         return ServiceError(
-            f"{method} {url}: {response.status_code} {body['message']}",
+            f"{method} {url}: {response.status_code} {said}",
             http_status=response.status_code,
             code=body.get("code"),
             category=body.get("category"),
@@ -185,7 +214,7 @@ def _judge(
         return _Step(ambiguous=text)
     response = outcome
     try:
-        body = response.json() if response.content else None
+        body = json.loads(response.content, parse_float=Decimal) if response.content else None
     except ValueError:
         body = None
     if response.is_success:
@@ -195,7 +224,7 @@ def _judge(
             return _Step(
                 error=ServiceError(f"{method} {url}: expected JSON, got {response.text[:80]!r}")
             )
-        return _Step(value=body)
+        return _Step(value=body, headers=response.headers)
     error = _error(method, url, response, body)
     if response.status_code in (429, 503):
         if last:
@@ -211,17 +240,84 @@ def _judge(
     return _Step(error=error)
 
 
-def _parse_open(got: Any) -> OpenAccepted:
+def _noted(headers: httpx.Headers | None) -> dict[str, Any]:
+    h = headers if headers is not None else httpx.Headers()
+    return {
+        "warnings": tuple(read_harness_list(h, WARNINGS_HEADER)),
+        "info": tuple(read_harness_list(h, INFO_HEADER)),
+        "tx_hash": h.get(TX_HASH_HEADER),
+    }
+
+
+def _parse_open(step: _Step) -> OpenAccepted:
+    got = step.value
     temp = got.get("temp_quote_id") if isinstance(got, dict) else None
     if type(temp) is not int or temp >= 0:
         raise ServiceError(f"instant_open: expected a negative temp_quote_id, got {got!r}")
-    return OpenAccepted(temp, str(got.get("partyBmm")), got)
+    return OpenAccepted(temp, str(got.get("partyBmm")), got, **_noted(step.headers))
 
 
-def _parse_stored(got: Any, what: str) -> int:
-    if not isinstance(got, dict) or got.get("successful") is not True:
+def _parse_closed(step: _Step) -> CloseAccepted:
+    return CloseAccepted(**_noted(step.headers))
+
+
+def _parse_stored(got: Any, what: str) -> str:
+    """The order's published id (`coh_quote_id`, a "coh…" string) from a StatusResponse."""
+    if not isinstance(got, dict) or got.get("successful") not in (True, "true", "True"):
         raise ServiceError(f"TP/SL not {what}: {got!r}", body=got)
-    return int(got["coh_quote_id"])
+    coh_id = got.get("coh_quote_id")
+    if not isinstance(coh_id, str):
+        raise ServiceError(f"TP/SL {what}, but the reply names no coh_quote_id: {got!r}", body=got)
+    return coh_id
+
+
+@dataclass(frozen=True)
+class _Sought:
+    """How to find a submission among the COH's search rows (published filters only)."""
+
+    query: dict[str, Any]
+    match: Callable[[dict[str, Any]], bool]
+    salt: int | None
+
+
+_LEGS = (("takeProfit", "take_profit"), ("stopLoss", "stop_loss"))
+
+
+def _sought_stored(data: Any) -> _Sought | None:
+    """A stored order's rows: its VA and quote, each used leg's type and trigger price."""
+    try:
+        message = data["typedData"]["message"]
+        va, quote_id = message["virtualAccount"], int(message["quoteId"])
+        legs = {
+            kind: Decimal(str(message[key]["conditionalPrice"]))
+            for key, kind in _LEGS
+            if Decimal(str(message[key]["quantity"])) != 0
+        }
+        salt = int(message["salt"])
+    except (KeyError, TypeError, ValueError, ArithmeticError):
+        return None
+
+    def match(row: dict[str, Any]) -> bool:
+        kind = row.get("conditional_order_type")
+        return (
+            row.get("quote_id") == quote_id
+            and kind in legs
+            and Decimal(str(row.get("conditional_order_price"))) == legs[kind]
+        )
+
+    # `salt` is the mock's own filter (it tells this order from an identical one); a real COH
+    # ignores the key (its pydantic model admits extra keys) and `match` alone decides
+    query = {"party_a_address": va, "state": ["new", "pending"], "salt": str(salt)}
+    return _Sought(query, match, salt)
+
+
+def _ambiguous_tpsl(sought: _Sought | None, cause: str) -> AmbiguousSubmission:
+    salts = (sought.salt,) if sought is not None and sought.salt is not None else ()
+    return AmbiguousSubmission(
+        f"TP/SL: {cause}; not re-posted, and the COH's search shows no such order (yet)",
+        salts=salts,
+        cause=cause,
+    )
 
 
 def _ops(body: InstantOpen | InstantClose) -> list[SignedOperation]:
@@ -382,14 +478,16 @@ class SolverClient(_Base):
         step = self._submit("POST", "/api/instant_trade/instant_open", json=data)
         if step.ambiguous is not None:
             return self._reconcile("instant_open", body, step.ambiguous)
-        return _parse_open(step.value)
+        return _parse_open(step)
 
-    def instant_close(self, body: InstantClose | list[Any]) -> Any:
+    def instant_close(
+        self, body: InstantClose | list[Any] | dict[str, Any]
+    ) -> CloseAccepted | Reconciled:
         data = wire.instant_close_to_wire(body) if isinstance(body, InstantClose) else body
         step = self._submit("POST", "/api/instant_trade/instant_close", json=data)
         if step.ambiguous is not None:
             return self._reconcile("instant_close", body, step.ambiguous)
-        return step.value
+        return _parse_closed(step)
 
     def _digests(self, body: Any) -> tuple[bytes, ...]:
         if not isinstance(body, InstantOpen | InstantClose):
@@ -429,13 +527,25 @@ class SolverClient(_Base):
         return self._request("GET", "/api/instant_trade/eip712-config")
 
     def instant_quote_id(self, temp_quote_id: int) -> int | None:
-        return self._request("GET", f"/api/instant_quote_id/{temp_quote_id}")["quote_id"]
+        return self._request("GET", f"/api/instant_quote_id/{temp_quote_id}").get("quote_id")
 
     def temp_quote_status(self, temp_quote_id: int) -> dict[str, Any]:
         return self._request("GET", f"/api/temp_quote_status/{temp_quote_id}")
 
-    def error_codes(self) -> list[dict[str, Any]]:
+    def temp_quote_tx_hash(self, temp_quote_id: int) -> str | None:
+        """The open's transaction (the mock's `X-Symmio-Harness-Tx-Hash` header)."""
+        (step,) = self._attempts("GET", f"/api/temp_quote_status/{temp_quote_id}", False)
+        if step.error is not None:
+            raise step.error
+        return _noted(step.headers)["tx_hash"]
+
+    def error_codes(self) -> dict[str, str]:
+        """`{code: message}` (the published map)."""
         return self._request("GET", "/api/error_codes")
+
+    def error_codes_detailed(self) -> list[dict[str, Any]]:
+        """`[{code, message, category, http_status}]`."""
+        return self._request("GET", "/api/error_codes/detailed")
 
 
 class CohClient(_Base):
@@ -450,12 +560,13 @@ class CohClient(_Base):
         """The ConditionalOrder domain the COH serves (a client must sign with it)."""
         return _read_domain(self._request("GET", "/api/v5/signing-spec"))
 
-    def submit(self, request: TpslRequest | dict[str, Any]) -> int:
-        """Store a TP/SL order; its coh_quote_id (found by salt if the reply was lost)."""
+    def submit(self, request: TpslRequest | dict[str, Any]) -> str:
+        """Store a TP/SL order; its coh_quote_id, a "coh…" string (found through the published
+        search if the reply was lost)."""
         data = wire.tpsl_to_wire(request) if isinstance(request, TpslRequest) else request
         step = self._submit("POST", "/api/v5/", json=data)
         if step.ambiguous is not None:
-            return self._reconcile(_salt_of(data), step.ambiguous, None)
+            return self._reconcile(_sought_stored(data), step.ambiguous)
         return _parse_stored(step.value, "stored")
 
     def cancel(
@@ -480,24 +591,19 @@ class CohClient(_Base):
         _check_cancelled(step.value)
         return message.coh_quote_id
 
-    def _reconcile(self, salt: int | None, cause: str, state: str | None) -> int:
-        if salt is not None:
+    def _reconcile(self, sought: _Sought | None, cause: str) -> str:
+        if sought is not None:
             for read in range(self.retry.reconcile_reads):
                 try:
-                    rows = self.search(salt=str(salt))
+                    rows = self.search(**sought.query)
                 except ServiceError:
                     rows = []
-                hit = [r for r in rows if state is None or r["state"] == state]
+                hit = [r for r in rows if sought.match(r)]
                 if hit:
-                    return int(hit[0]["coh_quote_id"])
+                    return str(hit[0]["coh_quote_id"])
                 if read + 1 < self.retry.reconcile_reads:
                     self.sleep(self.retry.settle)
-        raise AmbiguousSubmission(
-            f"TP/SL: {cause}; not re-posted, and no order with this salt is "
-            f"{state or 'stored'} (yet)",
-            salts=(salt,) if salt is not None else (),
-            cause=cause,
-        )
+        raise _ambiguous_tpsl(sought, cause)
 
     def search(self, **query: Any) -> list[dict[str, Any]]:
         return self._request("POST", "/api/v5/search/", json=query)["data"]
@@ -508,13 +614,6 @@ class CohClient(_Base):
     def set_mock_price(self, symbol_id: int, price: Decimal | str) -> dict[str, Any]:
         text = price if isinstance(price, str) else format_decimal(price)
         return self._request("POST", "/mock/price", json={"symbol_id": symbol_id, "price": text})
-
-
-def _salt_of(data: Any) -> int | None:
-    try:
-        return int(data["typedData"]["message"]["salt"])
-    except (KeyError, TypeError, ValueError):
-        return None
 
 
 def served_usage_count(base_url: str, timeout: float = 10.0) -> Callable[[bytes], int]:
@@ -608,14 +707,16 @@ class AsyncSolverClient(_AsyncBase):
         step = await self._step("POST", "/api/instant_trade/instant_open", True, json=data)
         if step.ambiguous is not None:
             return await self._reconcile("instant_open", body, step.ambiguous)
-        return _parse_open(step.value)
+        return _parse_open(step)
 
-    async def instant_close(self, body: InstantClose | list[Any]) -> Any:
+    async def instant_close(
+        self, body: InstantClose | list[Any] | dict[str, Any]
+    ) -> CloseAccepted | Reconciled:
         data = wire.instant_close_to_wire(body) if isinstance(body, InstantClose) else body
         step = await self._step("POST", "/api/instant_trade/instant_close", True, json=data)
         if step.ambiguous is not None:
             return await self._reconcile("instant_close", body, step.ambiguous)
-        return step.value
+        return _parse_closed(step)
 
     async def _reconcile(self, kind: str, body: Any, cause: str) -> Reconciled:
         digests: tuple[bytes, ...] = ()
@@ -656,10 +757,14 @@ class AsyncSolverClient(_AsyncBase):
         return await self._request("GET", f"/api/temp_quote_status/{temp_quote_id}")
 
     async def instant_quote_id(self, temp_quote_id: int) -> int | None:
-        return (await self._request("GET", f"/api/instant_quote_id/{temp_quote_id}"))["quote_id"]
+        got = await self._request("GET", f"/api/instant_quote_id/{temp_quote_id}")
+        return got.get("quote_id")
 
-    async def error_codes(self) -> list[dict[str, Any]]:
+    async def error_codes(self) -> dict[str, str]:
         return await self._request("GET", "/api/error_codes")
+
+    async def error_codes_detailed(self) -> list[dict[str, Any]]:
+        return await self._request("GET", "/api/error_codes/detailed")
 
 
 class AsyncCohClient(_AsyncBase):
@@ -673,11 +778,11 @@ class AsyncCohClient(_AsyncBase):
     async def signing_spec(self) -> Domain:
         return _read_domain(await self._request("GET", "/api/v5/signing-spec"))
 
-    async def submit(self, request: TpslRequest | dict[str, Any]) -> int:
+    async def submit(self, request: TpslRequest | dict[str, Any]) -> str:
         data = wire.tpsl_to_wire(request) if isinstance(request, TpslRequest) else request
         step = await self._step("POST", "/api/v5/", True, json=data)
         if step.ambiguous is not None:
-            return await self._reconcile(_salt_of(data), step.ambiguous, None)
+            return await self._reconcile(_sought_stored(data), step.ambiguous)
         return _parse_stored(step.value, "stored")
 
     async def cancel(
@@ -699,24 +804,19 @@ class AsyncCohClient(_AsyncBase):
         _check_cancelled(step.value)
         return message.coh_quote_id
 
-    async def _reconcile(self, salt: int | None, cause: str, state: str | None) -> int:
-        if salt is not None:
+    async def _reconcile(self, sought: _Sought | None, cause: str) -> str:
+        if sought is not None:
             for read in range(self.retry.reconcile_reads):
                 try:
-                    rows = await self.search(salt=str(salt))
+                    rows = await self.search(**sought.query)
                 except ServiceError:
                     rows = []
-                hit = [r for r in rows if state is None or r["state"] == state]
+                hit = [r for r in rows if sought.match(r)]
                 if hit:
-                    return int(hit[0]["coh_quote_id"])
+                    return str(hit[0]["coh_quote_id"])
                 if read + 1 < self.retry.reconcile_reads:
                     await self.sleep(self.retry.settle)
-        raise AmbiguousSubmission(
-            f"TP/SL: {cause}; not re-posted, and no order with this salt is "
-            f"{state or 'stored'} (yet)",
-            salts=(salt,) if salt is not None else (),
-            cause=cause,
-        )
+        raise _ambiguous_tpsl(sought, cause)
 
     async def search(self, **query: Any) -> list[dict[str, Any]]:
         return (await self._request("POST", "/api/v5/search/", json=query))["data"]

@@ -23,6 +23,7 @@ signature is used at most once. Every state change reaches the COH websocket as 
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -65,19 +66,56 @@ from .errors import (
 )
 from .faults import faultable
 from .notifications import Notifier, notifications_endpoint
-from .plumbing import decimal_text, guarded, judge, read_json, warnings_json
+from .plumbing import NO_ROUTE_HANDLERS, Noted, decimal_text, guarded, judge, noted, read_json
+from .published import (
+    PublishedJSON,
+    harness_headers,
+    number,
+)
 
 QUOTE_OPENED = 4
 QUOTE_CLOSE_PENDING = 5
 ORDER_STATES = ("pending", "new", "triggered", "triggered_pending", "canceled", "killed")
 ORDER_TYPES = ("take_profit", "stop_loss", "send_quote")
-CONFIGS = {
-    "MaxRequestTimeDeltaSeconds": 60,
-    "MinPriceDistancePercent": "0.1",
-    "MinProfitStopLossSpreadPercent": "0.2",
-    "MaxActiveOrdersPerUser": 50,
-}
+#: `GET /api/v5/configs/`: numbers (Trading-SDK tpsl-handler.ts `ConfigResponseSchema`), served
+#: as JSON numbers from their exact Decimal text (`published.PublishedJSON`)
+#: (one source: the limits the COH enforces, under their served names).
+LIMITS = CohLimits(
+    max_request_time_delta_seconds=60,
+    min_price_distance_percent=Decimal("0.1"),
+    min_profit_stop_loss_spread_percent=Decimal("0.2"),
+    max_active_orders_per_user=50,
+)
+CONFIGS = LIMITS.served()
 ACTIVE_STATES = ("pending", "new", "triggered_pending")
+#: `ConditionalOrderSearchRequestSchemaV3` (Trading-SDK tpsl-handler.ts): its filters, the row
+#: field each one matches, and the enum values of the enum filters
+SEARCH_FILTERS = (
+    "party_a_address",
+    "symbol_id",
+    "state",
+    "order_type",
+    "conditional_order_type",
+    "conditional_price_type",
+    "start",
+    "size",
+)
+SEARCH_FIELDS = {
+    "party_a_address": "party_a_address",
+    "symbol_id": "symbol_id",
+    "order_type": "order_type",
+    "conditional_order_type": "conditional_order_type",
+    "conditional_price_type": "action_price_type",
+}
+SEARCH_ENUMS: dict[str, tuple[Any, ...]] = {
+    "order_type": (0, 1),
+    "conditional_order_type": ORDER_TYPES,
+    "conditional_price_type": ("market", "last_close"),
+}
+DEFAULT_PAGE = 50
+#: the mock's own search filter (not published): the signed order's salt, so an at-most-once
+#: client can tell its order from an identical one
+MOCK_SEARCH_FILTER = "salt"
 #: Where the COH's order websocket lives, relative to its base URL (mock path).
 COH_WS_PATH = "/api/v5/ws"
 TRIGGER_DEADLINE_SECONDS = 600
@@ -109,9 +147,6 @@ MAX_APP_NAME_CHARS = 128
 #: The app name frames carry for an order posted without App-Name (mock value).
 MOCK_APP_NAME = "symmio-harness_COH_Mock"
 
-#: The limits enforced, from the values served at /api/v5/configs/ (one source: CONFIGS).
-LIMITS = CohLimits.from_served(CONFIGS)
-
 
 @dataclass
 class StoredLeg:
@@ -127,25 +162,46 @@ class StoredLeg:
     failure: str | None = None
     #: the App-Name the order was posted with: the channel its state frames carry
     app_name: str = MOCK_APP_NAME
+    #: chain seconds when stored and when its state last changed (`create_time`, `modify_time`)
+    created: int = 0
+    modified: int = 0
+
+    @property
+    def published_id(self) -> str:
+        return coh_quote_id_text(self.coh_quote_id)
 
     def to_json(self) -> dict[str, Any]:
+        """A search row, `ConditionalOrderResponseSchema` (Trading-SDK tpsl-handler.ts as
+        patched by its orval.config.ts to the live shape): amounts as numbers (Decimals here,
+        written by `published.dumps`), the id a "coh…" string. Nothing harness-only."""
         order = self.request.order
         return {
-            "id": self.coh_quote_id,
-            "coh_quote_id": self.coh_quote_id,
             "quote_id": order.quote_id,
+            "coh_quote_id": self.published_id,
             "party_a_address": order.virtual_account,
-            "sub_account": order.sub_account,
             "symbol_id": order.symbol_id,
-            "position_type": order.position_type,
             "conditional_order_type": self.order_type,
-            "conditional_price": self.leg.conditional_price,
-            "conditional_price_type": self.leg.conditional_price_type,
-            "price": self.leg.price,
-            "quantity": self.leg.quantity,
+            "quantity": number(self.leg.quantity),
+            "price": number(self.leg.price),
+            "conditional_order_price": number(self.leg.conditional_price),
+            "order_type": self.leg.order_type,
+            "state": self.state,
+            "action_price_type": self.leg.conditional_price_type,
+            "close_status": None,
+            "position_type": order.position_type,
+            "leverage": None,
+            "create_time": self.created,
+            "modify_time": self.modified,
+        }
+
+    def mock_json(self) -> dict[str, Any]:
+        """The row plus what only the harness knows (mock routes and the COH websocket)."""
+        order = self.request.order
+        return {
+            **self.to_json(),
+            "sub_account": order.sub_account,
             "salt": str(order.salt),
             "signer": self.request.signer,
-            "state": self.state,
             "tx_hash": self.tx_hash,
             "failure_message": self.failure,
         }
@@ -285,8 +341,9 @@ class ConditionalOrders:
                     f"requestToClosePosition (0x{close.hex()}) on {order.sub_account} (step 5)",
                 )
             coh_id = next(self._ids)
+            now = backend.now()
             legs = [
-                StoredLeg(coh_id, kind, request, leg, app_name=app_name)
+                StoredLeg(coh_id, kind, request, leg, app_name=app_name, created=now, modified=now)
                 for kind, leg in (
                     ("take_profit", order.take_profit),
                     ("stop_loss", order.stop_loss),
@@ -317,6 +374,7 @@ class ConditionalOrders:
         `error_message`. The SDK confirms an order on `state: "new"` and a cancel on
         `"canceled"` (set-quote-tpsl.ts, delete-quote-tpsl.ts, react's use-quote-tpsl). Sent to
         subscribers of the sub-account (the SDK subscribes with it) and of the VA (mock)."""
+        leg.modified = max(leg.modified, self.backend.now())
         order = leg.request.order
         data: dict[str, Any] = {
             "successful": leg.state != "killed",
@@ -538,11 +596,12 @@ class ConditionalOrders:
         self.check_request_time(request)
         envelope = read_delete(await read_json(request))
         leg = await self.backend.run(lambda: self.cancel(*envelope))
+        # StatusResponse {successful, message}, naming the order as the POST does
         return JSONResponse(
             {
                 "successful": True,
                 "message": f"{leg.order_type} canceled",
-                "coh_quote_id": leg.coh_quote_id,
+                "coh_quote_id": leg.published_id,
             }
         )
 
@@ -553,19 +612,21 @@ class ConditionalOrders:
         self.check_request_time(request)
         data = await read_json(request)
 
-        def work() -> tuple[int, list[dict[str, str]]]:
+        def work() -> tuple[int, Noted]:
             result = self.judge(data, request.url.path)
             # read once, by the validator
-            return self.submit(result.value, app_name), warnings_json(result)
+            return self.submit(result.value, app_name), noted(result, data)
 
-        coh_id, warnings = await self.backend.run(work)
+        coh_id, said = await self.backend.run(work)
+        # StatusResponse {successful, message} + the COH's coh_quote_id, a "coh…" string
+        # (real-world.md §4); warnings go to the harness headers
         return JSONResponse(
             {
                 "successful": True,
                 "message": "conditional order stored",
-                "coh_quote_id": coh_id,
-                "warnings": warnings,
-            }
+                "coh_quote_id": coh_quote_id_text(coh_id),
+            },
+            headers=harness_headers(said.warnings, said.info),
         )
 
     @guarded
@@ -573,54 +634,93 @@ class ConditionalOrders:
     async def http_search(self, request: Request) -> JSONResponse:
         query = await read_json(request)
         rows = self.search(query)
-        return JSONResponse({"data": rows, "count": len(rows)})
+        return PublishedJSON({"data": rows, "count": len(rows)})
 
     def search(self, query: Any) -> list[dict[str, Any]]:
-        allowed = {
-            "party_a_address",
-            "state",
-            "start",
-            "size",
-            "symbol_id",
-            "conditional_order_type",
-            "conditional_price_type",
-            "salt",
-        }
+        """`ConditionalOrderSearchRequestSchemaV3`: every filter optional and nullable (null = no
+        filter). An unknown key is refused (the published FastAPI model would ignore it; a
+        harness names the typo instead of answering every order). The mock also takes `salt`
+        (`MOCK_SEARCH_FILTER`, a decimal string): the signed order's salt, which no published
+        row carries; a real COH ignores the key (its model admits extra keys)."""
         if not isinstance(query, dict):
             raise ServiceRefusal(BAD_PARAMETER, "(body): expected a JSON object")
-        unknown = sorted(set(query) - allowed)
+        unknown = sorted(set(query) - {*SEARCH_FILTERS, MOCK_SEARCH_FILTER})
         if unknown:
-            raise ServiceRefusal(BAD_PARAMETER, f"{unknown[0]}: unknown search key")
-        states = query.get("state", list(ORDER_STATES))
-        if not isinstance(states, list) or any(s not in ORDER_STATES for s in states):
             raise ServiceRefusal(
-                BAD_PARAMETER, f"state: expected a list of {', '.join(ORDER_STATES)}"
+                BAD_PARAMETER,
+                f"{unknown[0]}: unknown search key (filters: {', '.join(SEARCH_FILTERS)}; "
+                f"the mock's {MOCK_SEARCH_FILTER})",
             )
-        start, size = query.get("start", 0), query.get("size", 50)
+        given = {k: v for k, v in query.items() if v is not None}
+        salt = None
+        if MOCK_SEARCH_FILTER in given:
+            salt = wire.Reader().uint_string(given[MOCK_SEARCH_FILTER], MOCK_SEARCH_FILTER)
+            if salt is None or not isinstance(given[MOCK_SEARCH_FILTER], str):
+                raise ServiceRefusal(
+                    BAD_PARAMETER, "salt: expected null or a decimal uint256 string"
+                )
+        states = given.get("state", list(ORDER_STATES))
+        if not isinstance(states, list) or any(
+            not isinstance(s, str) or s not in ORDER_STATES for s in states
+        ):
+            raise ServiceRefusal(
+                BAD_PARAMETER, f"state: expected null or a list of {', '.join(ORDER_STATES)}"
+            )
+        start, size = given.get("start", 0), given.get("size", DEFAULT_PAGE)
         for key, value in (("start", start), ("size", size)):
             if type(value) is not int or value < 0:
-                raise ServiceRefusal(BAD_PARAMETER, f"{key}: expected a whole number >= 0")
-        if "salt" in query:
-            query["salt"] = wire.Reader().uint_string(query["salt"], "salt")
-            if query["salt"] is None:
-                raise ServiceRefusal(BAD_PARAMETER, "salt: expected a decimal uint256 string")
-            query["salt"] = str(query["salt"])
-        rows = [leg.to_json() for legs in list(self.orders.values()) for leg in legs]
-        for key in (
-            "party_a_address",
-            "symbol_id",
-            "conditional_order_type",
-            "conditional_price_type",
-            "salt",
-        ):
-            if key in query:
-                rows = [r for r in rows if r[key] == query[key]]
+                raise ServiceRefusal(BAD_PARAMETER, f"{key}: expected null or a whole number >= 0")
+        for key, allowed in SEARCH_ENUMS.items():
+            if key in given and (
+                type(given[key]) is not type(allowed[0]) or given[key] not in allowed
+            ):
+                shown = ", ".join(json.dumps(a) for a in allowed)
+                raise ServiceRefusal(BAD_PARAMETER, f"{key}: expected null or one of {shown}")
+        for key in ("party_a_address", "symbol_id"):
+            kind = str if key == "party_a_address" else int
+            if key in given and (type(given[key]) is not kind):
+                raise ServiceRefusal(
+                    BAD_PARAMETER,
+                    f"{key}: expected null or a {'string' if kind is str else 'integer'}",
+                )
+        rows = [
+            leg.to_json()
+            for legs in list(self.orders.values())
+            for leg in legs
+            if salt is None or leg.request.order.salt == salt
+        ]
+        for key, field_ in SEARCH_FIELDS.items():
+            if key in given:
+                rows = [r for r in rows if r[field_] == given[key]]
         rows = [r for r in rows if r["state"] in states]
         return rows[start : start + size]
 
     @guarded
+    async def http_orders(self, request: Request) -> JSONResponse:
+        """`GET /api/v5/?quote_id=&coh_quote_id=` (`GetConditionalOrdersResponseSchema`): the
+        rows of a quote and/or of one COH order; at least one of the two."""
+        raw_quote = request.query_params.get("quote_id")
+        raw_coh = request.query_params.get("coh_quote_id")
+        if raw_quote is None and raw_coh is None:
+            raise ServiceRefusal(BAD_PARAMETER, "quote_id, coh_quote_id: give at least one")
+        rows = [leg.to_json() for legs in list(self.orders.values()) for leg in legs]
+        if raw_quote is not None:
+            if not raw_quote.isascii() or not raw_quote.isdigit() or len(raw_quote) > 30:
+                raise ServiceRefusal(BAD_PARAMETER, "quote_id: expected a whole number")
+            rows = [r for r in rows if r["quote_id"] == int(raw_quote)]
+        if raw_coh is not None:
+            if parse_coh_quote_id(raw_coh) is None:
+                raise ServiceRefusal(
+                    BAD_PARAMETER,
+                    f"coh_quote_id: expected a coh-prefixed id like coh1, got {raw_coh[:40]!r}",
+                )
+            rows = [r for r in rows if r["coh_quote_id"] == raw_coh]
+        return PublishedJSON({"data": rows})
+
+    @guarded
     async def http_configs(self, request: Request) -> JSONResponse:
-        return JSONResponse(CONFIGS)
+        # the limits this COH enforces (CONFIGS unless a test set others), as JSON numbers
+        return PublishedJSON(self.limits.served())
 
     @guarded
     @faultable("price")
@@ -644,11 +744,11 @@ class ConditionalOrders:
                 f"({symbol.name}'s price precision)",
             )
         triggered = await self.backend.run(lambda: self.set_price(symbol_id, price))
-        return JSONResponse(
+        return PublishedJSON(
             {
                 "symbol_id": symbol_id,
                 "price": pricing.format_decimal(price),
-                "triggered": [leg.to_json() for leg in triggered],
+                "triggered": [leg.mock_json() for leg in triggered],
             }
         )
 
@@ -656,6 +756,7 @@ class ConditionalOrders:
         return [
             Route("/api/v5/signing-spec", self.http_signing_spec),
             Route("/api/v5/signing-spec-del", self.http_signing_spec_delete),
+            Route("/api/v5/", self.http_orders, methods=["GET"]),
             Route("/api/v5/", self.http_submit, methods=["POST"]),
             Route("/api/v5/", self.http_delete, methods=["DELETE"]),
             Route("/api/v5/search/", self.http_search, methods=["POST"]),
@@ -774,4 +875,4 @@ def read_delete(body: Any) -> tuple[Domain, CancelConditionalOrder, bytes, str]:
 
 def coh_app(orders: ConditionalOrders) -> Starlette:
     """The COH alone (base URL = its root; endpoints under /api/v5, plus /mock/price)."""
-    return Starlette(routes=orders.routes())
+    return Starlette(routes=orders.routes(), exception_handlers=NO_ROUTE_HANDLERS)

@@ -27,10 +27,13 @@ from starlette.routing import Mount, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from .published import HARNESS_HEADERS, WARNINGS_HEADER
+
 #: Loopback origins: http(s)://localhost, 127.x.x.x or [::1], any port.
 LOOPBACK_ORIGINS = r"https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?"
 #: Bodies the log looks into for rule IDs / warnings (answers are small; never the big ones).
 _PEEK_BYTES = 64 * 1024
+_WARNINGS = WARNINGS_HEADER.lower().encode()
 
 
 def cors(app: ASGIApp, origins: Sequence[str] | None = None) -> ASGIApp:
@@ -41,7 +44,7 @@ def cors(app: ASGIApp, origins: Sequence[str] | None = None) -> ASGIApp:
         allow_origin_regex=None if origins else LOOPBACK_ORIGINS,
         allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["*"],
-        expose_headers=["Retry-After"],
+        expose_headers=["Retry-After", *HARNESS_HEADERS],
         max_age=600,
     )
 
@@ -77,20 +80,22 @@ def refuse_unknown_websockets(app: ASGIApp) -> None:
             refuse_unknown_websockets(route.app)
 
 
-def _noted(status: int, body: bytes) -> str:
-    """' refused: a,b' or ' warnings: c' from a JSON answer, else ''."""
+def _noted(status: int, body: bytes, warnings_header: bytes) -> str:
+    """' refused: a,b' from a JSON refusal, ' warnings: c' from the harness warnings header of
+    an accepted body (`published.WARNINGS_HEADER`), else ''."""
+    if status < 300 and warnings_header:
+        try:
+            items = json.loads(warnings_header)
+        except ValueError:
+            return ""
+        rules = [str(w.get("rule_id")) for w in items if isinstance(w, dict)]
+        return " warnings: " + ",".join(rules) if rules else ""
     try:
         value = json.loads(body) if body else None
     except ValueError:
         return ""
-    if not isinstance(value, dict):
-        return ""
-    if status >= 400 and value.get("rule_ids"):
+    if isinstance(value, dict) and status >= 400 and value.get("rule_ids"):
         return " refused: " + ",".join(str(r) for r in value["rule_ids"])
-    warnings = value.get("warnings")
-    if status < 300 and isinstance(warnings, list) and warnings:
-        rules = [str(w.get("rule_id")) for w in warnings if isinstance(w, dict)]
-        return " warnings: " + ",".join(rules)
     return ""
 
 
@@ -109,14 +114,16 @@ class AccessLog:
         status = 0
         body = bytearray()
         json_body = False
+        warnings_header = b""
 
         async def watch(message: Message) -> None:
-            nonlocal status, json_body
+            nonlocal status, json_body, warnings_header
             kind = message["type"]
             if kind == "http.response.start":
                 status = message["status"]
                 headers = dict(message.get("headers") or [])
                 json_body = headers.get(b"content-type", b"").startswith(b"application/json")
+                warnings_header = headers.get(_WARNINGS, b"")
             elif kind == "http.response.body" and json_body and len(body) < _PEEK_BYTES:
                 body.extend(message.get("body", b"")[: _PEEK_BYTES - len(body)])
             elif kind == "websocket.accept":
@@ -131,7 +138,8 @@ class AccessLog:
             ms = (time.perf_counter() - start) * 1000
             method = scope.get("method", "WS")
             shown = status if status else "-"
-            self.out(f"{method} {scope['path']} {shown}{_noted(status, bytes(body))} {ms:.1f} ms")
+            noted = _noted(status, bytes(body), warnings_header)
+            self.out(f"{method} {scope['path']} {shown}{noted} {ms:.1f} ms")
 
 
 def on_shutdown(app: ASGIApp, callbacks: Sequence[Callable[[], Any]]) -> ASGIApp:

@@ -1,9 +1,16 @@
-"""The mock services' error codes, in the solver's detailed shape (spec §4 `GET /error_codes`).
+"""The mock services' error codes (spec §4 `GET /error_codes`, `/error_codes/detailed`).
 
-Every refusal is `{code (>= 3000; 407 is the real COH's precision error), message, category,
-http_status}`; a refusal by the validator
-also carries `rule_ids` and `findings` (rule, severity, JSON path, message) so a frontend team sees
-which rule its body broke. Internals (tracebacks, exception text) never reach a client.
+`GET /error_codes` is the published `{code: message}` map (`GetErrorCodes200`),
+`/error_codes/detailed` the list of `{code, message, category, http_status}`
+(`ClientErrorCodeInfo`), every category one of the published `ClientErrorCategory` values
+(`published.ERROR_CATEGORIES`; Trading-SDK enigma-solver.ts). Codes are >= 3000; 407 is the real
+COH's precision error, answered by the COH only.
+
+A refusal's body is the published `XfiberErrorResponse` (`code`, `error_message` = the code's
+message, `error_detail` = what exactly was wrong), plus `category`, `http_status` and, for a
+refusal by the validator, `rule_ids` and `findings` (rule, severity, JSON path, message), so a
+frontend team sees which rule its body broke: the published object admits additional properties
+(see `published`). Internals (tracebacks, exception text) never reach a client.
 """
 
 from __future__ import annotations
@@ -46,8 +53,12 @@ NOT_JSON_MEDIA = ErrorCode(
     3006, "unsupported Content-Type: send application/json", "validation", 415
 )
 DUPLICATE_KEY = ErrorCode(3007, "a key appears twice in one JSON object", "validation", 400)
+NO_ROUTE = ErrorCode(3008, "no such route", "validation", 404)
+NO_METHOD = ErrorCode(3009, "the route does not take this method", "validation", 405)
+# Published categories only: a replayed order is a request that can never be valid again, so
+# "validation" (ClientErrorCategory has no "replay"; real-world.md §4 lists the set).
 REPLAYED = ErrorCode(
-    3013, "replay: this signed order (signature or salt) was already stored", "replay", 409
+    3013, "replay: this signed order (signature or salt) was already stored", "validation", 409
 )
 TOO_MANY_ORDERS = ErrorCode(
     3014, "the user's active orders reach MaxActiveOrdersPerUser", "account_state", 422
@@ -59,13 +70,14 @@ STALE_REQUEST = ErrorCode(
     400,
 )
 RATE_LIMITED = ErrorCode(3020, "rate limited: retry after the Retry-After delay", "rate_limit", 429)
-UNAVAILABLE = ErrorCode(3021, "the service is unavailable: retry later", "availability", 503)
+UNAVAILABLE = ErrorCode(3021, "the service is unavailable: retry later", "unavailable", 503)
 #: The real COH's own code for a TP/SL amount beyond the symbol's precision.
 COH_PRECISION = ErrorCode(
     407, "provided values do not meet the required precision", "validation", 400
 )
 INTERNAL = ErrorCode(3099, "internal error of the mock service (see its log)", "internal", 500)
 
+#: every code the mock may answer (the COH's 407 included)
 CODES: tuple[ErrorCode, ...] = (
     NOT_CONFORMING,
     UNREADABLE,
@@ -75,6 +87,8 @@ CODES: tuple[ErrorCode, ...] = (
     TOO_LARGE,
     NOT_JSON_MEDIA,
     DUPLICATE_KEY,
+    NO_ROUTE,
+    NO_METHOD,
     CHAIN_REVERTED,
     NOT_DELEGATED,
     WRONG_POSITION,
@@ -88,6 +102,20 @@ CODES: tuple[ErrorCode, ...] = (
 )
 
 
+#: the solver's codes (`/error_codes`: "solver-registered error codes (>= 3000)"); 407 is the COH's
+SOLVER_CODES: tuple[ErrorCode, ...] = tuple(c for c in CODES if c.code >= 3000)
+
+
+def error_codes_map() -> dict[str, str]:
+    """`GET /error_codes`: the published `{code: message}` map (`GetErrorCodes200`)."""
+    return {str(c.code): c.message for c in SOLVER_CODES}
+
+
+def error_codes_detailed() -> list[dict[str, Any]]:
+    """`GET /error_codes/detailed`: `ClientErrorCodeInfo[]`."""
+    return [c.to_json() for c in SOLVER_CODES]
+
+
 class ServiceRefusal(Exception):
     """Raised inside a handler to answer with an error code (never a traceback)."""
 
@@ -99,10 +127,16 @@ class ServiceRefusal(Exception):
 
 
 def error_body(error: ErrorCode, detail: str, findings: Iterable[Any] = ()) -> dict[str, Any]:
-    """The JSON answered for a refusal; findings are validator `Finding`s."""
+    """The JSON answered for a refusal (`XfiberErrorResponse` and the mock's keys); findings are
+    validator `Finding`s."""
     items = [f.to_json() for f in findings]
-    body = error.to_json()
-    body["message"] = f"{error.message}: {detail}" if detail else error.message
+    body: dict[str, Any] = {
+        "code": error.code,
+        "error_message": error.message,
+        "error_detail": detail or error.message,
+        "category": error.category,
+        "http_status": error.http_status,
+    }
     body["rule_ids"] = sorted({f["rule"] for f in items if f["severity"] == "error"})
     body["findings"] = items
     return body

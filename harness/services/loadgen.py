@@ -203,7 +203,7 @@ def positions_with_orders(
                     context.tpsl_domain(),
                     session,
                     sub_account=sub,
-                    virtual_account=status["va_address"],
+                    virtual_account=status["party_a_account"],
                     affiliate=context.affiliate,
                     quote_id=status["quote_id"],
                     symbol=context.symbols[0],

@@ -32,12 +32,11 @@ from .. import calldata as cd
 from .. import eip712, wire
 from ..context import Context
 from ..errors import SignatureError
-from ..model import parse_coh_quote_id
+from ..model import coh_quote_id_text
 from ..validate import Options
 from .backend import DEFAULT_LOCKED_PARAMS, Mark, SymbolMarket, now_ms
 from .coh import CONFIGS, LIMITS, read_delete
 from .errors import (
-    CODES,
     INTERNAL,
     NOT_CONFORMING,
     NOT_JSON_MEDIA,
@@ -48,11 +47,14 @@ from .errors import (
     WRONG_POSITION,
     ServiceRefusal,
     error_body,
+    error_codes_detailed,
+    error_codes_map,
 )
 from .faults import BEFORE_EXECUTION, Armed, Faults
 from .plumbing import MAX_BODY_BYTES, judge, read_json_bytes
 from .prices import ALL_PRICES_PATH, PRICES_BY_NAMES_PATH, price_row, read_names, render, ticker
-from .solver import contract_symbol_row
+from .published import dumps, number
+from .solver import OPENED, contract_symbol_row
 
 Clock = Callable[[], int]
 BEFORE = {"rate_limited": RATE_LIMITED, "unavailable": UNAVAILABLE}
@@ -130,7 +132,11 @@ class _Mock:
                 )
             if armed is None:
                 self.calls.append(Recorded(route, request, status, body))
-                return httpx.Response(status, json=body)
+                if body is None:  # a published void reply (the close): an empty 200
+                    return httpx.Response(status)
+                return httpx.Response(
+                    status, content=dumps(body), headers={"content-type": "application/json"}
+                )
             self.calls.append(Recorded(route, request, None, body, armed.fault))
             if armed.fault == "error_after_execute":
                 self.calls[-1].status = 500
@@ -172,7 +178,10 @@ class MockSolver(_Mock):
         self._add("POST", "/api/instant_trade/instant_open", "instant_open", self._open)
         self._add("POST", "/api/instant_trade/instant_close", "instant_close", self._close)
         self._add("GET", "/api/instant_trade/eip712-config", "eip712_config", self._config)
-        self._add("GET", "/api/error_codes", "error_codes", lambda _r: [c.to_json() for c in CODES])
+        self._add("GET", "/api/error_codes", "error_codes", lambda _r: error_codes_map())
+        self._add(
+            "GET", "/api/error_codes/detailed", "error_codes", lambda _r: error_codes_detailed()
+        )
         self._add("GET", "/api/contract-symbols", "contract_symbols", self._symbols)
         self.router.route(
             method="GET", url__regex=rf"^{re.escape(self.base_url)}/api/temp_quote_status/-?\d+$"
@@ -190,13 +199,13 @@ class MockSolver(_Mock):
             body.send_quote.signed_operation.call_data
         )
         temp = -next(self._temp)
-        self.temp_quotes[temp] = {"temp_quote_id": temp, "state": "opened"}
+        self.temp_quotes[temp] = {"state": OPENED}
         party_b_mm = Decimal(quote["partyBmm"]).scaleb(-18).normalize()
         return {"temp_quote_id": temp, "partyBmm": format(party_b_mm, "f")}
 
-    def _close(self, request: httpx.Request) -> dict[str, Any]:
+    def _close(self, request: httpx.Request) -> None:
         judge(self.body(request), request.url.path, self.options("instant_close"))
-        return {"successful": True, "tx_hash": None}
+        return None  # published: void
 
     def _config(self, _request: httpx.Request) -> dict[str, Any]:
         domain = eip712.instant_layer_domain(self.context.chain_id, self.context.instant_layer)
@@ -240,6 +249,7 @@ class MockCoh(_Mock):
         self._signatures: set[bytes] = set()
         self._salts: set[tuple[str, int]] = set()
         self._cancel_signatures: set[bytes] = set()
+        self._salt_of: dict[int, int] = {}  # order row -> its salt (not a published field)
         spec = {
             "domain": wire.domain_to_wire(context.tpsl_domain()),
             "types": eip712.eip712_types("ConditionalOrder"),
@@ -264,18 +274,33 @@ class MockCoh(_Mock):
         coh_id = next(self._ids)
         for kind, leg in (("take_profit", order.take_profit), ("stop_loss", order.stop_loss)):
             if Decimal(leg.quantity) != 0:
+                now = self.now()
                 self.orders.append(
                     {
-                        "id": coh_id,
-                        "coh_quote_id": coh_id,
+                        "quote_id": order.quote_id,
+                        "coh_quote_id": coh_quote_id_text(coh_id),
                         "party_a_address": order.virtual_account,
+                        "symbol_id": order.symbol_id,
                         "conditional_order_type": kind,
-                        "quantity": leg.quantity,
-                        "salt": str(order.salt),
+                        "quantity": number(leg.quantity),
+                        "price": number(leg.price),
+                        "conditional_order_price": number(leg.conditional_price),
+                        "order_type": leg.order_type,
                         "state": "new",
+                        "action_price_type": leg.conditional_price_type,
+                        "close_status": None,
+                        "position_type": order.position_type,
+                        "leverage": None,
+                        "create_time": now,
+                        "modify_time": now,
                     }
                 )
-        return {"successful": True, "message": "conditional order stored", "coh_quote_id": coh_id}
+                self._salt_of[len(self.orders) - 1] = order.salt
+        return {
+            "successful": True,
+            "message": "conditional order stored",
+            "coh_quote_id": coh_quote_id_text(coh_id),
+        }
 
     def _cancel(self, request: httpx.Request) -> dict[str, Any]:
         """The CancelConditionalOrder envelope read strictly; the signature must recover to the
@@ -292,10 +317,9 @@ class MockCoh(_Mock):
             raise ServiceRefusal(NOT_CONFORMING, f"signature: recovers to {recovered}")
         if signature in self._cancel_signatures:
             raise ServiceRefusal(REPLAYED, "signature: this signed cancel was already executed")
-        number = parse_coh_quote_id(message.coh_quote_id)
         for row in self.orders:
             if (
-                number in (row["coh_quote_id"], parse_coh_quote_id(row["coh_quote_id"]))
+                row["coh_quote_id"] == message.coh_quote_id
                 and row["party_a_address"] == message.virtual_account
                 and row["conditional_order_type"] == message.conditional_order_type
                 and row["state"] == "new"
@@ -310,11 +334,20 @@ class MockCoh(_Mock):
         raise ServiceRefusal(WRONG_POSITION, "typedData.message.cohQuoteId: no such new order")
 
     def _search(self, request: httpx.Request) -> dict[str, Any]:
-        query = self.body(request)
+        query = {k: v for k, v in self.body(request).items() if v is not None}
+        fields = {"conditional_price_type": "action_price_type"}
+        salt = query.pop("salt", None)  # the mock's own filter: rows carry no salt
+        rows = [
+            r for i, r in enumerate(self.orders) if salt is None or str(self._salt_of[i]) == salt
+        ]
         rows = [
             r
-            for r in self.orders
-            if all(r.get(k) == v for k, v in query.items() if k not in ("state", "start", "size"))
+            for r in rows
+            if all(
+                r.get(fields.get(k, k)) == v
+                for k, v in query.items()
+                if k not in ("state", "start", "size")
+            )
             and r["state"] in query.get("state", [r["state"]])
         ]
         return {"data": rows, "count": len(rows)}

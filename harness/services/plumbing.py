@@ -13,6 +13,7 @@ import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -20,12 +21,15 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from .. import jsonread
+from ..model import InstantClose
 from ..validate import Finding, Options, Result, Validator
 from .errors import (
     BAD_PARAMETER,
     COH_PRECISION,
     DUPLICATE_KEY,
     INTERNAL,
+    NO_METHOD,
+    NO_ROUTE,
     NOT_CONFORMING,
     NOT_JSON_MEDIA,
     TOO_LARGE,
@@ -65,6 +69,19 @@ def guarded(handler: Handler) -> Handler:
             return JSONResponse(error_body(INTERNAL, ""), status_code=INTERNAL.http_status)
 
     return wrapper
+
+
+async def no_route(request: Request, exc: Exception) -> Response:
+    """Starlette's 404/405 as the services' error body (a client parses every refusal alike)."""
+    status = getattr(exc, "status_code", 404)
+    error = NO_METHOD if status == 405 else NO_ROUTE
+    detail = f"{request.method} {request.url.path}"
+    headers = getattr(exc, "headers", None)
+    return JSONResponse(error_body(error, detail), status_code=error.http_status, headers=headers)
+
+
+#: the exception handlers every app of the services installs
+NO_ROUTE_HANDLERS = {404: no_route, 405: no_route}
 
 
 def require_json_content_type(request: Request) -> None:
@@ -141,13 +158,36 @@ def judge(value: Any, where: str, options: Options) -> Result:
     return result
 
 
-def warnings_json(result: Result) -> list[dict[str, str]]:
-    """The warnings of an accepted body, as every 2xx answer to it carries them."""
-    return [
-        {"rule_id": f.rule, "path": f.path, "message": f.message}
-        for f in result.findings
-        if f.severity == "warning"
-    ]
+@dataclass(frozen=True)
+class Noted:
+    """What an accepted body's answer says about it, in the harness headers."""
+
+    warnings: list[dict[str, str]]
+    info: list[dict[str, str]]
+
+
+def noted(result: Result, data: Any) -> Noted:
+    """The warnings and the information of an accepted body. A published form the builder guide
+    writes otherwise (JSON-integer SignedOperation uints, Trading-SDK enigma-solver.ts
+    `Eip712SignedOperationJSON`; the `ApiV2InstantCloseRequest` `{operations}` close) is the
+    validator's severity "info": information, never a warning (real-world.md §0, §4)."""
+    warnings: list[dict[str, str]] = []
+    info: list[dict[str, str]] = []
+    for f in result.findings:
+        if f.severity == "error":
+            continue
+        item = {"rule_id": f.rule, "path": f.path, "message": f.message}
+        (warnings if f.severity == "warning" else info).append(item)
+    if isinstance(result.value, InstantClose):
+        form = "a bare list" if isinstance(data, list) else '{"operations": [...]}'
+        info.append(
+            {
+                "rule_id": "close.form",
+                "path": "",
+                "message": f"close body sent as {form}; both forms are accepted",
+            }
+        )
+    return Noted(warnings, info)
 
 
 def decimal_text(value: Any, field: str) -> Decimal:

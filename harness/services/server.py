@@ -11,6 +11,8 @@ Layout of the root app (every frontend points its own base URLs at it):
   client reached) and (on anvil) `rpc_url`; `?owner=0x…` adds that owner's `sub_account`,
   `session_key` and, once a position exists, `virtual_account`;
 - `GET /abi/{AccountLayer,InstantLayer,SymmioCore,ERC20}` : the contracts' ABIs;
+- `GET /openapi.json`  : the mock's OpenAPI 3.1 document (`harness.services.openapi`), its
+  published routes citing what the real services publish;
 - `POST /mock/onboard` : `{"session_key": "0x…"}` runs steps 1-5 for a fresh user EOA (generated
   here, never shown) and delegates to that session key and the TP/SL bot, so a frontend that holds
   only a session key can open, close and set TP/SL.
@@ -41,12 +43,13 @@ from starlette.routing import Mount, Route
 from .. import artifacts
 from ..errors import HarnessError
 from ..wire import Reader
+from . import openapi
 from .backend import Backend, embedded_backend, rpc_backend
 from .coh import ConditionalOrders, coh_app
 from .edge import AccessLog, cors, on_shutdown, refuse_unknown_websockets
 from .errors import BAD_PARAMETER, ServiceRefusal
 from .faults import read_fault
-from .plumbing import MAX_BODY_BYTES, guarded, read_json
+from .plumbing import MAX_BODY_BYTES, NO_ROUTE_HANDLERS, guarded, read_json
 from .prices import DEFAULT_TICK_SECONDS, PRICE_WS_PATH, PriceService
 from .solver import NOTIFICATIONS_PATH, Solver, solver_app
 
@@ -101,13 +104,16 @@ class Services:
                 Mount(PRICE_PREFIX, app=self.prices.app),
                 Route("/context", self.http_context),
                 Route("/abi/{name}", self.http_abi),
+                Route("/openapi.json", self.http_openapi),
                 Route("/mock/onboard", self.http_onboard, methods=["POST"]),
                 Route("/mock/faults", self.http_faults, methods=["POST", "GET", "DELETE"]),
                 Route("/mock/operation_usage/{digest}", self.http_operation_usage),
-            ]
+            ],
+            exception_handlers=NO_ROUTE_HANDLERS,
         )
         refuse_unknown_websockets(self.router)
         self.app = AccessLog(cors(self.router, cors_origins), access_log)
+        self._openapi = openapi.document()
 
     @guarded
     async def http_context(self, request: Request) -> JSONResponse:
@@ -129,6 +135,10 @@ class Services:
             known = ", ".join(ABI_NAMES)
             raise ServiceRefusal(BAD_PARAMETER, f"name: no ABI {name!r} (served: {known})")
         return JSONResponse(artifacts.abi(ABI_NAMES[name]))
+
+    @guarded
+    async def http_openapi(self, request: Request) -> JSONResponse:
+        return JSONResponse(self._openapi)
 
     @guarded
     async def http_onboard(self, request: Request) -> JSONResponse:
@@ -236,6 +246,7 @@ def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
         '{"symbol_id": 1, "price": "68000.0"}',
         f'onboard a session key:  POST {base}/mock/onboard {{"session_key": "0x..."}}',
         f"context:                GET {base}/context",
+        f"OpenAPI document:       GET {base}/openapi.json",
         f"InstantLayer {ctx.instant_layer}  AccountLayer {ctx.account_layer}",
         f"SymmioCore {ctx.symmio_core}  PartyB (hedger) {ctx.hedger}",
         f"affiliate {ctx.affiliate}  TP/SL bot {services.backend.bot.address}",

@@ -16,12 +16,13 @@ reports `SendQuoteTransaction` / `FillMarketOrderInstantClose` as the real one d
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
@@ -36,18 +37,26 @@ from .backend import Backend, SymbolMarket
 from .errors import (
     BAD_PARAMETER,
     CHAIN_REVERTED,
-    CODES,
     UNKNOWN_SYMBOL,
     UNKNOWN_TEMP_QUOTE,
     ServiceRefusal,
     error_body,
+    error_codes_detailed,
+    error_codes_map,
 )
 from .faults import faultable
 from .notifications import notifications_endpoint
-from .plumbing import guarded, judge, read_json, warnings_json
+from .plumbing import NO_ROUTE_HANDLERS, Noted, guarded, judge, noted, read_json
+from .published import harness_headers
 
 #: Where the notifications websocket lives, relative to the solver's base URL.
 NOTIFICATIONS_PATH = "/api/ws/notifications"
+
+
+#: temp quote states. The published doc comment names "Failed" and "Cancelled" (Trading-SDK
+#: enigma-solver.ts `ApiGetTempQuoteStatusResponse.error_code`); the mock's others follow that
+#: spelling. The chain work is done before the answer, so a status is Opened or Failed at once.
+PENDING, OPENED, FAILED = "Pending", "Opened", "Failed"
 
 
 @dataclass
@@ -56,25 +65,50 @@ class TempQuote:
 
     temp_quote_id: int
     sub_account: str
-    state: str  # "opened" or "failed"
+    state: str
     quote_id: int = 0
     va_address: str | None = None
     sent: Sent | None = None
     error: dict[str, Any] | None = None
+    #: sendQuote's decoded arguments, and the addMargin amount (wei) when there was one
+    quote: dict[str, Any] = field(default_factory=dict)
+    margin: int | None = None
+    opened_price: int | None = None
 
     def status(self) -> dict[str, Any]:
-        error = self.error or {}
-        return {
-            "temp_quote_id": self.temp_quote_id,
-            "state": self.state,
-            "quote_id": self.quote_id or None,
-            "va_address": self.va_address,
-            "error_code": error.get("code"),
-            "error_category": error.get("category"),
-            "error_message": error.get("message"),
-            "tx_hash": self.sent.tx_hash if self.sent else None,
-            "block_number": self.sent.block_number if self.sent else None,
-        }
+        """`ApiGetTempQuoteStatusResponse`: a field the mock cannot know is absent, never null;
+        the error fields only on failure."""
+        q = self.quote
+        out: dict[str, Any] = {"state": self.state, "sub_account": self.sub_account}
+        if self.quote_id:
+            out["quote_id"] = self.quote_id
+        if self.va_address is not None:
+            out["party_a_account"] = self.va_address
+        if q:
+            out |= {
+                "symbol_id": q["symbolId"],
+                "position_type": q["positionType"],
+                "order_type": q["orderType"],
+                "price": _amount(q["price"]),
+                "quantity": _amount(q["quantity"]),
+                "cva": _amount(q["cva"]),
+                "lf": _amount(q["lf"]),
+                "party_amm": _amount(q["partyAmm"]),
+                # v0.8.5's sendQuote carries no funding-rate cap: the quote allows none
+                "max_funding_rate": "0",
+            }
+        if self.margin is not None:
+            out["margin"] = _amount(self.margin)
+        if self.opened_price is not None:
+            out["opened_price"] = _amount(self.opened_price)
+        if self.error is not None:
+            out |= {
+                "error_code": self.error["code"],
+                "error_category": self.error["category"],
+                "error_message": self.error["error_message"],
+                "error_detail": self.error["error_detail"],
+            }
+        return out
 
 
 class Solver:
@@ -95,14 +129,19 @@ class Solver:
         if quote is None:
             quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(send.call_data)
         with backend.lock:
-            record = TempQuote(-next(self._temp_ids), send.signer_account.addr, "pending")
+            record = TempQuote(
+                -next(self._temp_ids), send.signer_account.addr, PENDING, quote=quote
+            )
+            if body.add_margin is not None:
+                margin = cd.ADD_MARGIN_TO_NEXT_VA.decode(body.add_margin.signed_operation.call_data)
+                record.margin = margin.get("amount")
             self.temp_quotes[record.temp_quote_id] = record
             try:
                 opened = backend.system.instant_open(
                     body, quote=quote, opened_price=backend.mark_wei(quote["symbolId"])
                 )
             except Reverted as exc:
-                record.state = "failed"
+                record.state = FAILED
                 record.error = error_body(CHAIN_REVERTED, str(exc))
                 backend.notifier.publish_chain_failure(
                     record.sub_account,
@@ -112,10 +151,11 @@ class Solver:
                     error_code=CHAIN_REVERTED.code,
                 )
                 return record
-            record.state, record.sent = "opened", opened.sent
+            record.state, record.sent = OPENED, opened.sent
             record.quote_id, record.va_address = opened.quote_id, opened.virtual_account
             backend.va_owner[opened.virtual_account] = record.sub_account
             on_chain = backend.system.quote(opened.quote_id)
+            record.opened_price = on_chain["openedPrice"]
         backend.notifier.publish(
             record.sub_account,
             quote_id=record.quote_id,
@@ -181,39 +221,41 @@ class Solver:
     async def http_instant_open(self, request: Request) -> JSONResponse:
         data = await read_json(request)
 
-        def work() -> tuple[TempQuote, dict[str, Any], list[dict[str, str]]]:
+        def work() -> tuple[TempQuote, dict[str, Any], Noted]:
             result = judge(data, request.url.path, self.options("instant_open"))
             quote = result.calls["sendQuote"]  # read and decoded once, by the validator
-            return self.open(result.value, quote), quote, warnings_json(result)
+            return self.open(result.value, quote), quote, noted(result, data)
 
-        record, quote, warnings = await self.backend.run(work)
-        if record.state == "failed":
+        record, quote, said = await self.backend.run(work)
+        if record.state == FAILED:
             assert record.error is not None
             return JSONResponse(
                 {**record.error, "temp_quote_id": record.temp_quote_id},
                 status_code=CHAIN_REVERTED.http_status,
             )
+        # ApiPostInstantOpenResponse {temp_quote_id, partyBmm}; the rest is in the headers
+        tx = record.sent.tx_hash if record.sent else None
         return JSONResponse(
-            {
-                "temp_quote_id": record.temp_quote_id,
-                "partyBmm": _amount(quote["partyBmm"]),
-                "warnings": warnings,
-            }
+            {"temp_quote_id": record.temp_quote_id, "partyBmm": _amount(quote["partyBmm"])},
+            headers=harness_headers(said.warnings, said.info, tx),
         )
 
     @guarded
     @faultable("instant_close")
-    async def http_instant_close(self, request: Request) -> JSONResponse:
+    async def http_instant_close(self, request: Request) -> Response:
         data = await read_json(request)
 
-        def work() -> tuple[Sent, list[dict[str, str]]]:
+        def work() -> tuple[Sent, Noted]:
             result = judge(data, request.url.path, self.options("instant_close"))
             body: InstantClose = result.value  # read and decoded once, by the validator
             closes = [result.calls[k] for k in sorted(result.calls, key=_op_index)]
-            return self.close(body, closes), warnings_json(result)
+            return self.close(body, closes), noted(result, data)
 
-        sent, warnings = await self.backend.run(work)
-        return JSONResponse({"successful": True, "tx_hash": sent.tx_hash, "warnings": warnings})
+        sent, said = await self.backend.run(work)
+        # published reply: void ("returns no body on success"), so an EMPTY 200
+        return Response(
+            status_code=200, headers=harness_headers(said.warnings, said.info, sent.tx_hash)
+        )
 
     @guarded
     async def http_locked_params(self, request: Request) -> JSONResponse:
@@ -258,15 +300,22 @@ class Solver:
     @guarded
     async def http_instant_quote_id(self, request: Request) -> JSONResponse:
         record = self._temp(request)
-        return JSONResponse({"quote_id": record.quote_id or None})
+        # ApiGetQuoteIdResponse {quote_id?: number}: absent (not null) while there is none
+        return JSONResponse({"quote_id": record.quote_id} if record.quote_id else {})
 
     @guarded
     async def http_temp_quote_status(self, request: Request) -> JSONResponse:
-        return JSONResponse(self._temp(request).status())
+        record = self._temp(request)
+        tx = record.sent.tx_hash if record.sent else None
+        return JSONResponse(record.status(), headers=harness_headers(tx_hash=tx))
 
     @guarded
     async def http_error_codes(self, request: Request) -> JSONResponse:
-        return JSONResponse([c.to_json() for c in CODES])
+        return JSONResponse(error_codes_map())
+
+    @guarded
+    async def http_error_codes_detailed(self, request: Request) -> JSONResponse:
+        return JSONResponse(error_codes_detailed())
 
     async def ws_notifications(self, websocket: WebSocket) -> None:
         await notifications_endpoint(websocket, self.backend.notifier)
@@ -286,7 +335,7 @@ class Solver:
                     Route("/instant_quote_id/{temp_quote_id}", self.http_instant_quote_id),
                     Route("/temp_quote_status/{temp_quote_id}", self.http_temp_quote_status),
                     Route("/error_codes", self.http_error_codes),
-                    Route("/error_codes/detailed", self.http_error_codes),
+                    Route("/error_codes/detailed", self.http_error_codes_detailed),
                     WebSocketRoute("/ws/notifications", self.ws_notifications),
                 ],
             )
@@ -306,8 +355,27 @@ def eip712_config(backend: Backend) -> dict[str, Any]:
     }
 
 
+#: contract-symbols `state` (Trading-SDK enigma-solver.ts `SymbolContractSymbol.state`:
+#: "0: Disabled, 1: Close only, 2: Open only, 3: Fully enabled") and `side` ("all", "long" or
+#: "short"): the mock trades every symbol both ways.
+SYMBOL_FULLY_ENABLED = 3
+SYMBOL_SIDE_ALL = "all"
+#: funding: the mock charges none; the published fields are served as such
+NO_FUNDING = {
+    "max_funding_rate": "0",
+    "funding_rate_epoch_duration": "28800",
+    "funding_rate_window_time": "0",
+}
+MAX_QUANTITY = Decimal(1_000_000)
+#: the symbol's notional cap (a JSON number, as published); a fixed limit like `max_quantity`,
+#: not derived from the moving mark (marks come from the price service)
+MAX_NOTIONAL_VALUE = 100_000_000_000
+
+
 def contract_symbol_row(m: SymbolMarket) -> dict[str, Any]:
-    """One row of `GET /api/contract-symbols` (strings for decimals, as the real solver)."""
+    """One row of `GET /api/contract-symbols` (`SymbolContractSymbol`: decimal strings, a
+    string `max_leverage`, an integer `state`). `token_address` is left out: the mock's symbols
+    have no token (absent, not invented)."""
     s = m.symbol
     return {
         "symbol_id": s.id,
@@ -317,16 +385,20 @@ def contract_symbol_row(m: SymbolMarket) -> dict[str, Any]:
         "price_precision": s.price_precision,
         "quantity_precision": s.quantity_precision,
         "trading_fee": pricing.format_decimal(m.trading_fee),
-        "max_leverage": m.max_leverage,
+        "max_leverage": str(m.max_leverage),
         "lot_size": pricing.format_decimal(pricing.step(s.quantity_precision)),
         "min_acceptable_quote_value": pricing.format_decimal(m.min_acceptable_quote_value),
         "min_notional_value": pricing.format_decimal(m.min_acceptable_quote_value),
-        "max_quantity": "1000000",
+        "min_acceptable_portion_lf": "0",
+        "max_quantity": pricing.format_decimal(MAX_QUANTITY),
+        "max_notional_value": MAX_NOTIONAL_VALUE,
         "hedger_fee_open": pricing.format_decimal(m.trading_fee),
         "hedger_fee_close": pricing.format_decimal(m.trading_fee),
         "rfq_allowed": True,
-        "state": "active",
-        "side": "both",
+        "is_valid": True,
+        "state": SYMBOL_FULLY_ENABLED,
+        "side": SYMBOL_SIDE_ALL,
+        **NO_FUNDING,
     }
 
 
@@ -342,7 +414,7 @@ def _amount(wei: int) -> str:
 
 def solver_app(solver: Solver) -> Starlette:
     """The solver alone (base URL = its root; endpoints under /api)."""
-    return Starlette(routes=solver.routes())
+    return Starlette(routes=solver.routes(), exception_handlers=NO_ROUTE_HANDLERS)
 
 
 __all__ = ["NOTIFICATIONS_PATH", "Solver", "TempQuote", "eip712_config", "solver_app"]

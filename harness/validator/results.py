@@ -54,6 +54,11 @@ class Result:
         return [f for f in self.findings if f.severity == "warning"]
 
     @property
+    def information(self) -> list[Finding]:
+        """Conforming forms the validator names (severity "info"): never a warning."""
+        return [f for f in self.findings if f.severity == "info"]
+
+    @property
     def verdict(self) -> str:
         return "fail" if self.violations else "pass"
 
@@ -73,6 +78,7 @@ class Result:
             "verdict": self.verdict,
             "violations": [f.to_json() for f in self.violations],
             "warnings": [f.to_json() for f in self.warnings],
+            "information": [f.to_json() for f in self.information],
         }
 
 

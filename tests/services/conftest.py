@@ -89,7 +89,7 @@ def opened_position(services: Services, solver: SolverClient, user: User) -> tup
     """Open a position through the solver: its virtual account and quote id."""
     temp = solver.instant_open(open_plan(services, user).body).temp_quote_id
     status = solver.temp_quote_status(temp)
-    return status["va_address"], status["quote_id"]
+    return status["party_a_account"], status["quote_id"]
 
 
 def close_plan(

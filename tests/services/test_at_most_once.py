@@ -137,7 +137,7 @@ def test_clients_execute_every_operation_at_most_once_under_random_faults(
                     status = httpx.get(
                         f"{base}/solver/api/temp_quote_status/{got.temp_quote_id}", timeout=10
                     ).json()
-                    self.positions.append((status["va_address"], status["quote_id"]))
+                    self.positions.append((status["party_a_account"], status["quote_id"]))
             self.intents.append(Intent("open", outcome, digests))
 
         @rule(data=st.data())

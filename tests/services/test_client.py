@@ -56,7 +56,8 @@ def test_instant_open_posts_the_canonical_body_and_reads_the_temp_id(respx_mock)
 def test_a_refusal_becomes_a_service_error_with_code_and_rule_ids(respx_mock) -> None:
     refusal = {
         "code": 3000,
-        "message": "the body does not conform to v0.8.5: 1 violation(s)",
+        "error_message": "the body does not conform to v0.8.5",
+        "error_detail": "1 violation(s)",
         "category": "validation",
         "http_status": 400,
         "rule_ids": ["salt.zero"],
@@ -128,13 +129,13 @@ def test_coh_client_sends_app_name_and_reads_the_served_domain(respx_mock) -> No
     )
     stored = respx_mock.post(f"{COH}/api/v5/").mock(
         return_value=httpx.Response(
-            200, json={"successful": True, "message": "ok", "coh_quote_id": 12}
+            200, json={"successful": True, "message": "ok", "coh_quote_id": "coh12"}
         )
     )
     client = CohClient(COH, app_name="my-frontend")
     assert client.signing_spec() == domain
     assert spec.calls.last.request.headers["App-Name"] == "my-frontend"
-    assert client.submit({"typedData": {}}) == 12
+    assert client.submit({"typedData": {}}) == "coh12"
     assert stored.calls.last.request.headers["App-Name"] == "my-frontend"
 
 

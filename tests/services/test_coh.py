@@ -82,7 +82,11 @@ def test_tpsl_set_then_a_price_move_makes_the_bot_close_on_chain(
     va, quote_id = opened_position(services, solver, user)
     coh_id = coh.submit(tpsl(services, user.session, user, va, quote_id))
     (tp, sl) = coh.search(party_a_address=va)
-    assert (tp["conditional_order_type"], tp["state"], tp["id"]) == ("take_profit", "new", coh_id)
+    assert (tp["conditional_order_type"], tp["state"], tp["coh_quote_id"]) == (
+        "take_profit",
+        "new",
+        coh_id,
+    )
     assert sl["conditional_order_type"] == "stop_loss"
     assert coh.set_mock_price(1, "66000.0")["triggered"] == []  # between the triggers
     nonce_before = system.nonce(va)
@@ -144,8 +148,9 @@ def test_search_configs_and_mock_price_errors(coh: CohClient, http) -> None:
         "MaxActiveOrdersPerUser",
     }
     bad = http.post(f"{BASE}/coh/api/v5/search/", json={"state": ["open"]})
-    assert bad.status_code == 400 and bad.json()["message"].endswith(
-        "state: expected a list of pending, new, triggered, triggered_pending, canceled, killed"
+    assert bad.status_code == 400 and bad.json()["error_detail"].endswith(
+        "state: expected null or a list of pending, new, triggered, triggered_pending, "
+        "canceled, killed"
     )
     for body, field in (
         ({"symbol_id": 1, "price": 68000}, "price"),
@@ -154,7 +159,7 @@ def test_search_configs_and_mock_price_errors(coh: CohClient, http) -> None:
     ):
         response = http.post(f"{BASE}/coh/mock/price", json=body)
         assert response.status_code in (400, 404), body
-        assert f"{field}:" in response.json()["message"], response.json()
+        assert f"{field}:" in response.json()["error_detail"], response.json()
 
 
 def coh_text(coh_id: int | str) -> str:
@@ -250,7 +255,7 @@ def test_a_cancel_with_a_bare_number_as_coh_quote_id_is_refused_naming_the_field
     assert response.status_code == 400, response.text
     assert (
         'typedData.message.cohQuoteId: expected the order\'s id as a string "coh<N>"'
-        in (response.json()["message"])
+        in (response.json()["error_detail"])
     )
 
 
@@ -265,7 +270,7 @@ def test_a_malformed_delete_names_every_bad_field(http) -> None:
         },
     )
     assert response.status_code == 400
-    message = response.json()["message"]
+    message = response.json()["error_detail"]
     for path in (
         "signer:",
         "signature:",
@@ -348,7 +353,8 @@ def test_an_order_the_coh_cannot_hold_is_refused_by_its_rule_and_never_fires(
     finding = next(f for f in refused["findings"] if f["rule"] == rule)
     for word in words:
         assert word in f"{finding['path']}: {finding['message']}", (word, finding)
-    assert rule in refused["message"] or refused["rule_ids"][0] != rule, refused["message"]
+    detail = refused["error_detail"]
+    assert rule in detail or refused["rule_ids"][0] != rule, detail
     assert http.post(f"{BASE}/coh/api/v5/search/", json={"party_a_address": va}).json() == {
         "data": [],
         "count": 0,
@@ -368,7 +374,7 @@ def test_the_first_refused_rule_is_named_with_its_limit_in_the_message(
 ) -> None:
     va, quote_id = opened_position(services, solver, user)
     body = signed_order(services, user, va, quote_id, tp_conditional_price="65050.0")
-    message = http.post(f"{BASE}/coh/api/v5/", json=body).json()["message"]
+    message = http.post(f"{BASE}/coh/api/v5/", json=body).json()["error_detail"]
     assert "tpsl.min-distance" in message and "MinPriceDistancePercent is 0.1" in message, message
 
 
@@ -388,7 +394,7 @@ def test_a_take_profit_and_stop_loss_too_close_together_break_the_spread_limit(
     assert refused["rule_ids"] == ["tpsl.tp-sl-spread"], refused
     assert (
         "0.3846 % of the mark 65000.5 apart; MinProfitStopLossSpreadPercent is 0.5"
-        in (refused["message"])
+        in (refused["error_detail"])
     )
 
 
@@ -413,8 +419,8 @@ def test_a_request_dated_beyond_max_request_time_delta_is_refused(
         f"{BASE}/coh/api/v5/", json=body, headers={"Date": formatdate(now - 120, usegmt=True)}
     )
     assert (stale.status_code, stale.json()["code"]) == (400, 3015), stale.text
-    assert "MaxRequestTimeDeltaSeconds is 60" in stale.json()["message"]
-    assert "120 s from the service clock" in stale.json()["message"]
+    assert "MaxRequestTimeDeltaSeconds is 60" in stale.json()["error_detail"]
+    assert "120 s from the service clock" in stale.json()["error_detail"]
     fresh = http.post(
         f"{BASE}/coh/api/v5/", json=body, headers={"Date": formatdate(now - 5, usegmt=True)}
     )
@@ -434,7 +440,7 @@ def test_an_unreadable_date_is_refused_naming_the_header(http) -> None:
     response = http.post(f"{BASE}/coh/api/v5/", json={}, headers={"Date": "yesterday"})
     assert (
         response.status_code == 400
-        and "Date: 'yesterday' is not an HTTP date" in (response.json()["message"])
+        and "Date: 'yesterday' is not an HTTP date" in (response.json()["error_detail"])
     )
 
 
@@ -444,7 +450,7 @@ def test_app_name_is_accepted_absent_and_refused_empty(
     va, quote_id = opened_position(services, solver, user)
     body = wire.tpsl_to_wire(tpsl(services, user.session, user, va, quote_id))
     empty = http.post(f"{BASE}/coh/api/v5/", json=body, headers={"App-Name": " "})
-    assert empty.status_code == 400 and "App-Name:" in empty.json()["message"], empty.text
+    assert empty.status_code == 400 and "App-Name:" in empty.json()["error_detail"], empty.text
     assert http.post(f"{BASE}/coh/api/v5/", json=body).status_code == 200  # absent: accepted
 
 

@@ -14,7 +14,6 @@ import pytest
 
 from harness import eip712, flow, wire
 from harness.keys import LocalKey
-from harness.model import parse_coh_quote_id
 from harness.pricing import LockedParamsPct
 from harness.primitives import to_hex
 from harness.services import (
@@ -126,7 +125,7 @@ def test_faults_route_reads_its_body_strictly(http: httpx.Client) -> None:
         ({"route": "tpsl", "fault": "reply_lost", "count": 1, "x": 1}, "x: unknown key"),
     ]:
         got = http.post("/mock/faults", json=body)
-        assert got.status_code == 400 and word in got.json()["message"], (body, got.text)
+        assert got.status_code == 400 and word in got.json()["error_detail"], (body, got.text)
     dup = http.post(
         "/mock/faults",
         content=b'{"route":"tpsl","route":"instant_open","fault":"reply_lost","count":1}',
@@ -199,7 +198,7 @@ def test_without_a_chain_read_an_ambiguous_open_raises_with_its_digests(
     assert "not re-posted" in str(caught.value)
 
 
-def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
+def test_a_lost_tpsl_reply_is_reconciled_through_the_published_search_and_stored_once(
     served: ServeProcess, http: httpx.Client
 ) -> None:
     session, sub = onboard(http)
@@ -210,7 +209,7 @@ def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
         served.context.tpsl_domain(),
         session,
         sub_account=sub,
-        virtual_account=status["va_address"],
+        virtual_account=status["party_a_account"],
         affiliate=served.context.affiliate,
         quote_id=status["quote_id"],
         symbol=served.context.symbols[0],
@@ -223,14 +222,14 @@ def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
     coh = kept(CohClient(f"{served.base}/coh", retry=FAST))
     ws_url = served.base.replace("http://", "ws://") + "/coh/api/v5/ws"
     with SyncNotifications(ws_url) as ws:
-        ws.subscribe(status["va_address"])
+        ws.subscribe(status["party_a_account"])
         coh_id = coh.submit(order)
         placed = ws.wait_order_new(coh_id, timeout=10)
-    assert placed["state"] == "new" and placed["conditional_order_type"] == "take_profit"
-    number = coh_id if isinstance(coh_id, int) else parse_coh_quote_id(coh_id)
-    assert parse_coh_quote_id(placed["coh_quote_id"]) == number, placed
-    rows = coh.search(salt=str(order.order.salt))
-    assert [r["coh_quote_id"] for r in rows] == [coh_id]
+    assert placed["state"] == "new", placed
+    assert placed["conditional_order_type"] == "take_profit", placed
+    assert placed["coh_quote_id"] == coh_id, placed
+    rows = coh.search(party_a_address=status["party_a_account"])
+    assert [r["coh_quote_id"] for r in rows] == [coh_id], "stored once, under the reconciled id"
     # posted again by a careless caller: refused as a replay (a refusal is answered as such even
     # when a fault is armed: nothing executed), still stored once
     arm(http, "tpsl", "error_after_execute")
@@ -239,7 +238,7 @@ def test_a_lost_tpsl_reply_is_reconciled_by_salt_and_stored_once(
     assert not isinstance(caught.value, AmbiguousSubmission)
     assert (caught.value.http_status, caught.value.code) == (409, 3013)
     assert "replay" in str(caught.value)
-    assert len(coh.search(salt=str(order.order.salt))) == 1
+    assert len(coh.search(party_a_address=status["party_a_account"])) == 1
 
 
 def test_a_lost_cancel_reply_is_reconciled_by_the_orders_state_and_sent_once(
@@ -249,7 +248,7 @@ def test_a_lost_cancel_reply_is_reconciled_by_the_orders_state_and_sent_once(
     plain = kept(SolverClient(f"{served.base}/solver"))
     accepted = plain.instant_open(open_plan(served, session, sub).body)
     status = plain.temp_quote_status(accepted.temp_quote_id)
-    va = status["va_address"]
+    va = status["party_a_account"]
     order = flow.build_tpsl(
         served.context.tpsl_domain(),
         session,

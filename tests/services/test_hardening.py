@@ -62,8 +62,9 @@ def assert_refused(response, status: int, code: int, *words: str) -> dict:
     assert response.status_code == status, (response.status_code, response.text[:300])
     body = response.json()
     assert body["code"] == code, body
+    said = f"{body['error_message']}: {body['error_detail']}"
     for word in words:
-        assert word in body["message"], (word, body["message"])
+        assert word in said, (word, said)
     assert "<class" not in response.text and "Traceback" not in response.text
     return body
 
@@ -121,7 +122,7 @@ def test_the_size_cap_is_enforced_while_the_body_streams_in(services: Services) 
     asyncio.run(services.app(scope, receive, send))
     assert sent[0]["status"] == 413, sent[0]
     body = json.loads(b"".join(m.get("body", b"") for m in sent[1:]))
-    assert body["code"] == 3005 and f"the limit is {MAX_BODY_BYTES:,}" in body["message"]
+    assert body["code"] == 3005 and f"the limit is {MAX_BODY_BYTES:,}" in body["error_detail"]
     assert pulled <= MAX_BODY_BYTES // len(chunk) + 2, f"{pulled} chunks were read"
 
 
@@ -277,17 +278,48 @@ def test_chain_work_runs_on_the_one_chain_thread_not_the_event_loop(
     assert len(threads) == 1 and threads[0].startswith("symmio-chain"), threads
 
 
-def test_search_by_salt_finds_the_order(
+def test_search_takes_every_published_filter_and_null_as_no_filter(
     services: Services, http, solver: SolverClient, user: User
 ) -> None:
     va, quote_id = opened_position(services, solver, user)
     order = tpsl(services, user, va, quote_id, "0.004", take_profit=Decimal("68250.5"))
     http.post("/coh/api/v5/", json=wire.tpsl_to_wire(order))
-    found = http.post("/coh/api/v5/search/", json={"salt": str(order.order.salt)}).json()
-    assert [r["salt"] for r in found["data"]] == [str(order.order.salt)]
+    query = {
+        "party_a_address": va,
+        "symbol_id": 1,
+        "state": ["new"],
+        "order_type": order.order.take_profit.order_type,
+        "conditional_order_type": "take_profit",
+        "conditional_price_type": None,
+        "start": None,
+        "size": None,
+    }
+    found = http.post("/coh/api/v5/search/", json=query)
+    assert found.status_code == 200, found.text
+    assert [r["quote_id"] for r in found.json()["data"]] == [quote_id], found.text
+    assert json.loads(found.text)["data"][0]["quantity"] == 0.004  # a JSON number
+
+
+def test_search_refuses_an_unknown_filter_naming_it(http) -> None:
+    bad = http.post("/coh/api/v5/search/", json={"sallt": "1"})
+    assert_refused(bad, 400, 3002, "sallt: unknown search key")
+
+
+def test_the_mock_search_by_salt_tells_an_order_from_an_identical_one(
+    services: Services, http, solver: SolverClient, user: User
+) -> None:
+    va, quote_id = opened_position(services, solver, user)
+    orders = [
+        tpsl(services, user, va, quote_id, "0.004", take_profit=Decimal("68250.5"))
+        for _ in range(2)
+    ]
+    ids = [
+        http.post("/coh/api/v5/", json=wire.tpsl_to_wire(o)).json()["coh_quote_id"] for o in orders
+    ]
+    found = http.post("/coh/api/v5/search/", json={"salt": str(orders[1].order.salt)}).json()
+    assert [r["coh_quote_id"] for r in found["data"]] == [ids[1]], (ids, found)
     bad = http.post("/coh/api/v5/search/", json={"salt": "+1"})
     assert_refused(bad, 400, 3002, "salt")
-    assert json.loads(json.dumps(found))  # plain JSON
 
 
 def test_unknown_path_and_base_are_plain_404s(http) -> None:
@@ -319,3 +351,25 @@ def test_a_subscriber_that_never_reads_keeps_a_bounded_queue() -> None:
 
     subscriber = asyncio.run(flood())
     assert (subscriber.queue.qsize(), subscriber.dropped) == (MAX_QUEUED, 25)
+
+
+def test_get_orders_needs_a_quote_id_or_a_coh_quote_id(http) -> None:
+    bad = http.get("/coh/api/v5/")
+    assert_refused(bad, 400, 3002, "quote_id, coh_quote_id: give at least one")
+    wrong = http.get("/coh/api/v5/", params={"coh_quote_id": "7"})
+    assert_refused(wrong, 400, 3002, "coh_quote_id: expected a coh-prefixed id")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/solver/api/nope", 404, 3008),
+        ("GET", "/coh/api/v5/nope", 404, 3008),
+        ("GET", "/nope", 404, 3008),
+        ("PUT", "/coh/api/v5/", 405, 3009),
+    ],
+)
+def test_an_unknown_route_or_method_is_the_services_error_body(
+    http, method: str, path: str, status: int, code: int
+) -> None:
+    assert_refused(http.request(method, path), status, code, path)

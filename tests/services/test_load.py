@@ -11,6 +11,7 @@ import pytest
 
 from harness.services import loadgen
 from harness.services.launch import ServeProcess
+from harness.services.solver import OPENED
 
 TOTAL = 2000
 CONCURRENCY = 8
@@ -66,7 +67,7 @@ def test_mixed_load_has_no_5xx_executes_every_valid_open_once_and_stays_bounded(
                 assert statuses[200] == 1 and statuses[422] == 1, (body_id, statuses)
                 temp = next(o.body["temp_quote_id"] for o in posts if o.status == 200)
                 status = http.get(f"/solver/api/temp_quote_status/{temp}").json()
-                assert status["state"] == "opened", status
+                assert status["state"] == OPENED, status
                 quote_ids.append(status["quote_id"])
         assert sorted(quote_ids) == list(range(1, USERS * OPENS_PER_USER + 1)), quote_ids
         growth = rss_after - rss_before

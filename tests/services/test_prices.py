@@ -107,7 +107,7 @@ def test_prices_by_names_refuses_more_than_50_names_naming_the_parameter(quiet_h
     names = ",".join(["BTCUSDT"] * (MAX_NAMES + 1))
     response = quiet_http.get(f"{BASE}/prices/api/v1/prices/{names}")
     assert response.status_code == 400
-    assert "names: at most 50 names" in response.json()["message"], response.text
+    assert "names: at most 50 names" in response.json()["error_detail"], response.text
 
 
 def test_health_answers_ok(quiet_http) -> None:

@@ -110,7 +110,7 @@ def test_a_bot_reads_its_marks_from_the_price_websocket_before_open_tpsl_and_clo
             deadline=deadline,
         )
         status = solver.temp_quote_status(solver.instant_open(opened.body).temp_quote_id)
-        va, quote_id = status["va_address"], status["quote_id"]
+        va, quote_id = status["party_a_account"], status["quote_id"]
 
         mark = feed.mark(symbol.name)  # before the TP/SL
         step = Decimal(1).scaleb(-symbol.price_precision)

@@ -29,6 +29,7 @@ from harness.context import Symbol, context_from_json
 from harness.keys import LocalKey
 from harness.services import Services, SolverClient, embedded_backend
 from harness.services.launch import ServeProcess
+from harness.services.published import INFO_HEADER, WARNINGS_HEADER, read_harness_list
 
 from ..anvil_needed import needs_anvil
 
@@ -116,7 +117,7 @@ def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_k
             deadline=int(time.time()) + 3_600,
         )
         accepted = solver.instant_open(plan.body)
-        assert accepted.raw["warnings"] == []
+        assert accepted.warnings == (), "a conforming open is answered without warnings"
         assert solver.instant_quote_id(accepted.temp_quote_id) == 1
         mine = httpx.get(f"{base}/context", params={"owner": owner.address}, timeout=10).json()
         assert mine["virtual_account"].startswith("0x")
@@ -226,15 +227,28 @@ def open_bodies(services: Services, *quantities: str) -> list[dict]:
     return [wire.instant_open_to_wire(plan.body) for plan in plans]
 
 
-def test_a_body_with_warnings_is_accepted_and_the_answer_lists_them(edge) -> None:
+def test_a_body_with_warnings_is_accepted_and_the_warnings_header_lists_them(edge) -> None:
     services, http, lines = edge
-    (body,) = open_bodies(services, "0.01")
-    body["sendQuote"]["signedOperation"]["maxUses"] = 1  # SDK style: a JSON number
+    first, second = open_bodies(services, "0.01", "0.001")
+    assert http.post("/solver/api/instant_trade/instant_open", json=first).status_code == 200
+    del second["addMargin"]  # the VA funded by the first open holds the margin
     lines.clear()
+    got = http.post("/solver/api/instant_trade/instant_open", json=second)
+    assert got.status_code == 200, got.text
+    noted = read_harness_list(got.headers, WARNINGS_HEADER)
+    assert [w["rule_id"] for w in noted] == ["open.add-margin-absent"], got.headers
+    assert lines[-1].startswith("POST /solver/api/instant_trade/instant_open 200 warnings: ")
+
+
+def test_an_sdk_style_json_number_is_information_not_a_warning(edge) -> None:
+    services, http, _ = edge
+    (body,) = open_bodies(services, "0.01")
+    body["sendQuote"]["signedOperation"]["maxUses"] = 1  # the published schema: an integer
     got = http.post("/solver/api/instant_trade/instant_open", json=body)
     assert got.status_code == 200, got.text
-    assert [w["rule_id"] for w in got.json()["warnings"]] == ["uint.json-number"]
-    assert lines[-1].startswith("POST /solver/api/instant_trade/instant_open 200 warnings: ")
+    assert WARNINGS_HEADER not in got.headers, got.headers
+    info = read_harness_list(got.headers, INFO_HEADER)
+    assert [i["rule_id"] for i in info] == ["uint.json-number"], got.headers
 
 
 @pytest.mark.parametrize("name", ["AccountLayer", "InstantLayer", "SymmioCore", "ERC20"])
@@ -247,7 +261,7 @@ def test_the_abis_are_served(edge, name: str) -> None:
 def test_an_unknown_abi_is_refused_naming_the_served_ones(edge) -> None:
     _, http, _ = edge
     got = http.get("/abi/Nope")
-    assert got.status_code == 400 and "served: AccountLayer" in got.json()["message"]
+    assert got.status_code == 400 and "served: AccountLayer" in got.json()["error_detail"]
 
 
 def test_an_open_without_add_margin_is_accepted_with_its_warning(edge) -> None:
@@ -258,7 +272,9 @@ def test_an_open_without_add_margin_is_accepted_with_its_warning(edge) -> None:
     del second["addMargin"]  # the VA funded by the first open holds the margin
     got = http.post("/solver/api/instant_trade/instant_open", json=second)
     assert got.status_code == 200, got.text
-    assert [w["rule_id"] for w in got.json()["warnings"]] == ["open.add-margin-absent"]
+    noted = read_harness_list(got.headers, WARNINGS_HEADER)
+    assert [w["rule_id"] for w in noted] == ["open.add-margin-absent"], got.headers
+    assert set(got.json()) == {"temp_quote_id", "partyBmm"}, "the published reply only"
 
 
 def test_get_context_is_a_context_file_the_validator_reads(edge, tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from harness import eip712, wire
 from harness.keys import LocalKey
 from harness.services import ServiceError, Services, SolverClient
 from harness.services.errors import CODES
+from harness.services.published import ERROR_CATEGORIES, WARNINGS_HEADER
+from harness.services.solver import FAILED, OPENED
 
 from .conftest import User, close_plan, open_plan, subscribe
 
@@ -35,7 +37,8 @@ def test_conforming_open_executes_in_one_transaction_and_the_websocket_reports_i
     assert quote["partyA"] == data["va_address"] and quote["quoteStatus"] == 4  # OPENED
     assert solver.instant_quote_id(accepted.temp_quote_id) == data["quote_id"]
     status = solver.temp_quote_status(accepted.temp_quote_id)
-    assert status["state"] == "opened" and status["va_address"] == data["va_address"]
+    assert status["state"] == OPENED and status["party_a_account"] == data["va_address"]
+    assert status["sub_account"] == user.sub_account and "error_code" not in status, status
 
 
 def test_nonconforming_open_is_refused_with_its_rule_ids_and_the_chain_is_untouched(
@@ -81,8 +84,13 @@ def test_chain_refusal_is_3010_with_the_contract_error_and_a_failed_status(
         frame = ws.receive_json()
     assert response.status_code == 422
     got = response.json()
-    assert got["code"] == 3010 and "InvalidDelegation" in got["message"]
-    assert solver.temp_quote_status(got["temp_quote_id"])["state"] == "failed"
+    assert got["code"] == 3010 and "InvalidDelegation" in got["error_detail"]
+    failed = solver.temp_quote_status(got["temp_quote_id"])
+    assert failed["state"] == FAILED and failed["error_code"] == 3010, failed
+    assert (
+        failed["error_category"] == "account_state"
+        and "InvalidDelegation" in failed["error_detail"]
+    )
     assert frame["data"]["action_status"] == "failed"
     assert frame["data"]["failure_message"] == "InvalidDelegation"
 
@@ -139,22 +147,28 @@ def test_locked_params_and_symbols_are_strings(http, solver: SolverClient) -> No
 
 def test_bad_parameters_name_the_field(http) -> None:
     bad = http.get("/solver/api/get_locked_params/BTCUSDT", params={"leverage": "1.5"})
-    assert bad.status_code == 400 and bad.json()["message"].count("leverage:") == 1
+    assert bad.status_code == 400 and bad.json()["error_detail"].count("leverage:") == 1
     unknown = http.get("/solver/api/get_locked_params/DOGE", params={"leverage": "2"})
-    assert unknown.status_code == 404 and "symbolName" in unknown.json()["message"]
+    assert unknown.status_code == 404 and "symbolName" in unknown.json()["error_detail"]
     temp = http.get("/solver/api/temp_quote_status/abc")
-    assert temp.status_code == 400 and "tempQuoteId" in temp.json()["message"]
+    assert temp.status_code == 400 and "tempQuoteId" in temp.json()["error_detail"]
     assert http.get("/solver/api/instant_quote_id/-999999").status_code == 404
 
 
-def test_error_codes_have_the_detailed_shape(solver: SolverClient) -> None:
+def test_error_codes_is_the_published_code_to_message_map(solver: SolverClient) -> None:
     codes = solver.error_codes()
-    assert codes == [c.to_json() for c in CODES]
+    assert codes == {str(c.code): c.message for c in CODES if c.code >= 3000}, codes
+    assert "407" not in codes, "407 is the COH's precision error, not a solver code"
+
+
+def test_detailed_error_codes_use_only_published_categories(solver: SolverClient) -> None:
+    detailed = solver.error_codes_detailed()
     assert all(
-        (c["code"] >= 3000 or c["code"] == 407)  # 407: the real COH's precision error
-        and set(c) == {"code", "message", "category", "http_status"}
-        for c in codes
-    )
+        c["code"] >= 3000 and set(c) == {"code", "message", "category", "http_status"}
+        for c in detailed
+    ), detailed
+    outside = {c["category"] for c in detailed} - set(ERROR_CATEGORIES)
+    assert not outside, f"categories outside ClientErrorCategory: {outside}"
 
 
 def test_an_internal_error_is_a_500_that_leaks_nothing(
@@ -184,19 +198,21 @@ def test_websocket_subscribe_errors_name_the_field(http) -> None:
 def test_close_in_the_sdk_envelope_is_executed(
     services: Services, http, solver: SolverClient, user: User
 ) -> None:
-    # {"operations": [...]} is an observed variant: a warning, not a refusal
+    # {"operations": [...]} is the published ApiV2InstantCloseRequest: conforming, no warning
     status = solver.temp_quote_status(
         solver.instant_open(open_plan(services, user).body).temp_quote_id
     )
-    close = close_plan(services, user, status["va_address"], status["quote_id"], "0.015")
+    close = close_plan(services, user, status["party_a_account"], status["quote_id"], "0.015")
     body = {"operations": wire.instant_close_to_wire(close.body)}
     response = http.post("/solver/api/instant_trade/instant_close", json=body)
-    assert response.status_code == 200, response.json()
+    assert response.status_code == 200, response.text
+    assert response.content == b"", "the published close reply is void: an empty 200"
+    assert WARNINGS_HEADER not in response.headers, response.headers
     assert services.backend.system.quote(status["quote_id"])["quoteStatus"] == 7
 
 
 def test_onboard_names_the_bad_field(http) -> None:
     bad = http.post("/mock/onboard", json={"session_key": "0xabc"})
-    assert bad.status_code == 400 and "session_key: expected" in bad.json()["message"]
+    assert bad.status_code == 400 and "session_key: expected" in bad.json()["error_detail"]
     extra = http.post("/mock/onboard", json={"session_key": LocalKey.generate().address, "x": 1})
-    assert extra.status_code == 400 and "x: unknown key" in extra.json()["message"]
+    assert extra.status_code == 400 and "x: unknown key" in extra.json()["error_detail"]

@@ -18,6 +18,7 @@ from harness.chain.mocks import PARTY_B_EXECUTE
 from harness.keys import LocalKey
 from harness.model import FlexField, InstantOpen, WrappedOperation
 from harness.services import Services, SolverClient
+from harness.services.published import TX_HASH_HEADER, WARNINGS_HEADER
 from harness.upnl_sig import UpnlSigRegime
 
 from .conftest import User, open_plan
@@ -38,9 +39,10 @@ def test_each_upnl_sig_regime_opens_at_the_mark_without_warning(
         OPEN_ROUTE, json=wire.instant_open_to_wire(_plan(services, user, regime).body)
     )
     assert response.status_code == 200, response.json()
-    assert response.json()["warnings"] == [], response.json()
+    assert WARNINGS_HEADER not in response.headers, response.headers
+    assert set(response.json()) == {"temp_quote_id", "partyBmm"}, response.json()
     status = http.get(f"/solver/api/temp_quote_status/{response.json()['temp_quote_id']}").json()
-    assert status["state"] == "opened", status
+    assert status["state"] == "Opened", status
     quote = backend.system.quote(status["quote_id"])
     assert quote["quoteStatus"] == 4, quote  # OPENED
     assert quote["openedPrice"] == backend.mark_wei(1), (
@@ -55,8 +57,7 @@ def test_the_solver_fills_the_flex_range_as_the_party_b_at_the_fill_price(
     plan = _plan(services, user, UpnlSigRegime.SDK_FLEX)
     response = http.post(OPEN_ROUTE, json=wire.instant_open_to_wire(plan.body))
     assert response.status_code == 200, response.json()
-    status = http.get(f"/solver/api/temp_quote_status/{response.json()['temp_quote_id']}").json()
-    tx = backend.chain.w3.eth.get_transaction(status["tx_hash"])
+    tx = backend.chain.w3.eth.get_transaction(response.headers[TX_HASH_HEADER])
     assert tx["to"] == backend.system.party_b.address, "the PartyB relays: it is msg.sender"
     target, inner = PARTY_B_EXECUTE.decode(bytes(tx["input"])).values()
     assert target.lower() == backend.system.instant_layer.address.lower()
@@ -118,4 +119,4 @@ def test_the_sdk_placeholder_price_is_the_requested_price_not_the_mark(
     assert signed["upnlSig"][3] == pricing.to_wei(plan.requested_price, "price")
     assert signed["upnlSig"][3] != services.backend.mark_wei(1)
     status = solver.temp_quote_status(solver.instant_open(plan.body).temp_quote_id)
-    assert status["state"] == "opened"
+    assert status["state"] == "Opened"

@@ -137,7 +137,7 @@ def test_pytest_plugin_turns_payloads_into_tests(tmp_path):
     payloads = tmp_path / "payloads"
     payloads.mkdir()
     (payloads / "open.json").write_bytes((FIXTURES / "valid/instant_open.json").read_bytes())
-    (payloads / "sdk.json").write_bytes((FIXTURES / "warning/uint.json-number.json").read_bytes())
+    (payloads / "sdk.json").write_bytes((FIXTURES / "warning/maxuses.one.json").read_bytes())
     (payloads / "high-s.json").write_bytes((FIXTURES / "invalid/sig.low-s.json").read_bytes())
     (tmp_path / "empty").mkdir()
     (tmp_path / "pytest.ini").write_text("[pytest]\n")
@@ -159,12 +159,12 @@ def test_pytest_plugin_turns_payloads_into_tests(tmp_path):
     assert "1 failed, 2 passed, 1 skipped" in out
     assert "sig.low-s" in out and "[0].signature" in out
     assert "nothing to validate: no .json, .jsonl or .har files in the directory" in out
-    assert "SymmioPayloadWarning" in out and "uint.json-number" in out
+    assert "SymmioPayloadWarning" in out and "maxuses.one" in out
     props = {
         (p.get("name"), p.get("value"))
         for p in ET.parse(tmp_path / "out.xml").getroot().iter("property")
     }
-    assert props == {("violation", "sig.low-s"), ("warning", "uint.json-number")}
+    assert props == {("violation", "sig.low-s"), ("warning", "maxuses.one")}
 
 
 def test_pytest_plugin_bad_context_is_a_usage_error(tmp_path):

@@ -41,4 +41,5 @@ def test_manifest_case_from_disk(case):
         assert got["verdict"] == expect["verdict"], got
         assert sorted({v["rule"] for v in got["violations"]}) == sorted(expect["violations"])
         assert sorted({w["rule"] for w in got["warnings"]}) == sorted(expect["warnings"])
+        assert sorted({i["rule"] for i in got["information"]}) == sorted(expect["information"])
     assert report.exit_code == expect["exit_code"]
