@@ -23,6 +23,7 @@ from .published import (
     INFO_HEADER,
     OMITTED_HEADER,
     SDK_COH,
+    SDK_PRICES,
     SDK_SOLVER,
     TX_HASH_HEADER,
     WARNINGS_HEADER,
@@ -33,6 +34,7 @@ OPENAPI_VERSION = "3.1.0"
 DOCUMENT_PATH = Path(__file__).resolve().parents[2] / "schemas" / "openapi.json"
 SOLVER = "/solver/api"
 COH = "/coh/api/v5"
+PRICES = "/prices"
 PUBLISHED, MOCK = "published", "mock"
 
 _HEADER_TEXT = {
@@ -284,6 +286,41 @@ def _coh_paths() -> dict[str, dict[str, Any]]:
     }
 
 
+def _price_paths() -> dict[str, dict[str, Any]]:
+    p = SDK_PRICES
+    names = _path_param("names", {"type": "string", "description": "comma-separated, at most 50"})
+    return {
+        f"{PRICES}/api/v1/price": {
+            "get": _op(
+                "getPricesApiV1PriceGet",
+                "Every symbol's mark price",
+                f"{p} getPricesApiV1PriceGet",
+                _ok(_ref("GetPricesApiV1PriceGet200"), "the marks"),
+                coh=True,
+            )
+        },
+        f"{PRICES}/api/v1/prices/{{names}}": {
+            "get": _op(
+                "getSymbolPricesBatchApiV1PricesNamesGet",
+                "Mark prices by market names",
+                f"{p} getSymbolPricesBatchApiV1PricesNamesGet",
+                _ok(_ref("GetSymbolPricesBatchApiV1PricesNamesGet200"), "keyed by name"),
+                params=[names],
+                coh=True,
+            )
+        },
+        f"{PRICES}/health": {
+            "get": _op(
+                "healthCheckHealthGet",
+                "Health check",
+                f"{p} healthCheckHealthGet",
+                _ok(_ref("HealthCheckHealthGet200"), "healthy"),
+                coh=True,
+            )
+        },
+    }
+
+
 def _mock_paths() -> dict[str, dict[str, Any]]:
     any_object = {"type": "object"}
     mock = "the mock (no published counterpart)"
@@ -384,9 +421,10 @@ def document() -> dict[str, Any]:
             "title": "symmio-harness mock services",
             "version": protocol.VERSION,
             "description": (
-                "The mock solver (/solver) and conditional-order handler (/coh) of "
-                "symmio-harness. Published routes state what the real services publish (the "
-                f"OpenAPI documents behind {SDK_SOLVER} and {SDK_COH}), each citing its "
+                "The mock solver (/solver), conditional-order handler (/coh) and price "
+                "service (/prices) of symmio-harness. Published routes state what the real "
+                f"services publish (the OpenAPI documents behind {SDK_SOLVER}, {SDK_COH} and "
+                f"{SDK_PRICES}), each citing its "
                 "declaration in x-source; routes tagged mock are the harness's own. Harness "
                 "information never enters a published body: it is in the X-Symmio-Harness-* "
                 "headers."
@@ -398,7 +436,7 @@ def document() -> dict[str, Any]:
             {"name": PUBLISHED, "description": "states a published route of the real services"},
             {"name": MOCK, "description": "the mock's own routes (no published counterpart)"},
         ],
-        "paths": {**_solver_paths(), **_coh_paths(), **_mock_paths()},
+        "paths": {**_solver_paths(), **_coh_paths(), **_price_paths(), **_mock_paths()},
         "components": {
             "schemas": components,
             "headers": {

@@ -43,6 +43,7 @@ SDK = "SYMM-IO/Trading-SDK packages/core/src"
 SDK_SOLVER = f"{SDK}/solvers/types/generated/enigma-solver.ts"
 SDK_COH = f"{SDK}/tpsl/types/generated/tpsl-handler.ts"
 SDK_COH_PATCH = "SYMM-IO/Trading-SDK packages/core/orval.config.ts (tpslHandler transformer)"
+SDK_PRICES = f"{SDK}/price-service/enigma/types/generated/enigma-price-service.ts"
 
 WARNINGS_HEADER = "X-Symmio-Harness-Warnings"
 INFO_HEADER = "X-Symmio-Harness-Info"
@@ -552,9 +553,33 @@ def _coh_schemas() -> dict[str, dict[str, Any]]:
     }
 
 
+def _price_schemas() -> dict[str, dict[str, Any]]:
+    """Enigma's lowcap-price (real-world.md §4 "Price service"). The fields are those the SDK's
+    callers read from `PriceData` (`name`, `markPrice` a number, `time` in ms: its
+    `enigma-mark-prices.ts` and `parsePriceFrame`); the object admits more (FastAPI/pydantic
+    emits no `additionalProperties: false`), so a real row with other fields would conform."""
+    p = SDK_PRICES
+    price_data = _obj({"name": STR, "markPrice": NUM, "time": INT}, ("name", "markPrice"))
+    return {
+        "PriceData": _s(p, "PriceData", price_data),
+        "GetPricesApiV1PriceGet200": _s(
+            p, "GetPricesApiV1PriceGet200", {"type": "array", "items": _ref("PriceData")}
+        ),
+        "GetSymbolPricesBatchApiV1PricesNamesGet200": _s(
+            p,
+            "GetSymbolPricesBatchApiV1PricesNamesGet200",
+            {"type": "object", "additionalProperties": _ref("PriceData")},
+            "Keyed by the requested names; the key, not the inner name, is authoritative.",
+        ),
+        "HealthCheckHealthGet200": _s(
+            p, "healthCheckHealthGet -> unknown", {"type": "object"}, "Published as unknown."
+        ),
+    }
+
+
 def schemas() -> dict[str, dict[str, Any]]:
     """Every published schema by its published name (components of the OpenAPI document)."""
-    return {**_solver_schemas(), **_coh_schemas()}
+    return {**_solver_schemas(), **_coh_schemas(), **_price_schemas()}
 
 
 __all__ = [

@@ -115,6 +115,14 @@ def _drive(services: Services, http: Any, keep: Any) -> None:
         keep("GET", f"{s}/{path}", http.get(f"{s}/{path}"))
     for path in ("signing-spec", "signing-spec-del", "configs/"):
         keep("GET", f"{c}/{path}", http.get(f"{c}/{path}"))
+    p = "/prices"
+    keep("GET", f"{p}/api/v1/price", http.get(f"{p}/api/v1/price"))
+    keep("GET", f"{p}/health", http.get(f"{p}/health"))
+    keep(
+        "GET",
+        f"{p}/api/v1/prices/{{names}}",
+        http.get(f"{p}/api/v1/prices/{name},NOSUCHSYMBOL"),
+    )
     order = flow.build_tpsl(
         backend.context.tpsl_domain(),
         session,
