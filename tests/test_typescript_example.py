@@ -318,22 +318,30 @@ SDK_STEPS = (
 
 
 @pytest.fixture(scope="module")
+def anvil_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One `serve --chain anvil` for the SDK-shaped tests (a start costs seconds)."""
+    with _serve_chain_anvil(tmp_path_factory.mktemp("serve")) as (base, _):
+        yield base
+
+
+def _sdk_shaped(base: str, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [NODE, str(EXAMPLE / "sdk_shaped.mjs"), base, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, **env},
+    )
+
+
+@pytest.fixture(scope="module")
 def sdk_shaped_run(
-    tmp_path_factory: pytest.TempPathFactory,
+    anvil_serve: str, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """One run of sdk_shaped.mjs against a fresh `serve --chain anvil`, its bodies recorded
-    (shared by the tests below: a run costs a server start)."""
-    tmp_path = tmp_path_factory.mktemp("sdk_shaped")
-    record = tmp_path / "capture"
-    with _serve_chain_anvil(tmp_path) as (base, _):
-        done = subprocess.run(
-            [NODE, str(EXAMPLE / "sdk_shaped.mjs"), base, "--record", str(record)],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    return done, record
+    """One run of sdk_shaped.mjs, its bodies recorded (shared by the tests below)."""
+    record = tmp_path_factory.mktemp("sdk_shaped") / "capture"
+    return _sdk_shaped(anvil_serve, "--record", str(record)), record
 
 
 @needs_anvil
@@ -415,3 +423,17 @@ def test_sdk_shaped_opens_carry_the_sdk_placeholder_then_the_enigma_flex_field(
     )
     assert flex["authorizedFlexFiller"] == context["hedger"], flex
     assert enigma["addMargin"]["signedOperation"]["flexFields"] == [], "addMargin stays fixed"
+
+
+@needs_anvil
+@pytest.mark.anvil
+@pytest.mark.server
+@pytest.mark.slow
+def test_sdk_shaped_failure_is_one_line_naming_the_step_and_the_url(anvil_serve: str) -> None:
+    wrong = f"{anvil_serve}/no-such-coh"
+    done = _sdk_shaped(anvil_serve, SYMMIO_COH_URL=wrong)
+    assert done.returncode == 1, f"exit {done.returncode}:\n{done.stdout}{done.stderr}"
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got: {done.stderr}"
+    assert lines[0].startswith("setQuoteTpSl: "), lines[0]
+    assert f"{wrong}/api/v5/".replace("http", "ws", 1) in lines[0], lines[0]

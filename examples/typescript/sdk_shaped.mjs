@@ -148,7 +148,8 @@ async function waitForContext(base) {
 
 /** A defilytics-protocol websocket: frames kept in arrival order, awaited by predicate. */
 class Socket {
-  constructor(url) {
+  /** `step`: the step a connection failure is reported under. */
+  constructor(step, url) {
     this.url = url;
     this.frames = [];
     this.waiters = [];
@@ -159,7 +160,7 @@ class Socket {
     });
     this.opened = new Promise((resolve, reject) => {
       this.socket.once("open", resolve);
-      this.socket.once("error", (err) => reject(new StepError(`websocket ${url}: ${err.message}`)));
+      this.socket.once("error", (err) => reject(new StepError(`${step}: websocket ${url}: ${err.message}`)));
     });
   }
   async subscribe(address, appName) {
@@ -192,9 +193,13 @@ class Socket {
 
 const action = (name, quoteId) => (f) =>
   f.data && f.data.last_seen_action === name && (quoteId === undefined || f.data.quote_id === quoteId);
-/** parse-tpsl-frame.ts: a report whose data names the order and its state. */
-const tpslState = (cohQuoteId, states) => (f) =>
-  f.data && f.data.coh_quote_id === cohQuoteId && states.includes(f.data.state);
+/** parse-tpsl-frame.ts: a `report` frame (or one without `type`) whose data names the order; a
+ *  report of it with `successful: false` (killed) is returned too, so the step fails at once. */
+const tpslReport = (cohQuoteId, states) => (f) =>
+  (f.type === undefined || f.type === "report") &&
+  f.data &&
+  f.data.coh_quote_id === cohQuoteId &&
+  (f.data.successful === false || states.includes(f.data.state));
 
 // ------------------------------------------------------------------------------------ SDK shapes
 
@@ -462,9 +467,9 @@ async function main() {
   const leverage = 10;
   const locked = await http("market", "GET", `${solverUrl}/api/get_locked_params/${symbol.name}?leverage=${leverage}`);
   const domain = INSTANT_LAYER_DOMAIN(context.chain_id, context.instant_layer);
-  const notifications = new Socket(`${solverUrl.replace(/^http/, "ws")}/api/ws/notifications`);
+  const notifications = new Socket("open generic", `${solverUrl.replace(/^http/, "ws")}/api/ws/notifications`);
   await notifications.subscribe(sub);
-  const cohSocket = new Socket(`${cohUrl.replace(/^http/, "ws")}/api/v5/ws`);
+  const cohSocket = new Socket("setQuoteTpSl", `${cohUrl.replace(/^http/, "ws")}/api/v5/ws`);
   await cohSocket.subscribe(sub, APP_NAME); // watchTpSlNotifications: the app name as the channel
   const side = "long";
   const openUrl = `${solverUrl}/api/instant_trade/instant_open`;
@@ -497,7 +502,7 @@ async function main() {
     if (answer !== null) fail(step, `POST ${closeUrl}: expected an empty 200, got ${JSON.stringify(answer).slice(0, 120)}`);
     const closed = await notifications.next(`${step} (FillMarketOrderInstantClose)`, action("FillMarketOrderInstantClose", position.quoteId));
     if (closed.data.action_status !== "success") fail(step, `POST ${closeUrl}: ${JSON.stringify(closed.data)}`);
-    say(step, `closed ${closed.data.filled_amount_close} of quote ${position.quoteId} (empty 200)`);
+    say(step, `closed ${quantity} of quote ${position.quoteId} at mark ${mark} (empty 200; ${closed.data.filled_amount_close} closed in all)`);
   };
   const ownerContext = async (step) => http(step, "GET", `${base}/context?owner=${owner.address}`);
 
@@ -525,7 +530,8 @@ async function main() {
     const stored = await http(step, "POST", ordersUrl, { body, headers: cohHeaders });
     if (stored.successful === false || stored.successful === "false") fail(step, `POST ${ordersUrl}: ${stored.message}`);
     const cohQuoteId = stored.coh_quote_id ?? stored.cohQuoteId;
-    const confirmed = await cohSocket.next(`${step} (state new)`, tpslState(cohQuoteId, ["new"]));
+    const confirmed = await cohSocket.next(`${step} (state new)`, tpslReport(cohQuoteId, ["new"]));
+    if (!confirmed.data.successful) fail(step, `${cohQuoteId} reported ${confirmed.data.state}: ${confirmed.data.error_message}`);
     say(step, `${cohQuoteId} ${confirmed.data.conditional_order_type} new (mark ${mark})`);
     return { cohQuoteId, mark };
   };
@@ -534,22 +540,24 @@ async function main() {
     const message = { virtualAccount: second.va, salt: tpslSalt(), cohQuoteId, conditionalOrderType };
     const answer = await http(step, "DELETE", ordersUrl, { body: sdkSignTpsl(spec, message, session), headers: cohHeaders });
     if (answer && (answer.successful === false || answer.successful === "false")) fail(step, `DELETE ${ordersUrl}: ${answer.message}`);
-    await cohSocket.next(`${step} (state canceled)`, tpslState(cohQuoteId, ["cancel", "canceled", "cancelled"]));
+    const report = await cohSocket.next(`${step} (state canceled)`, tpslReport(cohQuoteId, ["cancel", "canceled", "cancelled"]));
+    if (!report.data.successful) fail(step, `${cohQuoteId} reported ${report.data.state}: ${report.data.error_message}`);
     say(step, `${cohQuoteId} canceled`);
   };
   const mark = dec(await markOf("setQuoteTpSl"));
   const above = fixed(roundDown(mul(mark, dec("1.05")), symbol.price_precision), symbol.price_precision);
   const below = fixed(roundDown(mul(mark, dec("0.95")), symbol.price_precision), symbol.price_precision);
-  const first_tp = await setTpSl("setQuoteTpSl", { tp: above, sl: below, quantity: "0.005" });
-  await deleteTpSl("deleteQuoteTpSl", first_tp.cohQuoteId, "take_profit");
+  const firstTp = await setTpSl("setQuoteTpSl", { tp: above, sl: below, quantity: "0.005" });
+  await deleteTpSl("deleteQuoteTpSl", firstTp.cohQuoteId, "take_profit");
   const tp = await setTpSl("setQuoteTpSl tp", { tp: above, quantity: "0.005" });
   recorder.context(await ownerContext("setQuoteTpSl tp"), second.va); // the marks the orders were judged by
   const priceUrl = `${cohUrl}/mock/price`;
   await http("tp triggered", "POST", priceUrl, { body: { symbol_id: symbol.id, price: above } });
   const fill = await notifications.next("tp triggered (bot close)", action("FillMarketOrderInstantClose", second.quoteId));
   if (fill.data.action_status !== "success") fail("tp triggered", `POST ${priceUrl}: ${JSON.stringify(fill.data)}`);
-  await cohSocket.next("tp triggered (state triggered)", tpslState(tp.cohQuoteId, ["triggered"]));
-  say("tp triggered", `${tp.cohQuoteId}: the bot closed ${fill.data.filled_amount_close} at mark ${above}`);
+  const triggered = await cohSocket.next("tp triggered (state triggered)", tpslReport(tp.cohQuoteId, ["triggered"]));
+  if (!triggered.data.successful) fail("tp triggered", `${tp.cohQuoteId} reported ${triggered.data.state}: ${triggered.data.error_message}`);
+  say("tp triggered", `${tp.cohQuoteId}: mark ${above}, the bot closed 0.005 of quote ${second.quoteId}`);
   await close("close", second, "0.010");
 
   notifications.close();
