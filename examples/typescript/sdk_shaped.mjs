@@ -312,8 +312,9 @@ function toFixedHalfUp(x, places) {
 }
 
 /** buildConditionalOrderLeg + priceSlippageCalculation: a long's leg price is trigger*(1-0.9),
- *  a short's trigger*(1+0.9), at the market's precision. */
-function sdkLeg(trigger, side, quantity, places) {
+ *  a short's trigger*(1+0.9), at the market's precision; priceType "lastPrice" is sent as
+ *  "last_close", "markPrice" as "market". */
+function sdkLeg({ trigger, priceType }, side, quantity, places) {
   const shift = dec(TPSL_SLIPPAGE_PCT);
   const factor = side === "short" ? { n: shift.d * 100n + shift.n, d: shift.d * 100n } : { n: shift.d * 100n - shift.n, d: shift.d * 100n };
   return {
@@ -321,7 +322,7 @@ function sdkLeg(trigger, side, quantity, places) {
     price: toFixedHalfUp(mul(dec(trigger), factor), places),
     orderType: TPSL_LEG_MARKET,
     conditionalPrice: toFixedHalfUp(dec(trigger), places),
-    conditionalPriceType: "last_close", // priceType "lastPrice"
+    conditionalPriceType: priceType === "lastPrice" ? "last_close" : "market",
   };
 }
 
@@ -547,9 +548,13 @@ async function main() {
   const mark = dec(await markOf("setQuoteTpSl"));
   const above = fixed(roundDown(mul(mark, dec("1.05")), symbol.price_precision), symbol.price_precision);
   const below = fixed(roundDown(mul(mark, dec("0.95")), symbol.price_precision), symbol.price_precision);
-  const firstTp = await setTpSl("setQuoteTpSl", { tp: above, sl: below, quantity: "0.005" });
+  const firstTp = await setTpSl("setQuoteTpSl", {
+    tp: { trigger: above, priceType: "lastPrice" },
+    sl: { trigger: below, priceType: "markPrice" },
+    quantity: "0.005",
+  });
   await deleteTpSl("deleteQuoteTpSl", firstTp.cohQuoteId, "take_profit");
-  const tp = await setTpSl("setQuoteTpSl tp", { tp: above, quantity: "0.005" });
+  const tp = await setTpSl("setQuoteTpSl tp", { tp: { trigger: above, priceType: "lastPrice" }, quantity: "0.005" });
   recorder.context(await ownerContext("setQuoteTpSl tp"), second.va); // the marks the orders were judged by
   const priceUrl = `${cohUrl}/mock/price`;
   await http("tp triggered", "POST", priceUrl, { body: { symbol_id: symbol.id, price: above } });
