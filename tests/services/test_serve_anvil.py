@@ -27,7 +27,7 @@ from harness.anvil import AnvilError, rpc_call
 from harness.chain import Chain, Deployment, System
 from harness.context import Symbol, context_from_json
 from harness.keys import LocalKey
-from harness.services import Services, SolverClient, embedded_backend
+from harness.services import CohClient, ServiceError, Services, SolverClient, embedded_backend
 from harness.services.launch import ServeProcess
 from harness.services.published import INFO_HEADER, WARNINGS_HEADER, read_harness_list
 
@@ -100,6 +100,10 @@ def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_k
 
         solver = SolverClient(f"{base}/solver")
         symbol: Symbol = context.symbols[0]
+        mark = json.loads(
+            httpx.get(f"{context.price_url}/api/v1/price", timeout=10).text,
+            parse_float=Decimal,
+        )[0]["markPrice"]
         plan = flow.build_instant_open(
             context,
             session,
@@ -108,10 +112,7 @@ def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_k
             side="long",
             quantity=Decimal("0.01"),
             leverage=10,
-            mark_price=json.loads(
-                httpx.get(f"{context.price_url}/api/v1/price", timeout=10).text,
-                parse_float=Decimal,
-            )[0]["markPrice"],
+            mark_price=mark,
             locked_params=solver.locked_params(symbol.name, 10),
             trading_fee=Decimal("0.0006"),
             deadline=int(time.time()) + 3_600,
@@ -122,6 +123,30 @@ def test_a_frontend_wallet_runs_steps_1_to_5_and_the_services_take_its_session_k
         mine = httpx.get(f"{base}/context", params={"owner": owner.address}, timeout=10).json()
         assert mine["virtual_account"].startswith("0x")
         solver.close()
+
+        # the COH on anvil refuses what the real one would never hold (here a leg above the
+        # position's open quantity, read from anvil) and stores the same order within it
+        with CohClient(f"{base}/coh") as coh:
+
+            def order(quantity: str):
+                return flow.build_tpsl(
+                    coh.signing_spec(),
+                    session,
+                    sub_account=done.sub_account,
+                    virtual_account=mine["virtual_account"],
+                    affiliate=context.affiliate,
+                    quote_id=1,
+                    symbol=symbol,
+                    side="long",
+                    quantity=Decimal(quantity),
+                    mark_price=mark,
+                    take_profit=Decimal("68250.5"),
+                )
+
+            with pytest.raises(ServiceError) as refused:
+                coh.submit(order("0.02"))
+            assert refused.value.rule_ids == ["tpsl.quantity-position"], refused.value
+            assert coh.submit(order("0.01")).startswith("coh")
 
         # the owner's own revocation through the JSON-RPC URL: initiate, then finalize at the ETA
         marker = flow.session_key_delegation(done.sub_account, session.address, 1).selectors[-1]
