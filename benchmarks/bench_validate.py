@@ -36,7 +36,7 @@ from harness.inputs import Source
 from harness.keys import LocalKey
 from harness.pricing import LockedParamsPct
 from harness.primitives import keccak
-from harness.validate import Options, Validator, validate_sources
+from harness.validator.engine import Options, Validator, validate_sources
 
 KEY = LocalKey("0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
 DEADLINE = 4102444800

@@ -36,10 +36,15 @@ __version__ = "0.1.0"
 
 # Loaded on first use: `chain` pulls in web3 (~0.6 s), `flow` the builders: the CLI's validate
 # needs neither, and starts in well under 0.4 s.
-_LAZY_SUBMODULES = ("chain", "flow", "pricing", "validate", "validator", "protocol")
+_LAZY_SUBMODULES = ("chain", "flow", "pricing", "validator", "protocol")
+# The public name `harness.validate` is the validator package itself (Validator, Options,
+# validate_body, validate_sources, validate_paths, iter_results, resolve_now, Finding, Result,
+# Report): no module of its own re-exports it.
+_ALIASES = {"validate": "validator"}
 
 
 def __getattr__(name: str) -> object:
+    name = _ALIASES.get(name, name)
     if name in _LAZY_SUBMODULES:
         import importlib
 
@@ -81,5 +86,6 @@ __all__ = [
     "load_context",
     "pricing",
     "validate",
+    "validator",
     "wire",
 ]

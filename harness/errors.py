@@ -7,12 +7,8 @@ Every error a user can provoke with bad input is a `HarnessError` whose message 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-#: "info": a conforming form the validator names without judging it (a published form the
-#: builder guide writes otherwise, real-world.md §0: "the validator names which one it saw as
-#: information")
-Severity = Literal["error", "warning", "info"]
+from .severity import Severity
 
 
 class HarnessError(Exception):
@@ -85,7 +81,9 @@ class Problem:
 
     @property
     def severity(self) -> Severity:
-        from .validator.catalogue import severity_of  # data only: no layer above is loaded
+        # The catalogue is data (it imports `protocol` and `severity`, never this module):
+        # loaded on first use, so that `import harness` does not pay for the rule table.
+        from .validator.catalogue import severity_of
 
         return severity_of(self.rule)
 

@@ -8,9 +8,9 @@ was expected), passes with warnings shown in pytest's warnings summary, and is s
 reason, only when there is nothing to check (an empty directory, a capture without any of the
 three POSTs). Each fired rule is recorded as a user property ("violation"/"warning" -> rule ID),
 so `--junitxml` carries the rule IDs. The `symmio_validator` fixture gives tests a configured
-`harness.validate.Validator`.
+`harness.validator.engine.Validator`.
 
-Thin over `harness.validate`; nothing is imported from it until the options are used.
+Thin over `harness.validator`; nothing is imported from it until the options are used.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .protocol import BODY_KINDS, VERSION
 
 if TYPE_CHECKING:
     from .inputs import Source
-    from .validate import Options, Validator
+    from .validator.engine import Options, Validator
 
 KINDS = ("auto", *BODY_KINDS)
 
@@ -77,7 +77,7 @@ def _options(config: pytest.Config) -> Options:
         return cached
     from .context import load_context
     from .errors import ContextError
-    from .validate import Options
+    from .validator.engine import Options
 
     context_file = config.getoption("symmio_context")
     context = None
@@ -94,7 +94,7 @@ def _options(config: pytest.Config) -> Options:
 def pytest_report_header(config: pytest.Config) -> str | None:
     if not config.getoption("symmio_payloads"):
         return None
-    from .validate import Report
+    from .validator.results import Report
 
     options = _options(config)
     not_run = Report([], options, 0).rules_not_run()
@@ -163,7 +163,7 @@ class SymmioPayload(pytest.Item):
 def _validator(config: pytest.Config) -> Validator:
     cached = getattr(config, "_symmio_validator", None)
     if cached is None:
-        from .validate import Validator
+        from .validator.engine import Validator
 
         cached = Validator(_options(config))
         config._symmio_validator = cached  # type: ignore[attr-defined]

@@ -37,7 +37,7 @@ def test_deep_body_after_importing_the_chain_is_a_clean_error_not_a_crash() -> N
         """
         import sys
         import harness.chain  # noqa: F401  (raises the recursion limit through py_ecc)
-        from harness.validate import Validator
+        from harness.validator.engine import Validator
         from harness.services.errors import ServiceRefusal
         from harness.services.plumbing import read_json_bytes
         assert sys.getrecursionlimit() >= 100_000, sys.getrecursionlimit()

@@ -21,7 +21,7 @@ from harness.errors import CalldataError, InputError
 from harness.keys import LocalKey
 from harness.model import FlexField
 from harness.upnl_sig import UpnlSigRegime
-from harness.validate import Options, Validator
+from harness.validator.engine import Options, Validator
 from harness.wire import instant_open_to_wire
 
 from .validator.corpus import generate as g

@@ -11,10 +11,14 @@
 // - steps 6-8 signed by its own fresh session key (ethers TypedDataEncoder), every body checked
 //   against schemas/ with ajv before it is sent; the quote id and the VA from the websocket;
 //   the TP/SL order triggered through POST /coh/mock/price.
-// Exit 0 when every step succeeded; 1 with one line saying which step failed and why.
+// It first waits for GET BASE/context to answer (a server still starting: connection refused,
+// 502/503/504), retrying every 250 ms for up to SYMMIO_CONTEXT_WAIT_SECONDS (default 30).
+// Exit 0 when every step succeeded; 1 with one line naming where it failed (`setup`, `wallet`,
+// `step 1` ... `step 8`) and why, an unexpected error included.
 //
 // Environment: SYMMIO_OWNER_INDEX (which of context.test_accounts is the wallet; default the last),
-// SYMMIO_SOLVER_URL / SYMMIO_COH_URL (default BASE/solver and BASE/coh).
+// SYMMIO_SOLVER_URL / SYMMIO_COH_URL (default BASE/solver and BASE/coh),
+// SYMMIO_CONTEXT_WAIT_SECONDS (how long to wait for GET /context; default 30).
 
 import { randomBytes, randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
@@ -43,14 +47,67 @@ import {
 const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
 const GAS = { gasLimit: 5_000_000n };
 const WAIT_MS = 30_000;
+const CONTEXT_RETRY_MS = 250;
+// What a server still starting answers: retried; any other answer is read (and judged) as is.
+const STARTING_STATUSES = [502, 503, 504];
 
 const here = dirname(fileURLToPath(import.meta.url));
 const schemas = loadSchemas(join(here, "..", "..", "schemas"));
 
-class StepError extends Error {}
-const fail = (step, why) => {
-  throw new StepError(`${step}: ${why}`);
+/** Where the flow is (`setup`, `wallet`, `step 1` ... `step 8`): every failure line starts with it. */
+let current = "setup";
+const enter = (where) => {
+  current = where;
 };
+
+/** A failure the flow recognises: `what` is the request or check that failed, `why` the answer. */
+class StepError extends Error {
+  constructor(what, why) {
+    super(`${what}: ${why}`);
+  }
+}
+const fail = (what, why) => {
+  throw new StepError(what, why);
+};
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Seconds to wait for GET /context: SYMMIO_CONTEXT_WAIT_SECONDS, default 30. */
+function contextWaitSeconds() {
+  const raw = process.env.SYMMIO_CONTEXT_WAIT_SECONDS;
+  if (raw === undefined || raw === "") return 30;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    console.error(`SYMMIO_CONTEXT_WAIT_SECONDS: expected a number of seconds >= 0, got ${JSON.stringify(raw)}`);
+    process.exit(2);
+  }
+  return seconds;
+}
+
+/**
+ * Waits until GET `url` answers with anything but "starting" (a refused or timed-out connection,
+ * 502/503/504), every CONTEXT_RETRY_MS for up to `seconds`; then the caller reads it.
+ */
+async function waitForContext(url, seconds) {
+  const until = Date.now() + seconds * 1000;
+  for (;;) {
+    let last;
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(Math.max(500, Math.min(5000, until - Date.now()))) });
+      await response.arrayBuffer();
+      if (!STARTING_STATUSES.includes(response.status)) return;
+      last = `HTTP ${response.status}`;
+    } catch (err) {
+      last = (err && err.cause && (err.cause.code || err.cause.message)) || (err && err.name) || String(err);
+    }
+    if (Date.now() + CONTEXT_RETRY_MS > until)
+      fail(
+        `GET ${url}`,
+        `no answer within ${seconds} s (last: ${last}); start \`symmio-harness serve --chain anvil\` and pass the base URL it prints`,
+      );
+    await sleep(CONTEXT_RETRY_MS);
+  }
+}
 
 async function http(method, url, body) {
   const response = await fetch(url, {
@@ -104,7 +161,7 @@ class Notifications {
   }
   next(what, predicate) {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new StepError(`websocket: no ${what} within ${WAIT_MS / 1000} s`)), WAIT_MS);
+      const timer = setTimeout(() => reject(new StepError("websocket", `no ${what} within ${WAIT_MS / 1000} s`)), WAIT_MS);
       const look = () => {
         const i = this.frames.findIndex(predicate);
         if (i < 0) return;
@@ -147,7 +204,7 @@ class MarkPrices {
   async mark(name) {
     if (this.latest === null) {
       await new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new StepError(`price websocket: no snapshot within ${WAIT_MS / 1000} s`)), WAIT_MS);
+        const timer = setTimeout(() => reject(new StepError("price websocket", `no snapshot within ${WAIT_MS / 1000} s`)), WAIT_MS);
         this.waiters.push(() => {
           clearTimeout(timer);
           resolve();
@@ -175,8 +232,11 @@ async function main() {
   const solverUrl = process.env.SYMMIO_SOLVER_URL || `${base}/solver`;
   const cohUrl = process.env.SYMMIO_COH_URL || `${base}/coh`;
   const log = (step, text) => console.log(`${step.padEnd(4)} ${text}`);
+  const waitSeconds = contextWaitSeconds();
 
-  // --- what the server tells a frontend
+  // --- what the server tells a frontend (once it answers: it may still be starting)
+  enter("setup");
+  await waitForContext(`${base}/context`, waitSeconds);
   const context = await http("GET", `${base}/context`);
   contextFile(context);
   for (const key of [...SERVE_KEYS, "hedger", "affiliate", "symbols"])
@@ -189,6 +249,7 @@ async function main() {
   const ifaces = interfaces(abis);
 
   // --- its own wallet: a funded anvil test account (public dev key, derived, never fetched)
+  enter("wallet");
   const provider = new JsonRpcProvider(context.rpc_url, undefined, { staticNetwork: true, polling: true, pollingInterval: 50 });
   const index = process.env.SYMMIO_OWNER_INDEX ? Number(process.env.SYMMIO_OWNER_INDEX) : context.test_accounts.length - 1;
   const ownerAddress = getAddress(context.test_accounts[index]);
@@ -198,9 +259,9 @@ async function main() {
     const w = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`);
     if (w.address === ownerAddress) owner = new Wallet(w.privateKey, provider);
   }
-  if (!owner) fail("wallet", `${ownerAddress} is not one of anvil's dev accounts`);
+  if (!owner) fail("test_accounts", `${ownerAddress} is not one of anvil's dev accounts`);
   const chainId = (await provider.getNetwork()).chainId;
-  if (Number(chainId) !== context.chain_id) fail("wallet", `RPC chain id ${chainId}, context says ${context.chain_id}`);
+  if (Number(chainId) !== context.chain_id) fail("eth_chainId", `RPC chain id ${chainId}, context says ${context.chain_id}`);
 
   // One nonce sequence for the wallet (ethers' "pending" count can lag right after a receipt).
   const sender = new NonceManager(owner);
@@ -209,14 +270,16 @@ async function main() {
   const instantLayer = at(context.instant_layer, "InstantLayer");
   const token = at(context.collateral, "ERC20");
   const mined = async (step, pending) => {
+    enter(`step ${step}`);
     const tx = await pending;
     const receipt = await tx.wait(1, WAIT_MS);
-    if (!receipt || receipt.status !== 1) fail(step, `transaction ${tx.hash} reverted`);
+    if (!receipt || receipt.status !== 1) fail("transaction", `${tx.hash} reverted`);
     log(step, `${tx.hash} (block ${receipt.blockNumber}, gas ${receipt.gasUsed})`);
     return receipt;
   };
 
   // --- step 1: createSubAccounts(affiliate, [(name, metadata, core, isolationType, singleVAMode)])
+  enter("step 1");
   const name = `ts-example-${Date.now()}`;
   await mined("1", accountLayer.createSubAccounts(context.affiliate, [[name, "0x", context.symmio_core, SUB_ISO.MARKET_DIRECTION, true]], GAS));
   const subs = await accountLayer.getUserSubAccountsAddresses(owner.address, 0, 1000);
@@ -224,25 +287,29 @@ async function main() {
   log("", `sub-account ${sub}`);
 
   // --- step 2: approve Symmio core (the ERC20 spender), then depositForAccount on the AccountLayer
+  enter("step 2");
   const decimals = Number(await token.decimals());
   const units = toTokenUnits(dec("1000"), decimals);
-  if ((await token.balanceOf(owner.address)) < units) fail("2", `${owner.address} holds less than 1000 test collateral`);
+  if ((await token.balanceOf(owner.address)) < units) fail("balanceOf", `${owner.address} holds less than 1000 test collateral`);
   await mined("2a", token.approve(context.symmio_core, units, GAS));
   await mined("2b", accountLayer.depositForAccount(sub, units, GAS));
 
   // --- step 3: _call(sub, [bindToPartyB(hedger)])
+  enter("step 3");
   const bind = ifaces.SymmioCore.encodeFunctionData("bindToPartyB", [context.hedger]);
   await mined("3", accountLayer._call(sub, [bind], GAS));
 
   // --- steps 4-5: grantDelegation to a fresh session key and to the TP/SL bot (owner only)
+  enter("step 4");
   const session = Wallet.createRandom();
   const now = (await provider.getBlock("latest")).timestamp;
   const expiry = BigInt(now + 24 * 3600);
   const selectors4 = sessionKeySelectors(ifaces.AccountLayer, ifaces.SymmioCore);
   await mined("4", instantLayer.grantDelegation([[sub, false], session.address, selectors4, expiry], GAS));
   await mined("5", instantLayer.grantDelegation([[sub, false], context.tpsl_bot, tpslBotSelectors(ifaces.SymmioCore), expiry], GAS));
+  enter("steps 4-5");
   if (!(await instantLayer.isDelegationActive(sub, session.address, SESSION_KEY_MARKER)))
-    fail("4", "isDelegationActive(sub, session key, 0x00000001) is false");
+    fail("isDelegationActive(sub, session key, 0x00000001)", "false");
   const mine = await http("GET", `${base}/context?owner=${owner.address}`);
   contextFile(mine);
   if (mine.sub_account !== sub || mine.session_key !== session.address)
@@ -250,6 +317,7 @@ async function main() {
 
   // --- step 6: instant_open (market data from the solver, marks from the price service, the
   // clock from the chain)
+  enter("step 6");
   const symbol = context.symbols[0];
   const marks = new MarkPrices(context.price_ws_url);
   await marks.opened;
@@ -272,22 +340,24 @@ async function main() {
   });
   const accepted = await http("POST", `${solverUrl}/api/instant_trade/instant_open`, checked("instant_open", open.body));
   const opened = await ws.next("SendQuoteTransaction frame", action("SendQuoteTransaction"));
-  if (opened.data.action_status !== "success") fail("6", `open failed: ${JSON.stringify(opened.data)}`);
+  if (opened.data.action_status !== "success") fail("SendQuoteTransaction", `open failed: ${JSON.stringify(opened.data)}`);
   const quoteId = opened.data.quote_id;
   const va = getAddress(opened.data.va_address);
   log("6", `temp ${accepted.temp_quote_id} -> quote ${quoteId}, VA ${va}, requested price ${open.requestedPrice}`);
 
   // --- step 7: instant_close of part of the position, signed for the VA
+  enter("step 7");
   const close = buildInstantClose({
     ifaces, domain, sessionKey: session, context, virtualAccount: va, quoteId, symbol, side,
     quantity: "0.010", markPrice: await marks.mark(symbol.name), deadline, salt: hexlify(randomBytes(32)),
   });
   await http("POST", `${solverUrl}/api/instant_trade/instant_close`, checked("instant_close", close.body));
   const closed = await ws.next("FillMarketOrderInstantClose frame", action("FillMarketOrderInstantClose", quoteId));
-  if (closed.data.action_status !== "success") fail("7", `close failed: ${JSON.stringify(closed.data)}`);
+  if (closed.data.action_status !== "success") fail("FillMarketOrderInstantClose", `close failed: ${JSON.stringify(closed.data)}`);
   log("7", `closed ${closed.data.filled_amount_close} of quote ${quoteId}`);
 
   // --- step 8: TP/SL under the domain the COH serves; a mock price move triggers the bot
+  enter("step 8");
   const spec = await http("GET", `${cohUrl}/api/v5/signing-spec`);
   const mark = await marks.mark(symbol.name);
   const takeProfit = fixed(roundDown(mul(dec(mark), dec("1.05")), symbol.price_precision), symbol.price_precision);
@@ -299,7 +369,7 @@ async function main() {
   const stored = await http("POST", `${cohUrl}/api/v5/`, checked("tpsl", tpsl.body));
   const moved = await http("POST", `${cohUrl}/mock/price`, { symbol_id: symbol.id, price: takeProfit });
   const triggered = await ws.next("TP close frame", action("FillMarketOrderInstantClose", quoteId));
-  if (triggered.data.action_status !== "success") fail("8", `TP close failed: ${JSON.stringify(triggered.data)}`);
+  if (triggered.data.action_status !== "success") fail("FillMarketOrderInstantClose", `TP close failed: ${JSON.stringify(triggered.data)}`);
   log("8", `COH order ${stored.coh_quote_id}; price ${moved.price} triggered ${moved.triggered.length} leg(s); closed by the bot`);
   ws.close();
   marks.close();
@@ -312,6 +382,7 @@ function roundDown(x, places) {
 }
 
 main().catch((err) => {
-  console.error(err instanceof StepError ? err.message : `unexpected: ${err && err.stack ? err.stack.split("\n")[0] : err}`);
+  const why = err instanceof StepError ? err.message : `unexpected: ${err && err.stack ? err.stack.split("\n")[0] : err}`;
+  console.error(`${current}: ${why}`);
   process.exit(1);
 });

@@ -51,7 +51,8 @@ from ..model import (
     parse_coh_quote_id,
 )
 from ..revert import Reverted
-from ..validate import Options, Result
+from ..validator.engine import Options
+from ..validator.results import Result
 from .backend import Backend
 from .errors import (
     BAD_PARAMETER,

@@ -33,7 +33,7 @@ from .. import eip712, wire
 from ..context import Context
 from ..errors import SignatureError
 from ..model import coh_quote_id_text
-from ..validate import Options
+from ..validator.engine import Options
 from .backend import DEFAULT_LOCKED_PARAMS, Mark, SymbolMarket, now_ms
 from .coh import CONFIGS, LIMITS, read_delete
 from .errors import (

@@ -22,7 +22,8 @@ from starlette.responses import JSONResponse, Response
 
 from .. import jsonread
 from ..model import InstantClose
-from ..validate import Finding, Options, Result, Validator
+from ..validator.engine import Options, Validator
+from ..validator.results import Finding, Result
 from .errors import (
     BAD_PARAMETER,
     COH_PRECISION,

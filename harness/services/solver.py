@@ -32,7 +32,7 @@ from ..chain import Sent
 from ..model import InstantClose, InstantOpen
 from ..primitives import to_hex
 from ..revert import Reverted
-from ..validate import Options
+from ..validator.engine import Options
 from .backend import Backend, SymbolMarket
 from .errors import (
     BAD_PARAMETER,

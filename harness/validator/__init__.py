@@ -3,7 +3,8 @@
 - `catalogue`: the rules as data (ID, severity, what it checks, the docs passage it enforces);
 - `checks`: one registered check per rule ID, judging a body's facts;
 - `facts`: what the engine learns about a body once (read, decoded, recovered);
-- `engine`: `Validator`, `Options`, `validate_body`, `validate_sources`, `validate_paths`;
+- `engine`: `Validator`, `Options`, `validate_body`, `validate_sources`, `validate_paths`,
+  `iter_results`, `resolve_now`;
 - `results`: `Finding`, `Result` (with the typed body and decoded calls), `Report`.
 
 The catalogue is data and loads alone (the wire reader names rules through it); everything else
@@ -21,6 +22,7 @@ _EXPORTS = {
     "validate_sources": "engine",
     "validate_paths": "engine",
     "iter_results": "engine",
+    "resolve_now": "engine",
     "Finding": "results",
     "Result": "results",
     "Report": "results",

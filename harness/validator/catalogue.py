@@ -6,17 +6,20 @@ is dropped keeps its ID retired. Each rule cites the passage of this repository'
 it applies to, and the context keys that switch it on (`requires`: `"context"` means any context
 file; other names are the context file's optional keys).
 
-This module is data: it imports only `protocol` and `errors`, so the wire reader (a layer below
-the engine) can name rules and every severity comes from here.
+This module is data: it imports only `protocol` and `severity` (never `errors`, whose `Problem`
+asks it for a rule's severity), so the wire reader (a layer below the engine) can name rules and
+every severity comes from here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import Severity
 from ..protocol import BODY_KINDS as KINDS
 from ..protocol import INSTANT_CLOSE, INSTANT_OPEN, TPSL
+from ..severity import ERROR as E
+from ..severity import INFO, Severity
+from ..severity import WARNING as W
 
 OPS: tuple[str, ...] = (INSTANT_OPEN, INSTANT_CLOSE)
 
@@ -64,9 +67,6 @@ def _r(
     return Rule(id, severity, title, spec, sentence, kinds, requires, requires_for)
 
 
-E: Severity = "error"
-W: Severity = "warning"
-INFO: Severity = "info"
 _DOCUMENTED_WIRE = (
     "The documented form is canonical (numerics as decimal strings; instant_close body a bare "
     "JSON list of one or more wrapped ops)."

@@ -18,7 +18,7 @@ from harness.services import CohClient, ServiceError, Services, SolverClient
 from harness.services.client import _delete_body as client_delete_body
 from harness.services.coh import coh_quote_id_text, parse_coh_quote_id
 from harness.services.notify_client import CANCELED_STATES, order_state
-from harness.validate import validate_body
+from harness.validator.engine import validate_body
 
 from .conftest import BASE, User, make_services, opened_position, subscribe
 

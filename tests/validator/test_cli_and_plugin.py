@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.validate import Options, validate_paths
+from harness.validator.engine import Options, validate_paths
 
 from .corpus import FIXTURES
 from .corpus import generate as g
@@ -95,7 +95,7 @@ def test_forked_workers_inherit_the_sources_and_give_the_same_verdicts(tmp_path)
         import json
         from harness.context import load_context
         from harness.validator import engine
-        from harness.validate import Options, validate_paths
+        from harness.validator.engine import Options, validate_paths
 
         assert engine._can_fork_inherit(), "expected a platform that forks, one thread"
         pickled = engine.iter_results

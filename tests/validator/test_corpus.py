@@ -8,8 +8,8 @@ import json
 import pytest
 
 from harness.context import load_context
-from harness.rules import RULES
-from harness.validate import Options, validate_paths
+from harness.validator.catalogue import RULES
+from harness.validator.engine import Options, validate_paths
 
 from .corpus import FIXTURES
 from .corpus import generate as g

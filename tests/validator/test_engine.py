@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from harness import eip712, inputs, wire
 from harness.model import InstantOpen, WrappedOperation
-from harness.validate import Options, Validator
+from harness.validator.engine import Options, Validator
 
 from .corpus import generate as g
 
@@ -103,7 +103,7 @@ def test_a_retired_layer_is_only_named_when_the_context_lists_it():
 
 
 def test_severity_comes_from_the_catalogue_only():
-    from harness.rules import BY_ID
+    from harness.validator.catalogue import BY_ID
 
     result = _validator().validate_body({"operations": g.close_json()})
     for f in result.findings:

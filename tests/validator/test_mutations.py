@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from harness import inputs
-from harness.rules import BY_ID, RULES
-from harness.validate import Options, Result, Validator, validate_paths
+from harness.validator.catalogue import BY_ID, RULES
+from harness.validator.engine import Options, Validator, validate_paths
+from harness.validator.results import Result
 
 from .corpus import generate as g
 

@@ -15,7 +15,7 @@ from harness import wire
 from harness.context import OPTIONAL_KEYS
 from harness.errors import Problem
 from harness.report import rules_command, rules_markdown
-from harness.rules import BY_ID, KINDS, RULES
+from harness.validator.catalogue import BY_ID, KINDS, RULES
 from harness.validator.checks import REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]

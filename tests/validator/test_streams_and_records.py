@@ -11,7 +11,7 @@ from dataclasses import replace
 from harness import inputs
 from harness.context import dump_context
 from harness.report import validate_command
-from harness.validate import Options, iter_results
+from harness.validator.engine import Options, iter_results
 
 from .corpus import generate as g
 

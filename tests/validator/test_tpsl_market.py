@@ -10,7 +10,7 @@ import pytest
 
 from harness.context import CohLimits, context_from_json
 from harness.errors import ContextError
-from harness.validate import Options, Validator
+from harness.validator.engine import Options, Validator
 from harness.validator.results import rules_not_run
 
 from .corpus import generate as g

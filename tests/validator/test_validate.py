@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from harness import inputs
 from harness.report import render_junit, validate_command
-from harness.rules import BY_ID
-from harness.validate import Options, Validator, validate_body, validate_paths
+from harness.validator.catalogue import BY_ID
+from harness.validator.engine import Options, Validator, validate_body, validate_paths
 from tests.strategies import json_leaves
 
 from .corpus import FIXTURES
