@@ -5,8 +5,9 @@ SARIF (OASIS SARIF 2.1.0): one run; `tool.driver` names the harness and carries 
 catalogue (`rules[]`: id, shortDescription = the rule's title, fullDescription = the passage it
 cites and the sentence it enforces, help, the default level); one `result` per finding with
 `ruleId`, `level` (error / warning / note for "info"), `message.text`, the input as the
-physical location (`artifactLocation.uri`; a JSON Lines body also gets its line as `region`)
-and the JSON path in the body as a logical location (`fullyQualifiedName`, e.g.
+physical location (`artifactLocation.uri`, and a `region`: the line where the value at the
+finding's JSON path starts in a JSON file, a JSON Lines body's line, else line 1) and the JSON
+path in the body as a logical location (`fullyQualifiedName`, e.g.
 `$.sendQuote.signature`), and `partialFingerprints["symmioFinding/v1"]`: a hash of rule ID,
 input and JSON path with the triple's occurrence count (never line numbers or times), so a
 dashboard tracks a finding across runs.
@@ -27,11 +28,11 @@ import json
 import re
 import time
 from collections import Counter
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import quote
 
-from . import __version__
+from . import __version__, inputs
 from .validator.catalogue import RULES, Rule
 from .validator.results import Finding, Report, Result
 
@@ -46,6 +47,9 @@ SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 _JSONL_NAME = re.compile(r"(?P<file>.+):(?P<line>[1-9][0-9]*)\Z")
 _HAR_NAME = re.compile(r"(?P<file>.+)#entries\[(?P<entry>[0-9]+)\] POST (?P<endpoint>\S+)\Z")
+_SEGMENT = re.compile(r"\[(?P<index>[0-9]+)\]|(?P<key>[^.\[\]]+)")
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
 
 
 def _where(name: str) -> tuple[str, int | None, dict[str, Any]]:
@@ -76,6 +80,73 @@ def json_path(path: str) -> str:
     return "$" + path if path.startswith("[") else "$." + path
 
 
+def _value_offset(text: str, path: str) -> int:
+    """Where in the JSON `text` the value at `path` starts (the deepest part of the path that
+    exists, the body's start for ""); values passed over are skipped with the C scanner."""
+    at = _WHITESPACE.match(text, 0).end()  # type: ignore[union-attr]
+    for segment in _SEGMENT.finditer(path):
+        found = _child_offset(text, at, segment["key"], segment["index"])
+        if found is None:
+            break
+        at = found
+    return at
+
+
+def _child_offset(text: str, at: int, key: str | None, index: str | None) -> int | None:
+    opener, closer = ("[", "]") if index is not None else ("{", "}")
+    if not text.startswith(opener, at):
+        return None
+    wanted = int(index) if index is not None else None
+    position = 0
+    at += 1
+    try:
+        while True:
+            at = _WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
+            if text.startswith(closer, at):
+                return None
+            if index is None:
+                name, at = json.decoder.scanstring(text, at + 1)  # type: ignore[attr-defined]
+                at = _WHITESPACE.match(text, at).end() + 1  # type: ignore[union-attr]  # the ':'
+                at = _WHITESPACE.match(text, at).end()  # type: ignore[union-attr]
+                if name == key:
+                    return at
+            elif position == wanted:
+                return at
+            _, at = _DECODER.raw_decode(text, at)
+            at = _WHITESPACE.match(text, at).end() + 1  # type: ignore[union-attr]  # ',' or end
+            position += 1
+    except (ValueError, IndexError):
+        return None
+
+
+def line_of(text: str, path: str) -> int:
+    """The 1-based line of the value at the JSON path `path` in `text`."""
+    return text.count("\n", 0, _value_offset(text, path)) + 1
+
+
+class _Texts:
+    """The text of each input file a finding points into, read once (files within the body
+    limit only; anything else, stdin, a HAR entry, gets line 1)."""
+
+    def __init__(self) -> None:
+        self._texts: dict[str, str | None] = {}
+
+    def get(self, file: str) -> str | None:
+        if file not in self._texts:
+            self._texts[file] = self._read(file)
+        return self._texts[file]
+
+    @staticmethod
+    def _read(file: str) -> str | None:
+        try:
+            path = Path(file)
+            if not path.is_file() or path.stat().st_size > inputs.MAX_BODY_BYTES:
+                return None
+            return path.read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            return None
+
+
 # --------------------------------------------------------------------------------------------
 # SARIF 2.1.0
 
@@ -100,13 +171,18 @@ def _fingerprint(rule: str, uri: str, path: str, occurrence: int) -> str:
 
 
 def _sarif_result(
-    result: Result, f: Finding, index: dict[str, int], seen: Counter[tuple[str, str, str]]
+    result: Result,
+    f: Finding,
+    index: dict[str, int],
+    seen: Counter[tuple[str, str, str]],
+    texts: _Texts,
 ) -> dict[str, Any]:
     file, line, facts = _where(result.file)
     uri = _uri(file)
-    physical: dict[str, Any] = {"artifactLocation": {"uri": uri}}
-    if line is not None:
-        physical["region"] = {"startLine": line}
+    if line is None:
+        text = texts.get(result.file) if not facts and file == result.file else None
+        line = line_of(text, f.path) if text is not None else 1
+    physical: dict[str, Any] = {"artifactLocation": {"uri": uri}, "region": {"startLine": line}}
     key = (f.rule, uri, f.path)
     seen[key] += 1
     out: dict[str, Any] = {
@@ -131,8 +207,11 @@ def _sarif_result(
 def sarif_log(report: Report) -> dict[str, Any]:
     index = {rule.id: i for i, rule in enumerate(RULES)}
     seen: Counter[tuple[str, str, str]] = Counter()
+    texts = _Texts()
     results = [
-        _sarif_result(result, f, index, seen) for result in report.results for f in result.findings
+        _sarif_result(result, f, index, seen, texts)
+        for result in report.results
+        for f in result.findings
     ]
     summary = report.summary()
     return {

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from harness import inputs
 from harness.cli import app
 from harness.context import dump_context
-from harness.exchange import FINGERPRINT_KEY, json_path
+from harness.exchange import FINGERPRINT_KEY, json_path, line_of
 from harness.report import NO_CONTEXT_LINE, validate_command
 from harness.validator.catalogue import RULES
 
@@ -69,6 +69,12 @@ def mixed(tmp_path) -> list[str]:
 
 
 # --- SARIF ----------------------------------------------------------------------------------------
+
+
+def _sarif_ok(paths) -> dict:
+    code, out, err = run(paths, fmt="sarif", context_file=FULL)
+    assert code == 0, (out, err)
+    return json.loads(out)
 
 
 def _sarif(paths, **kw) -> dict:
@@ -142,6 +148,26 @@ def test_sarif_fingerprints_are_stable_across_runs_and_unique_within_one(mixed):
     prints = [r["partialFingerprints"][FINGERPRINT_KEY] for r in first]
     assert prints == [r["partialFingerprints"][FINGERPRINT_KEY] for r in later]
     assert len(set(prints)) == len(prints), Counter(prints).most_common(3)
+
+
+def test_sarif_region_is_the_line_where_the_json_path_starts(tmp_path):
+    body = g.edit(g.close_json(), "0.signedOperation.maxUses", 1)
+    text = json.dumps(body, indent=2)
+    (tmp_path / "b.json").write_text(text)
+    (result,) = _sarif_ok([str(tmp_path / "b.json")])["runs"][0]["results"]
+    lines = text.splitlines()
+    line = result["locations"][0]["physicalLocation"]["region"]["startLine"]
+    assert lines[line - 1].strip() == '"maxUses": 1,' or lines[line - 1].strip() == '"maxUses": 1'
+
+
+def test_line_of_follows_keys_and_indexes_and_stops_at_the_deepest_part_found():
+    text = '{\n "a": [\n  {"x": 1},\n  {\n   "b\\"c": {"y": [1, 2]}\n  }\n ]\n}'
+    assert line_of(text, "") == 1
+    assert line_of(text, "a") == 2
+    assert line_of(text, "a[1]") == 4
+    assert line_of(text, 'a[1].b"c.y[1]') == 5
+    assert line_of(text, "a[1].missing") == 4, "the deepest part of the path that exists"
+    assert line_of(text, "a[7]") == 2
 
 
 def test_json_path_of_a_finding():
