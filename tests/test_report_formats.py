@@ -339,5 +339,7 @@ def test_pytest_json_ctrf_writes_the_suites_results_as_ctrf(tmp_path):
         + proc.stdout
         + proc.stderr
     )
-    tests = json.loads(report.read_text())["results"]["tests"]
+    document = json.loads(report.read_text())
+    assert _schema_errors(document, "ctrf-schema-0.0.json") == []
+    tests = document["results"]["tests"]
     assert [(t["name"], t["status"]) for t in tests] == [("test_one.py::test_one", "passed")]
