@@ -131,6 +131,8 @@ class ReportFormat(StrEnum):
     json = "json"
     junit = "junit"
     jsonl = "jsonl"
+    sarif = "sarif"
+    ctrf = "ctrf"
 
 
 class InputFormat(StrEnum):
@@ -183,6 +185,13 @@ def validate(
             "(and - for stdin) is JSON Lines.",
         ),
     ] = InputFormat.auto,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Exit 2 when a rule could not be checked (no context, or a key it needs).",
+        ),
+    ] = False,
 ) -> None:
     """Check frontend payloads rule by rule. Exit 0: all conform (warnings allowed); 1: a
     violation; 2: an input or the context cannot be used."""
@@ -198,6 +207,7 @@ def validate(
         out=sys.stdout,
         err=sys.stderr,
         input_format=input_format.value,
+        strict=strict,
     )
     raise typer.Exit(code)
 

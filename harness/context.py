@@ -13,7 +13,9 @@ rules that judge an order against the market read `mark_prices`
 (`{"<symbol id>": "<mark>"}`), `coh_limits` (the four limits the COH serves at
 `/api/v5/configs/`, under their served names) and `open_quantities` (`{"<quote id>":
 "<open quantity>"}`, chain state: the mock COH passes it live). `demo --record` writes it; the
-validator reads it, and each optional key switches on the rules that need it.
+validator reads it, and each optional key switches on the rules that need it, even when it says
+"none": `retired_instant_layers: []` (nothing retired) and `gasless_gateway` the zero address
+(the deployment has no GaslessGateway) let those rules run, and find nothing to name.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import eip712, flow, pricing, wire
 from .chain import Chain, Sent, System, deploy_system
-from .context import Context, Symbol, dump_context
+from .context import CohLimits, Context, Symbol, dump_context
 from .keys import LocalKey, generate_session_key
 from .primitives import keccak
 from .services.backend import Backend, SymbolMarket
@@ -44,6 +44,8 @@ from .signatures import recover_digest
 
 DEMO_CHAIN_ID = 31337
 QUOTE_STATUS = {4: "OPENED", 5: "CLOSE_PENDING", 7: "CLOSED"}
+#: the address a context gives for a contract the deployment does not have
+NO_CONTRACT = "0x" + "00" * 20
 
 
 def label_address(label: str) -> str:
@@ -293,6 +295,11 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
         if signer != session.address:
             raise AssertionError("the TP/SL signature does not recover to the session key")
         recorder.body("tpsl", wire.tpsl_to_wire(order))
+        # the market the order was judged against, for the TP/SL rules of `validate`
+        served = coh.configs()  # numbers read as Decimal: passed on as decimal strings
+        coh_limits = CohLimits.from_served(
+            {k: format(v, "f") if isinstance(v, Decimal) else v for k, v in served.items()}
+        )
         coh_quote_id = coh.submit(order)
         moved = coh.set_mock_price(symbol.id, take_profit)
         (hit,) = moved["triggered"]
@@ -303,7 +310,20 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
         )
         step("[8]", "executeBatch (TP/SL bot close)", sent, note)
 
-    recorder.context(replace(context, virtual_account=va))
+    recorder.context(
+        replace(
+            context,
+            virtual_account=va,
+            # the demo's deployment: no InstantLayer retired, no GaslessGateway (the zero
+            # address says so), so those rules are checked and cannot fire
+            retired_instant_layers=(),
+            gasless_gateway=NO_CONTRACT,
+            # as the TP/SL order was signed: the mark, the COH's limits, the position left open
+            mark_prices=((symbol.id, market.mark_price),),
+            coh_limits=coh_limits,
+            open_quantities=((quote_id, rest),),
+        )
+    )
     elapsed = time.perf_counter() - started
     _summary(out, system, user, session, bot, sub_account, va, quote_id, open_sent, rows)
     out(f"lifecycle done in {elapsed:.2f} s")

@@ -1,11 +1,16 @@
 """What the validator reads: PATH arguments -> `Source`s (one HTTP body each), with limits.
 
-A PATH is a JSON file holding one body, a JSON Lines file (`*.jsonl`, one body per line, read
-line by line in constant memory), a directory of them (`*.json`, `*.jsonl`, `*.har`,
-recursively, hidden entries and the record's `context.json` skipped), `-` for stdin (`--input
-jsonl` for a stream of lines), or a HAR capture, from which the POSTs to
-`.../instant_trade/instant_open`, `.../instant_trade/instant_close` and the TP/SL `.../api/v5/`
-endpoint are extracted (the URL gives the kind).
+A PATH is a JSON file holding one body, a JSON Lines file (one body per line, read line by line
+in constant memory), a directory of them (`*.json`, `*.jsonl`, `*.har`, recursively, hidden
+entries and the record's `context.json` skipped), `-` for stdin, or a HAR capture, from which
+the POSTs to `.../instant_trade/instant_open`, `.../instant_trade/instant_close` and the TP/SL
+`.../api/v5/` endpoint are extracted (the URL gives the kind).
+
+JSON Lines are recognised by suffix (`*.jsonl`) or, on stdin and in any other file, by shape
+(`--input auto`, `auto_sources`): a text whose first non-blank line is a complete JSON value and
+which has another non-blank line after it is JSON Lines; anything else (one value, compact or
+pretty-printed over many lines, or a HAR capture) is one document. `--input json` / `jsonl`
+say which instead.
 
 Limits (issue 3 §8): a body is at most `MAX_BODY_BYTES`, a capture `MAX_CAPTURE_BYTES`; JSON is
 nested at most `MAX_DEPTH` deep and holds at most `MAX_VALUES` values. Anything over a limit is
@@ -17,6 +22,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
+import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -241,6 +248,16 @@ def _read_jsonl(path: Path, name: str) -> Iterator[Source]:
         yield Source(name, problem=("input.unreadable", f"cannot read: {exc.strerror or exc}"))
 
 
+def record_context_file(raw: str) -> Path | None:
+    """The `context.json` of the record folder `raw` names, or None (not a folder, or no file
+    there that reads as a context)."""
+    try:
+        candidate = Path(raw) / CONTEXT_FILE_NAME
+        return candidate if Path(raw).is_dir() and _is_record_context(candidate) else None
+    except OSError:
+        return None
+
+
 def _is_record_context(path: Path) -> bool:
     """The context file a `demo --record` folder holds (by name, and it reads as a context)."""
     if path.name != CONTEXT_FILE_NAME:
@@ -308,6 +325,14 @@ def iter_sources(
             if input_format == "jsonl":
                 yield from _line_sources(_bounded_lines(stream), "<stdin>")
                 continue
+            if input_format == "auto":
+                try:
+                    yield from auto_sources(stream, "<stdin>")
+                except (OSError, ValueError) as exc:
+                    yield Source(
+                        "<stdin>", problem=("input.unreadable", f"cannot read stdin: {exc}")
+                    )
+                continue
             try:
                 data = stream.read(MAX_CAPTURE_BYTES + 1)
             except (OSError, ValueError) as exc:
@@ -346,5 +371,53 @@ def iter_sources(
 def _read_path(path: Path, name: str, input_format: str) -> Iterator[Source]:
     if input_format == "jsonl" or (input_format == "auto" and path.suffix.lower() == ".jsonl"):
         yield from _read_jsonl(path, name)
+    elif input_format == "auto":
+        yield from _read_auto(path, name)
     else:
         yield from _read_file(path, name)
+
+
+def _read_auto(path: Path, name: str) -> Iterator[Source]:
+    """A file read by shape (`auto_sources`), within the capture limit."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_CAPTURE_BYTES:
+            yield from _read_file(path, name)  # refused there, with the limit named
+            return
+        with path.open("rb") as stream:
+            yield from auto_sources(stream, name)
+    except OSError as exc:
+        yield Source(name, problem=("input.unreadable", f"cannot read: {exc.strerror or exc}"))
+
+
+def _is_complete_value(line: bytes) -> bool:
+    """The line alone is one whole JSON value (a pretty-printed body's first line never is)."""
+    if not line.endswith(b"\n") and len(line) > MAX_BODY_BYTES:
+        return False  # a partial read of an overlong line: a document (e.g. a one-line HAR)
+    try:
+        json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def auto_sources(stream: BinaryIO, name: str) -> Iterator[Source]:
+    """The bodies of `stream`, told apart by shape: JSON Lines (`name:LINE`, streamed lazily,
+    each verdict as soon as its line is read) when the first non-blank line is a complete JSON
+    value and another non-blank line follows it; otherwise one document, a body or a HAR
+    capture (`sources_from_bytes`)."""
+    lines = _bounded_lines(stream)
+    head: list[bytes] = []
+    first_two: list[bytes] = []  # the first two non-blank lines (one value needs no parse)
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            first_two.append(line)
+            if len(first_two) == 2:
+                break
+    if len(first_two) == 2 and _is_complete_value(first_two[0]):
+        yield from _line_sources(itertools.chain(head, lines), name)
+        return
+    read = sum(len(line) for line in head)
+    rest = stream.read(max(0, MAX_CAPTURE_BYTES + 1 - read))
+    yield from sources_from_bytes(b"".join(head) + rest, name)

@@ -1,5 +1,11 @@
-"""Renderers for validation reports (text, json, junit) and for the rule catalogue (text, json,
-markdown), and the two commands' logic (`validate_command`, `rules_command`) that cli.py calls.
+"""Renderers for validation reports (text, json, junit, jsonl, and sarif and ctrf from
+`harness.exchange`) and for the rule catalogue (text, json, markdown), and the two commands'
+logic (`validate_command`, `rules_command`) that cli.py calls.
+
+Which context a run uses: `--context FILE`, else the `context.json` of a record folder named on
+the command line (`demo --record DIR` writes one), else none, and the run says so in one line at
+the top (on stderr): signatures and the context rules were not checked. `--strict` makes a run
+in which any rule could not be checked exit 2.
 
 The JSON report is a stable interface:
 `{"results": [{"file", "kind", "verdict": "pass"|"fail", "violations": [{"rule", "severity",
@@ -11,6 +17,7 @@ form the builder guide writes otherwise.
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -18,11 +25,12 @@ from typing import Any, TextIO
 from . import inputs
 from .context import load_context
 from .errors import ContextError
+from .exchange import render_ctrf, render_sarif
 from .validator.catalogue import RULES, Rule
 from .validator.engine import BATCH, Options, iter_results, resolve_now, validate_paths
-from .validator.results import Report, Result, Tally
+from .validator.results import Report, Result, Tally, rules_not_run
 
-REPORT_FORMATS = ("text", "json", "junit", "jsonl")
+REPORT_FORMATS = ("text", "json", "junit", "jsonl", "sarif", "ctrf")
 #: Formats written while the results stream by (constant memory, whatever the input's size).
 STREAMED_FORMATS = ("text", "jsonl")
 RULE_FORMATS = ("text", "json", "markdown")
@@ -139,11 +147,36 @@ RENDERERS = {
     "json": render_json,
     "junit": render_junit,
     "jsonl": render_jsonl,
+    "sarif": render_sarif,
+    "ctrf": render_ctrf,
 }
 
 
-def render(report: Report, fmt: str) -> str:
+def render(
+    report: Report, fmt: str, started_ms: int | None = None, stopped_ms: int | None = None
+) -> str:
+    """`report` in `fmt`; CTRF also records when the run started and stopped (ms)."""
+    if fmt == "ctrf":
+        return render_ctrf(report, started_ms, stopped_ms)
     return RENDERERS[fmt](report)
+
+
+#: The one line a run without any context starts with (on stderr).
+NO_CONTEXT_LINE = (
+    "no context file: signatures and the rules that need a context were not checked "
+    "(give --context FILE, or validate a `demo --record` folder, which has its own)"
+)
+
+
+def record_context(paths: Sequence[str]) -> tuple[str | None, str | None]:
+    """The context file of the record folders among `paths` (a directory holding a
+    `context.json` that reads as a context): (its path, None), (None, None) when there is none,
+    or (None, why) when several folders hold different ones."""
+    found = {str(c): c for raw in paths if raw != "-" and (c := inputs.record_context_file(raw))}
+    if len({c.resolve() for c in found.values()}) > 1:
+        names = ", ".join(sorted(found))
+        return None, f"the record folders have different contexts ({names}); pass --context FILE"
+    return next(iter(found), None), None
 
 
 def validate_command(
@@ -158,10 +191,13 @@ def validate_command(
     err: TextIO,
     stdin: Any = None,
     input_format: str = "auto",
+    strict: bool = False,
 ) -> int:
     """`symmio-harness validate`: 0 all conform, 1 a violation, 2 an input or the context could
-    not be used (a one-line reason on `err`, never a traceback). Text and JSON Lines reports are
-    written as the results stream by, in constant memory."""
+    not be used (a one-line reason on `err`, never a traceback), or, with `strict`, a rule could
+    not be checked (no context, or a context key it needs missing). Without `context_file`, a
+    record folder among `paths` gives its own. Text and JSON Lines reports are written as the
+    results stream by, in constant memory."""
     prog = "symmio-harness validate"
     if now is not None and now < 0:
         err.write(f"{prog}: --now must be a unix time (seconds, >= 0), got {now}\n")
@@ -170,15 +206,25 @@ def validate_command(
         err.write(f"{prog}: --jobs must be at least 1, got {jobs}\n")
         return 2
     context = None
+    if context_file is None:
+        context_file, problem = record_context(paths)
+        if problem is not None:
+            err.write(f"{prog}: {problem}\n")
+            return 2
     if context_file is not None:
         try:
             context = load_context(context_file)
         except ContextError as exc:
             err.write(f"{prog}: context {context_file}: {_one_line(str(exc))}\n")
             return 2
+    if context is None:
+        err.write(f"{prog}: {NO_CONTEXT_LINE}\n")
+        err.flush()
     options = Options(kind, context, now)
     if fmt in STREAMED_FORMATS:
-        return _stream(paths, options, fmt, jobs, context_file, stdin, input_format, out, err)
+        code = _stream(paths, options, fmt, jobs, context_file, stdin, input_format, out, err)
+        return _strict_code(code, context, strict, err)
+    started = int(time.time() * 1000)
     report = validate_paths(
         paths,
         options,
@@ -187,10 +233,22 @@ def validate_command(
         stdin=stdin,
         input_format=input_format,
     )
-    out.write(render(report, fmt))
+    out.write(render(report, fmt, started, int(time.time() * 1000)))
     for result in report.results:
         _unusable_line(result, err)
-    return report.exit_code
+    return _strict_code(report.exit_code, context, strict, err)
+
+
+def _strict_code(code: int, context: Any, strict: bool, err: TextIO) -> int:
+    """Under --strict, a rule that could not be checked makes the run exit 2."""
+    not_run = rules_not_run(context) if strict else []
+    if not not_run:
+        return code
+    err.write(
+        f"symmio-harness validate: --strict: {len(not_run)} rule(s) not checked "
+        f"({', '.join(item['rule'] for item in not_run)})\n"
+    )
+    return max(code, 2)
 
 
 def _unusable_line(result: Result, err: TextIO) -> None:

@@ -73,3 +73,17 @@ def test_demo_reports_an_unwritable_record_dir(tmp_path) -> None:
     assert result.exit_code == 2
     assert "cannot write the record directory" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_demo_record_validates_on_its_own_with_every_rule_checked(tmp_path) -> None:
+    """`demo --record DIR` then `validate --strict DIR/`: the folder's own context.json is used
+    and it holds every key a rule needs, so nothing is left unchecked."""
+    demo = CliRunner().invoke(app, ["demo", "--record", str(tmp_path)])
+    assert demo.exit_code == 0, demo.output
+    context = load_context(tmp_path / "context.json")
+    assert context.mark_prices and context.coh_limits and context.open_quantities
+    assert context.retired_instant_layers == () and context.gasless_gateway == "0x" + "00" * 20
+    result = CliRunner().invoke(app, ["validate", "--strict", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "3 inputs: 3 passed" in result.stdout
+    assert "not checked" not in result.output, result.output

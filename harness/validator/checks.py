@@ -120,13 +120,15 @@ class Registry:
 
 
 def missing_requirements(rule: Rule, context: Context | None, kind: str | None = None) -> list[str]:
-    """The requirements of `rule` that `context` does not meet (for a body of `kind`)."""
+    """The requirements of `rule` that `context` does not meet (for a body of `kind`). A key
+    the context gives is met even when empty: `retired_instant_layers: []` says the deployment
+    retired none, so the rule is checked (and cannot fire), not skipped."""
     if kind is not None and kind not in rule.requires_for:
         return []
     return [
         key
         for key in rule.requires
-        if context is None or (key != "context" and not getattr(context, key))
+        if context is None or (key != "context" and getattr(context, key) is None)
     ]
 
 

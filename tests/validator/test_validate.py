@@ -61,7 +61,7 @@ def test_exit_1_on_any_violation(tmp_path):
 
 def test_exit_2_with_a_one_line_reason_for_an_unusable_input(tmp_path):
     bad = write(tmp_path, "x.json", b"{not json")
-    code, _, err = run([bad, write(tmp_path, "ok.json", g.close_json())])
+    code, _, err = run([bad, write(tmp_path, "ok.json", g.close_json())], context_file=FULL)
     assert code == 2
     assert err.count("\n") == 1 and "input.not-json" in err and "Traceback" not in err
 
