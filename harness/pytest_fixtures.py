@@ -121,6 +121,8 @@ class _Deployed:
 
 @pytest.fixture(scope="session")
 def _symmio_deployed() -> _Deployed:
+    """Our system deployed once per session on the embedded chain, with its snapshot (private:
+    `symmio_chain` and `symmio_user` restore from it)."""
     from .chain import Chain, deploy_system
     from .keys import LocalKey
 
@@ -140,6 +142,7 @@ def symmio_chain(_symmio_deployed: _Deployed) -> SymmioChain:
 
 @pytest.fixture
 def symmio_context(symmio_chain: SymmioChain) -> Context:
+    """The deployment's `Context`: chain id, contract addresses, hedger, affiliate, symbols."""
     return symmio_chain.system.context()
 
 
