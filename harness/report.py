@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from . import inputs
-from .context import load_context
+from .context import describe_error, load_context
 from .errors import ContextError
+from .progress import Progress
 from .validator.catalogue import RULES, Rule
 from .validator.engine import BATCH, Options, iter_results, resolve_now, validate_paths
 from .validator.results import Report, Result, Tally
@@ -160,8 +161,10 @@ def validate_command(
     input_format: str = "auto",
 ) -> int:
     """`symmio-harness validate`: 0 all conform, 1 a violation, 2 an input or the context could
-    not be used (a one-line reason on `err`, never a traceback). Text and JSON Lines reports are
-    written as the results stream by, in constant memory."""
+    not be used (a one-line reason, never a traceback: an unusable input's in the text report,
+    or on `err` beside a machine-readable one; the context's on `err`). Text and JSON Lines
+    reports are written as the results stream by, in constant memory; the text report shows a
+    progress counter when `err` is a terminal (`harness.progress`)."""
     prog = "symmio-harness validate"
     if now is not None and now < 0:
         err.write(f"{prog}: --now must be a unix time (seconds, >= 0), got {now}\n")
@@ -174,7 +177,7 @@ def validate_command(
         try:
             context = load_context(context_file)
         except ContextError as exc:
-            err.write(f"{prog}: context {context_file}: {_one_line(str(exc))}\n")
+            err.write(f"{prog}: context file {context_file}: {_one_line(describe_error(exc))}\n")
             return 2
     options = Options(kind, context, now)
     if fmt in STREAMED_FORMATS:
@@ -194,6 +197,7 @@ def validate_command(
 
 
 def _unusable_line(result: Result, err: TextIO) -> None:
+    """Beside a machine-readable report, one line on `err` for a human: an unusable input."""
     if not result.usable:
         first = result.findings[0]
         err.write(
@@ -219,13 +223,18 @@ def _stream(
     )
     tally = Tally()
     live = "-" in paths  # a pipe: each verdict as soon as its line is read
+    progress = Progress.for_report(err, out, fmt, "validate")
     for result in iter_results(sources, options, jobs=jobs, batch=1 if live else BATCH):
         tally.add(result)
+        progress.clear()
         if fmt == "jsonl":
             out.write(json.dumps(result.to_json()) + "\n")
         else:
             out.write("\n".join(_result_text(result)) + "\n")
-        _unusable_line(result, err)
+        if fmt != "text":  # the text report names an unusable input itself: said once
+            _unusable_line(result, err)
+        progress.update(tally.inputs)
+    progress.clear()
     if fmt == "text":
         summary = tally.summary(options.context, now, context_file)
         out.write("\n".join(_summary_text(summary)) + "\n")
