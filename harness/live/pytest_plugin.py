@@ -70,7 +70,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def live_profile(pytestconfig: pytest.Config) -> Profile:
-    """The live settings (--live-profile of --live-config, then SYMMIO_* variables); the test is
+    """The live settings (the --live-profile of --live-config, then the SYMMIO_* variables); the test is
     skipped, saying why, when they are unusable."""
     try:
         return _profile(pytestconfig)
