@@ -91,7 +91,8 @@ def demo(
         err_console.print(f"demo failed: {exc}")
         raise typer.Exit(1) from None
     except OSError as exc:
-        err_console.print(f"demo failed: cannot write the record directory: {exc}")
+        reason = (exc.strerror or type(exc).__name__).lower()  # never `[Errno N] ...: 'path'`
+        err_console.print(f"demo failed: cannot write the record directory {record}: {reason}")
         raise typer.Exit(2) from None
 
 

@@ -190,6 +190,16 @@ def test_an_unusable_input_is_reported_once_in_the_text_report(tmp_path: Path) -
     assert said == 1, f"the unusable input is named {said} times:\n{result.stdout}{result.stderr}"
 
 
+def test_an_unwritable_record_directory_is_one_line_in_words(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = CliRunner().invoke(app, ["demo", "--record", str(blocker / "sub")])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"demo failed: cannot write the record directory {blocker / 'sub'}: not a directory\n"
+    )
+
+
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "junit"])
 def test_beside_a_machine_report_an_unusable_input_is_one_stderr_line(
     tmp_path: Path, fmt: str
