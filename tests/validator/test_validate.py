@@ -64,7 +64,7 @@ def test_exit_2_with_a_one_line_reason_for_an_unusable_input(tmp_path):
     code, out, err = run([bad, write(tmp_path, "ok.json", g.close_json())])
     assert code == 2
     reasons = [line for line in out.splitlines() if "input.not-json" in line]
-    assert reasons == [f"{bad}: cannot be used: not JSON: {reasons[0].split('not JSON: ')[1]}"]
+    assert len(reasons) == 1 and reasons[0].startswith(f"{bad}: cannot be used: not JSON"), out
     assert err == "", f"the text report says it; stderr repeated it: {err!r}"
     assert "Traceback" not in out
 
