@@ -21,7 +21,8 @@ HELP_MODE = None
 
 app = typer.Typer(
     name="symmio-harness",
-    help=f"Conformance and integration harness for Symmio v{VERSION} Instant Trading.",
+    help=f"Conformance and integration harness for Symmio v{VERSION} Instant Trading.\n\n"
+    "Run a command with -h for its options.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -66,9 +67,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Conformance and integration harness for Symmio Instant Trading.
-
-    Run a command with -h for its options."""
+    """The options before a command (the help text is the app's)."""
 
 
 @app.command(context_settings=CONTEXT_SETTINGS, short_help="Run the whole lifecycle once.")
