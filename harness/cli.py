@@ -13,23 +13,64 @@ from rich.console import Console
 from .errors import HarnessError
 from .protocol import BODY_KINDS, VERSION
 
+#: `-h` as well as `--help` on the app and every command and sub-command.
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+#: Plain (click) help: paragraphs re-flow as wholes, every value shows its metavar, and a flag
+#: shows none (rich help shows a type column such as `<bool>` even where a metavar is set).
+HELP_MODE = None
+
 app = typer.Typer(
     name="symmio-harness",
-    help=f"Conformance and integration harness for Symmio v{VERSION} Instant Trading.",
+    help=f"Conformance and integration harness for Symmio v{VERSION} Instant Trading.\n\n"
+    "Run a command with -h for its options.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=CONTEXT_SETTINGS,
+    rich_markup_mode=HELP_MODE,
 )
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per error
 
 
+def version_line() -> str:
+    """The installed package's version and the protocol version it pins, on one line."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("symmio-harness")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        package = "unknown"
+    return f"symmio-harness {package} (Symmio v{VERSION} Instant Trading)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        print(version_line())
+        raise typer.Exit(0)
+
+
+def _choices(enum: type[StrEnum]) -> str:
+    """An enum's values as the metavar `[a|b|c]`, so the help lists what the option accepts."""
+    return "[" + "|".join(member.value for member in enum) + "]"
+
+
 @app.callback()
-def _root() -> None:
-    """Conformance and integration harness for Symmio Instant Trading (see --help)."""
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the package version and the Symmio version it pins, then exit.",
+        ),
+    ] = False,
+) -> None:
+    """The options before a command (the help text is the app's)."""
 
 
-@app.command()
+@app.command(context_settings=CONTEXT_SETTINGS, short_help="Run the whole lifecycle once.")
 def demo(
     record: Annotated[
         Path | None,
@@ -49,7 +90,8 @@ def demo(
         err_console.print(f"demo failed: {exc}")
         raise typer.Exit(1) from None
     except OSError as exc:
-        err_console.print(f"demo failed: cannot write the record directory: {exc}")
+        reason = (exc.strerror or type(exc).__name__).lower()  # never `[Errno N] ...: 'path'`
+        err_console.print(f"demo failed: cannot write the record directory {record}: {reason}")
         raise typer.Exit(2) from None
 
 
@@ -58,12 +100,18 @@ class ServeChain(StrEnum):
     anvil = "anvil"
 
 
-@app.command()
+@app.command(
+    context_settings=CONTEXT_SETTINGS,
+    short_help="Serve the mock services on a chain for a frontend.",
+)
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on (loopback only by default).")] = (
-        "127.0.0.1"
-    ),
-    port: Annotated[int, typer.Option(help="Port; 0 picks a free one (printed).")] = 0,
+    host: Annotated[
+        str,
+        typer.Option(metavar="HOST", help="Address to listen on (loopback only by default)."),
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option(metavar="PORT", help="Port to listen on; 0 picks a free one (printed).")
+    ] = 0,
     allow_non_loopback: Annotated[
         bool,
         typer.Option(
@@ -72,14 +120,19 @@ def serve(
     ] = False,
     chain: Annotated[
         ServeChain,
-        typer.Option(help="embedded: eth-tester in this process; anvil: a local JSON-RPC node."),
+        typer.Option(
+            metavar=_choices(ServeChain),
+            help="The chain: embedded (eth-tester in this process) or anvil (a local JSON-RPC "
+            "node).",
+        ),
     ] = ServeChain.embedded,
     cors_origin: Annotated[
         list[str] | None,
         typer.Option(
             "--cors-origin",
             metavar="ORIGIN",
-            help="Allow this browser origin (repeatable; * for any). Default: loopback origins.",
+            help="Allow this browser origin (repeatable; * for any; default: the loopback "
+            "origins).",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No log line per request.")] = False,
@@ -93,9 +146,12 @@ def serve(
         ),
     ] = 1.0,
 ) -> None:
-    """Serve the mock solver, TP/SL handler, price service and notifications on a chain; print
-    the base URLs, the context and (with --chain anvil) the JSON-RPC URL and funded test
-    accounts for any frontend to point at. Ctrl-C or SIGTERM stops it (and its anvil)."""
+    """Serve the mock solver, TP/SL handler, price service and notifications on a chain.
+
+    It prints the base URLs, the context and (with --chain anvil) the JSON-RPC URL and funded
+    test accounts for any frontend to point at.
+
+    Ctrl-C or SIGTERM stops it (and its anvil)."""
     from .services.server import serve as run_server
 
     def out(line: str) -> None:
@@ -147,23 +203,25 @@ class RulesFormat(StrEnum):
     markdown = "markdown"
 
 
-@app.command()
+@app.command(context_settings=CONTEXT_SETTINGS, short_help="Check frontend payloads rule by rule.")
 def validate(
     paths: Annotated[
         list[str],
-        typer.Argument(
-            metavar="PATH...",
-            help="JSON body files, directories of them, - for stdin, or HAR captures.",
-            show_default=False,
-        ),
+        # Described in the docstring: typer's argument list would show a `<list[str]>` type.
+        typer.Argument(metavar="PATH", show_default=False, hidden=True),
     ],
     kind: Annotated[
         BodyKind,
-        typer.Option(help="Body type; auto infers it from the shape (a HAR entry from its URL)."),
+        typer.Option(
+            metavar=_choices(BodyKind),
+            help="Body type; auto infers it from the shape (a HAR entry from its URL).",
+        ),
     ] = BodyKind.auto,
     context: Annotated[
         Path | None,
-        typer.Option(metavar="FILE", help="Context file: enables the rules that need its keys."),
+        typer.Option(
+            metavar="FILE", help="Context file, which enables the rules that need its keys."
+        ),
     ] = None,
     now: Annotated[
         int | None,
@@ -174,15 +232,17 @@ def validate(
         ),
     ] = None,
     fmt: Annotated[
-        ReportFormat, typer.Option("--format", help="Report format.")
+        ReportFormat,
+        typer.Option("--format", metavar=_choices(ReportFormat), help="Report format."),
     ] = ReportFormat.text,
     jobs: Annotated[int, typer.Option(metavar="N", help="Worker processes for large inputs.")] = 1,
     input_format: Annotated[
         InputFormat,
         typer.Option(
             "--input",
-            help="auto: by suffix (.jsonl = one body per line) and shape; jsonl: every PATH "
-            "(and - for stdin) is JSON Lines.",
+            metavar=_choices(InputFormat),
+            help="How to read each PATH: auto by suffix (.jsonl = one body per line) and shape, "
+            "json as one body, jsonl as JSON Lines (- for stdin included).",
         ),
     ] = InputFormat.auto,
     strict: Annotated[
@@ -193,8 +253,13 @@ def validate(
         ),
     ] = False,
 ) -> None:
-    """Check frontend payloads rule by rule. Exit 0: all conform (warnings allowed); 1: a
-    violation; 2: an input or the context cannot be used."""
+    """Check frontend payloads rule by rule.
+
+    Each PATH is a JSON body file, a JSON Lines file (.jsonl), a directory of them, a HAR
+    capture, or - for stdin.
+
+    Exit status: 0 when all conform (warnings allowed), 1 on a violation, 2 when an input or
+    the context cannot be used."""
     from .report import validate_command
 
     code = validate_command(
@@ -212,9 +277,12 @@ def validate(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(context_settings=CONTEXT_SETTINGS, short_help="Print the rule catalogue.")
 def rules(
-    fmt: Annotated[RulesFormat, typer.Option("--format", help="Output format.")] = RulesFormat.text,
+    fmt: Annotated[
+        RulesFormat,
+        typer.Option("--format", metavar=_choices(RulesFormat), help="Output format."),
+    ] = RulesFormat.text,
 ) -> None:
     """Print the validator's rule catalogue (IDs, severity, the spec sentence each enforces)."""
     from .report import rules_command
@@ -225,8 +293,10 @@ def rules(
 live_app = typer.Typer(
     help="Live smoke runs against a real deployment (configured by a profile).",
     no_args_is_help=True,
+    context_settings=CONTEXT_SETTINGS,
+    rich_markup_mode=HELP_MODE,
 )
-app.add_typer(live_app, name="live")
+app.add_typer(live_app, name="live", short_help="Smoke runs against a real deployment.")
 
 
 class LiveFormat(StrEnum):
@@ -234,7 +304,9 @@ class LiveFormat(StrEnum):
     json = "json"
 
 
-@live_app.command("check")
+@live_app.command(
+    "check", context_settings=CONTEXT_SETTINGS, short_help="Read-only checks of a deployment."
+)
 def live_check(
     profile: Annotated[
         str | None, typer.Option(metavar="NAME", help="Profile of the config file.")
@@ -243,14 +315,20 @@ def live_check(
         Path | None,
         typer.Option(metavar="FILE", help="Config file (default ./symmio-harness.toml)."),
     ] = None,
-    fmt: Annotated[LiveFormat, typer.Option("--format", help="Report format.")] = LiveFormat.text,
+    fmt: Annotated[
+        LiveFormat,
+        typer.Option("--format", metavar=_choices(LiveFormat), help="Report format."),
+    ] = LiveFormat.text,
 ) -> None:
-    """Stage 1, read-only: chain, contracts, EIP-712 and the services' configuration against
-    ours. Exit 0: all pass; 1: a check failed; 2: bad settings or an unreachable endpoint."""
+    """Stage 1, read-only: compare the chain, contracts, EIP-712 and the services'
+    configuration with ours.
+
+    Exit status: 0 when all pass, 1 when a check failed, 2 on bad settings or an unreachable
+    endpoint."""
     from .live.command import check_command
 
     raise typer.Exit(check_command(profile, config, fmt.value, sys.stdout, sys.stderr))
 
 
 def main() -> None:
-    app()
+    app(prog_name="symmio-harness")

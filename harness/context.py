@@ -425,26 +425,44 @@ def _read_domain_config(r: Reader, value: Any) -> ConditionalOrderDomainConfig |
 
 
 def load_context(path: str | Path) -> Context:
-    """Read a context file. ContextError (one line per problem) for anything unusable."""
+    """Read a context file. ContextError (one line per problem) for anything unusable; the
+    messages do not repeat the file's name (the caller says which file: `describe_error`)."""
     p = Path(path)
     try:
         size = p.stat().st_size
         if size > MAX_CONTEXT_BYTES:
-            raise ContextError(f"{p}: context file is {size} bytes; the limit is 1 MiB")
+            raise ContextError(f"is {size:,} bytes; the limit is {MAX_CONTEXT_BYTES >> 20} MiB")
         text = p.read_text(encoding="utf-8")
     except ContextError:
         raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ContextError(
-            f"{p}: cannot read the context file ({exc.__class__.__name__}: {exc})"
-        ) from None
+    except UnicodeDecodeError:
+        raise ContextError("not UTF-8 text") from None
+    except OSError as exc:
+        raise ContextError(_unreadable(exc)) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ContextError(
-            f"{p}: not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
+            f"not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
         ) from None
     return context_from_json(data)
+
+
+def _unreadable(exc: OSError) -> str:
+    """Why a file cannot be read, in words (never Python's `[Errno N] ...: 'path'` repr)."""
+    if isinstance(exc, FileNotFoundError):
+        return "not found"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory, not a file"
+    if isinstance(exc, PermissionError):
+        return "cannot read it (permission denied)"
+    return f"cannot read it ({(exc.strerror or type(exc).__name__).lower()})"
+
+
+def describe_error(error: ContextError) -> str:
+    """A ContextError as one line: each problem as `key.path: message` (no `(body)` for the file
+    as a whole), joined by "; "."""
+    return "; ".join(f"{p.path}: {p.message}" if p.path else p.message for p in error.problems)
 
 
 def dump_context(context: Context, path: str | Path) -> None:

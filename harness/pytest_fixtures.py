@@ -121,6 +121,8 @@ class _Deployed:
 
 @pytest.fixture(scope="session")
 def _symmio_deployed() -> _Deployed:
+    """Our system deployed once per session on the embedded chain, with its snapshot (private:
+    `symmio_chain` and `symmio_user` restore from it)."""
     from .chain import Chain, deploy_system
     from .keys import LocalKey
 
@@ -132,7 +134,9 @@ def _symmio_deployed() -> _Deployed:
 
 @pytest.fixture
 def symmio_chain(_symmio_deployed: _Deployed) -> SymmioChain:
-    """The embedded chain with the system deployed, at the deployment snapshot."""
+    """The embedded chain with the system deployed, at the deployment snapshot (a
+    `SymmioChain`: `.system`, `.chain`; `with symmio_chain.isolated():` inside a hypothesis
+    test)."""
     d = _symmio_deployed
     d.system.chain.revert(d.deployed)
     return SymmioChain(d.system, d.deployed, d.hedger, d.bot)
@@ -140,6 +144,7 @@ def symmio_chain(_symmio_deployed: _Deployed) -> SymmioChain:
 
 @pytest.fixture
 def symmio_context(symmio_chain: SymmioChain) -> Context:
+    """The deployment's `Context`: chain id, contract addresses, hedger, affiliate, symbols."""
     return symmio_chain.system.context()
 
 
@@ -164,7 +169,8 @@ def _onboard(d: _Deployed) -> SymmioUser:
 
 @pytest.fixture
 def symmio_user(symmio_chain: SymmioChain, _symmio_deployed: _Deployed) -> SymmioUser:
-    """An onboarded user (steps 1-5), built once per session and restored from its snapshot."""
+    """An onboarded user (steps 1-5: sub-account, 1,000 collateral, bound, delegations), built
+    once per session and restored from its snapshot; `.session` signs, keys never shown."""
     d = _symmio_deployed
     chain = d.system.chain
     if d.onboarded is None:
@@ -228,7 +234,8 @@ def mock_coh(
     symmio_context: Context,
     symmio_chain: SymmioChain,
 ) -> MockCoh:
-    """A respx mock of the COH at `symmio_mock_coh_url`."""
+    """A respx mock of the COH (TP/SL handler) at `symmio_mock_coh_url`, recording every
+    request."""
     from .services.mocks import MockCoh
 
     url = pytestconfig.getini("symmio_mock_coh_url")

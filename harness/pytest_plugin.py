@@ -75,7 +75,7 @@ def _options(config: pytest.Config) -> Options:
     cached = getattr(config, "_symmio_options", None)
     if cached is not None:
         return cached
-    from .context import load_context
+    from .context import describe_error, load_context
     from .errors import ContextError
     from .validator.engine import Options
 
@@ -85,7 +85,9 @@ def _options(config: pytest.Config) -> Options:
         try:
             context = load_context(context_file)
         except ContextError as exc:
-            raise pytest.UsageError(f"--symmio-context {context_file}: {exc}") from None
+            raise pytest.UsageError(
+                f"--symmio-context {context_file}: {describe_error(exc)}"
+            ) from None
     options = Options(config.getoption("symmio_kind"), context, config.getoption("symmio_now"))
     config._symmio_options = options  # type: ignore[attr-defined]
     return options

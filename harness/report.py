@@ -23,9 +23,10 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from . import inputs
-from .context import load_context
+from .context import describe_error, load_context
 from .errors import ContextError
 from .exchange import render_ctrf, render_sarif
+from .progress import Progress
 from .validator.catalogue import RULES, Rule
 from .validator.engine import BATCH, Options, iter_results, resolve_now, validate_paths
 from .validator.results import Report, Result, Tally, rules_not_run
@@ -194,10 +195,12 @@ def validate_command(
     strict: bool = False,
 ) -> int:
     """`symmio-harness validate`: 0 all conform, 1 a violation, 2 an input or the context could
-    not be used (a one-line reason on `err`, never a traceback), or, with `strict`, a rule could
-    not be checked (no context, or a context key it needs missing). Without `context_file`, a
-    record folder among `paths` gives its own. Text and JSON Lines reports are written as the
-    results stream by, in constant memory."""
+    not be used (a one-line reason, never a traceback: an unusable input's in the text report,
+    or on `err` beside a machine-readable one; the context's on `err`), or, with `strict`, a rule
+    could not be checked (no context, or a context key it needs missing). Without
+    `context_file`, a record folder among `paths` gives its own. Text and JSON Lines reports are
+    written as the results stream by, in constant memory; the text report shows a progress
+    counter when `err` is a terminal (`harness.progress`)."""
     prog = "symmio-harness validate"
     if now is not None and now < 0:
         err.write(f"{prog}: --now must be a unix time (seconds, >= 0), got {now}\n")
@@ -215,7 +218,7 @@ def validate_command(
         try:
             context = load_context(context_file)
         except ContextError as exc:
-            err.write(f"{prog}: context {context_file}: {_one_line(str(exc))}\n")
+            err.write(f"{prog}: context file {context_file}: {_one_line(describe_error(exc))}\n")
             return 2
     if context is None:
         err.write(f"{prog}: {NO_CONTEXT_LINE}\n")
@@ -252,6 +255,7 @@ def _strict_code(code: int, context: Any, strict: bool, err: TextIO) -> int:
 
 
 def _unusable_line(result: Result, err: TextIO) -> None:
+    """Beside a machine-readable report, one line on `err` for a human: an unusable input."""
     if not result.usable:
         first = result.findings[0]
         err.write(
@@ -277,13 +281,18 @@ def _stream(
     )
     tally = Tally()
     live = "-" in paths  # a pipe: each verdict as soon as its line is read
+    progress = Progress.for_report(err, out, fmt, "validate")
     for result in iter_results(sources, options, jobs=jobs, batch=1 if live else BATCH):
         tally.add(result)
+        progress.clear()
         if fmt == "jsonl":
             out.write(json.dumps(result.to_json()) + "\n")
         else:
             out.write("\n".join(_result_text(result)) + "\n")
-        _unusable_line(result, err)
+        if fmt != "text":  # the text report names an unusable input itself: said once
+            _unusable_line(result, err)
+        progress.update(tally.inputs)
+    progress.clear()
     if fmt == "text":
         summary = tally.summary(options.context, now, context_file)
         out.write("\n".join(_summary_text(summary)) + "\n")

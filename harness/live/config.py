@@ -224,9 +224,11 @@ def load_profile(
     environ: Mapping[str, str] | None = None,
 ) -> Profile:
     """The named profile of the config file (default `symmio-harness.toml`, if present), with
-    every SYMMIO_* variable of `environ` applied over it."""
+    every SYMMIO_* variable of `environ` applied over it. A profile asked for by name (`name` or
+    SYMMIO_PROFILE) needs the config file: without one, a SettingsError says where it looked."""
     env = os.environ if environ is None else environ
-    name = name or env.get(PROFILE_ENV) or "default"
+    named = name or env.get(PROFILE_ENV)  # a profile the user asked for by name
+    name = named or "default"
     file = Path(path or env.get(CONFIG_ENV) or DEFAULT_FILE)
     table: dict[str, Any] = {}
     if file.is_file():
@@ -244,6 +246,11 @@ def load_profile(
             raise SettingsError(f"{file}: no profile {name!r} (profiles: {known})")
     elif path is not None:
         raise SettingsError(f"{file}: no such config file")
+    elif named:  # a named profile lives in a config file, and there is none
+        raise SettingsError(
+            f"no config file found for profile {name!r}: looked for {file.resolve()} "
+            f"(name the file with the config option or {CONFIG_ENV})"
+        )
     if not isinstance(table, dict):
         raise SettingsError(f"{file}: profiles.{name} is not a table")
 

@@ -70,6 +70,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def live_profile(pytestconfig: pytest.Config) -> Profile:
+    """The live settings: the --live-profile of --live-config, then the SYMMIO_* variables.
+
+    A test using it is skipped, saying why, when they are unusable."""
     try:
         return _profile(pytestconfig)
     except SettingsError as exc:

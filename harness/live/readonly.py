@@ -11,8 +11,11 @@ equals our pinned types. A drift names the differing field and both values.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -68,14 +71,43 @@ class Check:
 
 def _same(what: str, ours: Any, theirs: Any) -> Check:
     if ours == theirs:
-        return Check(what, PASS, f"{_show(ours)}")
+        return Check(what, PASS, _show(ours))
     return Check(what, FAIL, f"drift: ours {_show(ours)}, deployed {_show(theirs)}")
 
 
 def _show(value: Any) -> str:
+    """A value as a reader wants it, never a Python repr: bytes in hex, a Decimal positionally
+    (`2`, `0.5`, never `Decimal('2')` or `1E+1`), a dataclass as `field value, ...`, JSON
+    (what a service served) as JSON."""
     if isinstance(value, bytes | bytearray):
         return to_hex(bytes(value))
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return ", ".join(
+            f"{f.name} {_show(getattr(value, f.name))}" for f in dataclasses.fields(value)
+        )
+    if isinstance(value, dict | list | str | bool) or value is None:
+        return json.dumps(value, default=str)
     return str(value)
+
+
+def _decimal_text(value: Decimal) -> str:
+    """Positional notation without trailing zeros: 2, 0.5, 100 (not 1E+2)."""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def locked_params_text(params: pricing.LockedParamsPct) -> str:
+    """The solver's locked parameters as served, percentages: `cva 2 %, lf 1 %, ...`."""
+    percentages = (
+        ("cva", params.cva),
+        ("lf", params.lf),
+        ("partyAmm", params.party_amm),
+        ("partyBmm", params.party_bmm),
+    )
+    shown = ", ".join(f"{name} {_decimal_text(value)} %" for name, value in percentages)
+    return f"{shown}, leverage {params.leverage}"
 
 
 def sample_operations(profile: Profile) -> dict[str, SignedOperation]:
@@ -271,7 +303,7 @@ class ReadOnlyRun:
             rows = got.get("symbols") if isinstance(got, dict) else None
             if not isinstance(rows, list) or not rows:
                 return Check(
-                    "solver.symbols", FAIL, f"expected {{symbols: [...]}}, got {got!r}"[:200]
+                    "solver.symbols", FAIL, f"expected {{symbols: [...]}}, got {_show(got)}"[:200]
                 )
             for i, row in enumerate(rows):
                 for key, kind in (("symbol_id", int), ("name", str)):
@@ -294,7 +326,8 @@ class ReadOnlyRun:
                 return Check("solver.locked_params", FAIL, "no symbol to ask about")
             got = self._get(base, f"/api/get_locked_params/{first['name']}", leverage="1")
             params = pricing.LockedParamsPct.from_response(got)
-            return Check("solver.locked_params", PASS, f"{first['name']} x1: {params}")
+            shown = locked_params_text(params)
+            return Check("solver.locked_params", PASS, f"{first['name']} x1: {shown}")
 
         yield self._guard("solver.locked_params", locked)
         yield self._guard("solver.eip712_config", lambda: self._eip712_config(base, chain_id))
@@ -345,9 +378,9 @@ def _first_drift(ours: Any, theirs: Any, path: str) -> str | None:
     if isinstance(ours, dict) and isinstance(theirs, dict):
         for key in sorted(set(ours) | set(theirs)):
             if key not in theirs:
-                return f"drift at {path}.{key}: ours {ours[key]!r}, served nothing"
+                return f"drift at {path}.{key}: ours {_show(ours[key])}, served nothing"
             if key not in ours:
-                return f"drift at {path}.{key}: ours nothing, served {theirs[key]!r}"
+                return f"drift at {path}.{key}: ours nothing, served {_show(theirs[key])}"
             found = _first_drift(ours[key], theirs[key], f"{path}.{key}")
             if found:
                 return found
@@ -359,5 +392,5 @@ def _first_drift(ours: Any, theirs: Any, path: str) -> str | None:
                 return found
         return None
     if ours != theirs:
-        return f"drift at {path}: ours {ours!r}, served {theirs!r}"
+        return f"drift at {path}: ours {_show(ours)}, served {_show(theirs)}"
     return None

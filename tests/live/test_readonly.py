@@ -3,6 +3,7 @@ embedded chain with the mock services in-process, drifted profiles and services,
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import replace
@@ -83,6 +84,24 @@ def test_a_coh_domain_drift_names_the_field(deployment) -> None:
     status, detail = results["coh.signing_spec"]
     assert status == FAIL and "domain.verifyingContract" in detail, detail
     assert results["code.instant_layer"][0] == FAIL
+
+
+@pytest.mark.evm
+def test_a_drift_shows_both_values_as_json_not_python_reprs(deployment) -> None:
+    other = Web3.to_checksum_address("0x" + "12" * 20)
+    detail = run(deployment, instant_layer=other)["coh.signing_spec"][1]
+    served = deployment[2].instant_layer
+    assert detail == (f'drift at domain.verifyingContract: ours "{other}", served "{served}"'), (
+        detail
+    )
+
+
+@pytest.mark.evm
+def test_the_locked_params_show_values_not_python_reprs(deployment) -> None:
+    status, detail = run(deployment)["solver.locked_params"]
+    number = r"[0-9]+(\.[0-9]*[1-9])?"  # positional, no trailing zeros, never Decimal('2')
+    shape = rf"\S+ x1: cva {number} %, lf {number} %, partyAmm {number} %, partyBmm {number} %, "
+    assert status == PASS and re.fullmatch(shape + "leverage 1", detail), detail
 
 
 @pytest.mark.evm
