@@ -25,6 +25,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Contract, HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, Wallet, getAddress, hexlify } from "ethers";
 import WebSocket from "ws";
+import { FrameSocket } from "./frames.mjs";
 import { loadSchemas } from "./schemas.mjs";
 import {
   INSTANT_LAYER_DOMAIN,
@@ -141,42 +142,6 @@ function checked(kind, body) {
   const validate = schemas[kind];
   if (!validate(body)) fail(`schema ${kind}`, JSON.stringify(validate.errors.slice(0, 3)));
   return body;
-}
-
-/** The notifications websocket: frames in arrival order, awaited by predicate. */
-class Notifications {
-  constructor(url) {
-    this.frames = [];
-    this.waiters = [];
-    this.socket = new WebSocket(url);
-    this.socket.on("message", (raw) => {
-      const frame = JSON.parse(raw.toString());
-      this.frames.push(frame);
-      for (const w of [...this.waiters]) w();
-    });
-    this.opened = new Promise((resolve, reject) => {
-      this.socket.once("open", resolve);
-      this.socket.once("error", reject);
-    });
-  }
-  next(what, predicate) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new StepError("websocket", `no ${what} within ${WAIT_MS / 1000} s`)), WAIT_MS);
-      const look = () => {
-        const i = this.frames.findIndex(predicate);
-        if (i < 0) return;
-        const [frame] = this.frames.splice(i, 1);
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== look);
-        resolve(frame);
-      };
-      this.waiters.push(look);
-      look();
-    });
-  }
-  close() {
-    this.socket.close();
-  }
 }
 
 /**
@@ -328,7 +293,10 @@ async function main() {
   const deadline = (await provider.getBlock("latest")).timestamp + 3600;
   const domain = INSTANT_LAYER_DOMAIN(context.chain_id, context.instant_layer);
   const wsUrl = `${solverUrl.replace(/^http/, "ws")}/api/ws/notifications`;
-  const ws = new Notifications(wsUrl);
+  const ws = new FrameSocket(wsUrl, {
+    waitMs: WAIT_MS,
+    timeoutError: (what) => new StepError("websocket", `no ${what} within ${WAIT_MS / 1000} s`),
+  });
   await ws.opened;
   ws.socket.send(JSON.stringify(subscribeFrame(sub)));
   await ws.next("subscription answer", (f) => "subscribed" in f);

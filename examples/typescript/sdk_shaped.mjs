@@ -56,7 +56,7 @@ import {
   getAddress,
   hexlify,
 } from "ethers";
-import WebSocket from "ws";
+import { FrameSocket } from "./frames.mjs";
 import {
   INSTANT_LAYER_DOMAIN,
   ORDER,
@@ -72,6 +72,7 @@ import {
   mul,
   openPrice,
   operationDigest,
+  operationToWire,
   requirePrecision,
   sessionKeySelectors,
   signedOperation,
@@ -146,48 +147,21 @@ async function waitForContext(base) {
 
 // ------------------------------------------------------------------------------------ websockets
 
-/** A defilytics-protocol websocket: frames kept in arrival order, awaited by predicate. */
-class Socket {
+/** A defilytics-protocol websocket (frames kept in arrival order, awaited by predicate) that
+ *  subscribes as the SDK's watchers do. */
+class Socket extends FrameSocket {
   /** `step`: the step a connection failure is reported under. */
   constructor(step, url) {
-    this.url = url;
-    this.frames = [];
-    this.waiters = [];
-    this.socket = new WebSocket(url);
-    this.socket.on("message", (raw) => {
-      this.frames.push(JSON.parse(raw.toString()));
-      for (const w of [...this.waiters]) w();
-    });
-    this.opened = new Promise((resolve, reject) => {
-      this.socket.once("open", resolve);
-      this.socket.once("error", (err) => reject(new StepError(`${step}: websocket ${url}: ${err.message}`)));
+    super(url, {
+      waitMs: WAIT_MS,
+      timeoutError: (what) => new StepError(`${what}: nothing on ${url} within ${WAIT_MS / 1000} s`),
+      connectError: (err) => new StepError(`${step}: websocket ${url}: ${err.message}`),
     });
   }
   async subscribe(address, appName) {
     await this.opened;
     this.socket.send(JSON.stringify(subscribeFrame(address, appName)));
     await this.next("subscription answer", (f) => "subscribed" in f);
-  }
-  next(what, predicate) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () => reject(new StepError(`${what}: nothing on ${this.url} within ${WAIT_MS / 1000} s`)),
-        WAIT_MS,
-      );
-      const look = () => {
-        const i = this.frames.findIndex(predicate);
-        if (i < 0) return;
-        const [frame] = this.frames.splice(i, 1);
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== look);
-        resolve(frame);
-      };
-      this.waiters.push(look);
-      look();
-    });
-  }
-  close() {
-    this.socket.close();
   }
 }
 
@@ -203,31 +177,10 @@ const tpslReport = (cohQuoteId, states) => (f) =>
 
 // ------------------------------------------------------------------------------------ SDK shapes
 
-/** formatSignedOperationPayload (shared/operations.ts): every uint a JSON number (`Number()`). */
-function sdkOperationPayload(op) {
-  return {
-    signer: op.signer,
-    target: op.target,
-    callData: op.callData,
-    signerAccount: { addr: op.signerAccount.addr, isPartyB: op.signerAccount.isPartyB },
-    flexFields: op.flexFields.map((f) => ({
-      offset: Number(f.offset),
-      length: Number(f.length),
-      authorizedFlexFiller: f.authorizedFlexFiller,
-    })),
-    maxUses: Number(op.maxUses),
-    replayAttackHeader: {
-      nonce: Number(op.replayAttackHeader.nonce),
-      deadline: Number(op.replayAttackHeader.deadline),
-      salt: op.replayAttackHeader.salt,
-    },
-  };
-}
-
 /** signAndFormatInstantOperation: `{signedOperation, signature}` under the InstantLayer domain. */
 function sdkSigned(domain, key, op) {
   const signature = Signature.from(key.signingKey.sign(operationDigest(domain, op))).serialized;
-  return { signedOperation: sdkOperationPayload(op), signature };
+  return { signedOperation: operationToWire(op, Number) /* formatSignedOperationPayload: uints as numbers */, signature };
 }
 
 /** getFakeSendQuoteMuonSignature: a placeholder carrying only the trade price, byte-shaped like a

@@ -245,22 +245,24 @@ export function signedOperation({ signer, target, callData, account, deadline, s
   };
 }
 
-/** The wire form (wire.signed_operation_to_wire): every uint a decimal string. */
-export function operationToWire(op) {
+/** The wire form: every uint a decimal string (wire.signed_operation_to_wire), or, with
+ *  `uint = Number`, a JSON number as the solver's OpenAPI publishes and the official SDK's
+ *  `formatSignedOperationPayload` sends. */
+export function operationToWire(op, uint = String) {
   return {
     signer: op.signer,
     target: op.target,
     callData: op.callData,
     signerAccount: { addr: op.signerAccount.addr, isPartyB: op.signerAccount.isPartyB },
     flexFields: op.flexFields.map((f) => ({
-      offset: String(f.offset),
-      length: String(f.length),
+      offset: uint(f.offset),
+      length: uint(f.length),
       authorizedFlexFiller: f.authorizedFlexFiller,
     })),
-    maxUses: String(op.maxUses),
+    maxUses: uint(op.maxUses),
     replayAttackHeader: {
-      nonce: String(op.replayAttackHeader.nonce),
-      deadline: String(op.replayAttackHeader.deadline),
+      nonce: uint(op.replayAttackHeader.nonce),
+      deadline: uint(op.replayAttackHeader.deadline),
       salt: op.replayAttackHeader.salt,
     },
   };
