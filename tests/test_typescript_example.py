@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -39,21 +38,9 @@ from harness.pricing import LockedParamsPct
 from harness.primitives import keccak
 
 from .anvil_needed import needs_anvil
+from .node_needed import EXAMPLE, NODE, REPO, needs_node
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "typescript"
-NODE = shutil.which("node")
-MISSING = (
-    "node is not on PATH"
-    if NODE is None
-    else "examples/typescript/node_modules is missing: run `npm ci --prefix examples/typescript`"
-    if not (EXAMPLE / "node_modules" / "ethers").is_dir()
-    else ""
-)
-if MISSING and os.environ.get("SYMMIO_REQUIRE_NODE"):
-    raise RuntimeError(MISSING)
-
-pytestmark = [pytest.mark.subprocess, pytest.mark.skipif(bool(MISSING), reason=MISSING)]
+pytestmark = [pytest.mark.subprocess, needs_node]
 
 DEADLINE = 4102444800
 LOCKED = {"cva": "2", "lf": "1", "partyAmm": "5", "partyBmm": "0", "leverage": "10"}

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -31,20 +29,9 @@ from harness.anvil import dev_accounts
 from harness.context import load_context
 from harness.services.server import ABI_NAMES
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "typescript"
-NODE = shutil.which("node")
-MISSING = (
-    "node is not on PATH"
-    if NODE is None
-    else "examples/typescript/node_modules is missing: run `npm ci --prefix examples/typescript`"
-    if not (EXAMPLE / "node_modules" / "ethers").is_dir()
-    else ""
-)
-if MISSING and os.environ.get("SYMMIO_REQUIRE_NODE"):
-    raise RuntimeError(MISSING)
+from .node_needed import EXAMPLE, NODE, REPO, needs_node
 
-pytestmark = [pytest.mark.subprocess, pytest.mark.skipif(bool(MISSING), reason=MISSING)]
+pytestmark = [pytest.mark.subprocess, needs_node]
 
 SERVE_HINT = "symmio-harness serve --chain anvil"
 
