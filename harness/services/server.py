@@ -41,7 +41,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from .. import artifacts
-from ..errors import HarnessError
+from ..errors import HarnessError, InputError
 from ..wire import Reader
 from . import openapi
 from .backend import Backend, embedded_backend, rpc_backend
@@ -148,7 +148,10 @@ class Services:
         key = r.address(obj["session_key"], "session_key") if obj is not None else None
         if r.problems or key is None:
             raise ServiceRefusal(BAD_PARAMETER, "; ".join(str(p) for p in r.problems))
-        done = await self.backend.run(lambda: self.backend.onboard(key))
+        try:
+            done = await self.backend.run(lambda: self.backend.onboard(key))
+        except InputError as exc:  # an address that cannot be a session key, named
+            raise ServiceRefusal(BAD_PARAMETER, str(exc)) from None
         return JSONResponse(
             {
                 "user": done.user,
