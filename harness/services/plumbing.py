@@ -24,6 +24,7 @@ from .. import jsonread
 from ..model import InstantClose
 from ..validator.engine import Options, Validator
 from ..validator.results import Finding, Result
+from .edge import log_safe
 from .errors import (
     BAD_PARAMETER,
     COH_PRECISION,
@@ -66,7 +67,8 @@ def guarded(handler: Handler) -> Handler:
         except ClientDisconnect:
             return Response(status_code=400)
         except Exception as exc:
-            log.error("%s %s failed: %s", request.method, request.url.path, exc.__class__.__name__)
+            where = log_safe(f"{request.method} {request.url.path}")  # client text, escaped
+            log.error("%s failed: %s", where, exc.__class__.__name__)
             return JSONResponse(error_body(INTERNAL, ""), status_code=INTERNAL.http_status)
 
     return wrapper

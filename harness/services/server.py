@@ -164,7 +164,8 @@ class Services:
 
     @guarded
     async def http_faults(self, request: Request) -> JSONResponse:
-        """POST arms `{"route", "fault", "count"}`; GET lists what is armed; DELETE clears."""
+        """POST arms `{"route", "fault", "count"}`; GET lists what is armed, what fired and the
+        requests seen; DELETE resets all of it (armed faults and history)."""
         faults = self.backend.faults
         if request.method == "POST":
             route, armed = read_fault(await read_json(request))
