@@ -300,6 +300,69 @@ class NotListening(HarnessError):
     pass
 
 
+#: seconds an idle keep-alive connection is kept open after its last answer
+KEEP_ALIVE_SECONDS = 5
+#: seconds a request's head (request line and headers) has to arrive whole; then the
+#: connection is closed (uvicorn has no such deadline of its own: `HeaderDeadlineH11`)
+HEADER_READ_TIMEOUT_SECONDS = 10.0
+#: connections and tasks served at once; beyond it uvicorn answers 503
+MAX_CONCURRENT_CONNECTIONS = 200
+#: bytes of a request head h11 buffers before refusing it
+MAX_HEAD_BYTES = 64 * 1024
+
+
+def _header_deadline_protocol(seconds: float) -> type:
+    """uvicorn's h11 protocol with a deadline on every request head: armed when the connection
+    opens and after each answer, it closes the connection unless a new request head arrived (a
+    client sending half a header line and stopping is cut off); an upgraded connection (a
+    websocket) is no longer this protocol's and is left alone."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadlineH11(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm_head_deadline()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm_head_deadline()
+
+        def _arm_head_deadline(self) -> None:
+            self.loop.call_later(seconds, self._head_deadline_passed, self.cycle)
+
+        def _head_deadline_passed(self, cycle_then: Any) -> None:
+            transport = self.transport
+            if transport.is_closing() or transport.get_protocol() is not self:
+                return
+            if self.cycle is cycle_then:  # no new request head since the deadline was armed
+                transport.close()
+
+    return HeaderDeadlineH11
+
+
+def server_config(
+    app: Any, host: str, port: int, *, header_timeout: float = HEADER_READ_TIMEOUT_SECONDS
+) -> Any:
+    """The uvicorn configuration `serve` runs: loopback host, bounded keep-alive, a deadline on
+    request heads, a cap on concurrent connections, bounded heads and websocket frames (a
+    stalled body is `plumbing.read_body`'s 408)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        http=_header_deadline_protocol(header_timeout),
+        ws="websockets-sansio",
+        ws_max_size=MAX_BODY_BYTES,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=MAX_CONCURRENT_CONNECTIONS,
+    )
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 0,
@@ -343,16 +406,7 @@ def serve(
             access_log=log_line,
             price_tick_seconds=price_tick_seconds,
         )
-    config = uvicorn.Config(
-        on_shutdown(services.app, shutdown),
-        host=host,
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        ws="websockets-sansio",
-        ws_max_size=MAX_BODY_BYTES,
-        h11_max_incomplete_event_size=64 * 1024,
-    )
+    config = server_config(on_shutdown(services.app, shutdown), host, port)
     server = uvicorn.Server(config)
 
     async def main() -> None:
