@@ -467,7 +467,10 @@ class _Base:
 
 
 class SolverClient(_Base):
-    """The solver's endpoints (base URL without `/api`). `usage_count(digest) -> int` reads the
+    """The solver's endpoints (base URL without `/api`). `client=` takes an `httpx.Client` that
+    already reaches the app (e.g. `harness.services.server.in_process_client(services)`: the
+    ASGI app in this process, no socket, honouring its read timeout as a socket does); without
+    it the client opens its own with `timeout` seconds. `usage_count(digest) -> int` reads the
     InstantLayer's `operationUsageCount` (e.g. `System.usage_count`, or a web3 view) and makes
     reconciliation possible; `domain` is the InstantLayer domain (fetched from
     `/api/instant_trade/eip712-config` when not given)."""
@@ -560,7 +563,9 @@ class SolverClient(_Base):
 
 
 class CohClient(_Base):
-    """The conditional-order handler's endpoints (base URL without `/api/v5`)."""
+    """The conditional-order handler's endpoints (base URL without `/api/v5`). `client=` takes
+    an `httpx.Client` that already reaches the app (e.g. `server.in_process_client(services)`,
+    which honours its read timeout as a socket does); without it the client opens its own."""
 
     def __init__(self, base_url: str, *, app_name: str = "symmio-harness", **kwargs: Any) -> None:
         super().__init__(base_url, **kwargs)

@@ -190,13 +190,46 @@ class Services:
 IN_PROCESS_BASE = "http://services.local"
 
 
-def in_process_client(services: Services) -> Any:
+def in_process_client(services: Services, timeout: float = 10.0) -> Any:
     """An `httpx.Client` that runs the ASGI app in this process, no socket (Starlette's
-    TestClient; also opens the websocket). Use it as a context manager."""
+    TestClient; also opens the websocket). Use it as a context manager. Like a socket it honours
+    the read `timeout`: an answer that takes longer raises `httpx.ReadTimeout` while the app,
+    having accepted the request, runs on, so a client sees `timeout_after_accept` as it would
+    over a socket (ambiguous, then reconciled), never as a plain success."""
+    import concurrent.futures
+
+    import httpx
+
     with warnings.catch_warnings():  # Starlette 1.x nudges towards httpx2; httpx 0.28 is pinned
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
-    return TestClient(services.app, base_url=IN_PROCESS_BASE)
+
+    class InProcessClient(TestClient):
+        def __init__(self, app: Any, **kwargs: Any) -> None:
+            super().__init__(app, **kwargs)
+            self._answers = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="in-process")
+
+        def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            limit = self.timeout.read
+            call = super().request
+            if limit is None:
+                return call(method, url, **kwargs)
+            answer = self._answers.submit(call, method, url, **kwargs)
+            try:
+                return answer.result(timeout=limit)
+            except concurrent.futures.TimeoutError:
+                raise httpx.ReadTimeout(
+                    f"no answer within {limit:g} s (the app accepted the request and runs on)",
+                    request=self.build_request(method, url),
+                ) from None
+
+        def close(self) -> None:
+            self._answers.shutdown(wait=True)
+            super().close()
+
+    client = InProcessClient(services.app, base_url=IN_PROCESS_BASE)
+    client.timeout = httpx.Timeout(timeout)
+    return client
 
 
 # ------------------------------------------------------------------------------ serve
