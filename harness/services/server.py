@@ -354,14 +354,15 @@ def _header_deadline_protocol(seconds: float) -> type:
     class HeaderDeadlineH11(H11Protocol):
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
-            self._arm_head_deadline()
+            self._arm_head_deadline(None)
 
         def on_response_complete(self) -> None:
+            answered = self.cycle  # before super() starts a pipelined request's own cycle
             super().on_response_complete()
-            self._arm_head_deadline()
+            self._arm_head_deadline(answered)
 
-        def _arm_head_deadline(self) -> None:
-            self.loop.call_later(seconds, self._head_deadline_passed, self.cycle)
+        def _arm_head_deadline(self, cycle: Any) -> None:
+            self.loop.call_later(seconds, self._head_deadline_passed, cycle)
 
         def _head_deadline_passed(self, cycle_then: Any) -> None:
             transport = self.transport
