@@ -196,7 +196,8 @@ def in_process_client(services: Services, timeout: float = 10.0) -> Any:
     the read `timeout`: an answer that takes longer raises `httpx.ReadTimeout` while the app,
     having accepted the request, runs on, so a client sees `timeout_after_accept` as it would
     over a socket (ambiguous, then reconciled), never as a plain success."""
-    import concurrent.futures
+    import queue
+    import threading
 
     import httpx
 
@@ -205,27 +206,44 @@ def in_process_client(services: Services, timeout: float = 10.0) -> Any:
         from starlette.testclient import TestClient
 
     class InProcessClient(TestClient):
+        #: seconds the client waits, when it is closed, for answers still running in the app
+        DRAIN_SECONDS = 40.0
+
         def __init__(self, app: Any, **kwargs: Any) -> None:
             super().__init__(app, **kwargs)
-            self._answers = concurrent.futures.ThreadPoolExecutor(thread_name_prefix="in-process")
+            self._running: list[threading.Thread] = []
 
         def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
             limit = self.timeout.read
             call = super().request
             if limit is None:
                 return call(method, url, **kwargs)
-            answer = self._answers.submit(call, method, url, **kwargs)
+            answers: queue.Queue[tuple[bool, Any]] = queue.Queue(1)
+
+            def run() -> None:
+                try:
+                    answers.put((True, call(method, url, **kwargs)))
+                except BaseException as exc:  # handed to the caller's thread
+                    answers.put((False, exc))
+
+            worker = threading.Thread(target=run, name="in-process request", daemon=True)
+            self._running = [t for t in self._running if t.is_alive()] + [worker]
+            worker.start()
             try:
-                return answer.result(timeout=limit)
-            except concurrent.futures.TimeoutError:
+                ok, got = answers.get(timeout=limit)
+            except queue.Empty:
                 raise httpx.ReadTimeout(
                     f"no answer within {limit:g} s (the app accepted the request and runs on)",
                     request=self.build_request(method, url),
                 ) from None
+            if not ok:
+                raise got
+            return got
 
-        def close(self) -> None:
-            self._answers.shutdown(wait=True)
-            super().close()
+        def __exit__(self, *exc: Any) -> None:
+            for worker in self._running:  # let accepted requests finish before the app stops
+                worker.join(self.DRAIN_SECONDS)
+            super().__exit__(*exc)
 
     client = InProcessClient(services.app, base_url=IN_PROCESS_BASE)
     client.timeout = httpx.Timeout(timeout)
