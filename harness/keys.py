@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from .errors import HarnessError
 from .signatures import SECP256K1_N, address_of, private_key_bytes, sign_digest
 
 
@@ -51,12 +52,32 @@ def generate_session_key() -> LocalKey:
     return LocalKey.generate()
 
 
+class SecretFileError(HarnessError):
+    """A secrets file cannot be written safely where asked."""
+
+
 def write_secret_file(path: str | Path, data: dict[str, Any]) -> Path:
-    """Write JSON holding secrets, created 0600 from the first byte (no umask window)."""
+    """Write JSON holding secrets, 0600 from the first byte (no umask window), never through a
+    symlink: an existing symlink at `path` is refused (SecretFileError naming it); the data is
+    written to a new file (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) beside it, then renamed over `path`,
+    so an existing regular file is replaced whole and nothing another link points at is
+    touched."""
     p = Path(path)
-    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)  # O_CREAT's mode does not apply to a file that already existed
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2)
-        fh.write("\n")
+    if p.is_symlink():
+        raise SecretFileError(
+            f"{p}: is a symlink; secrets are never written through a link (remove it or choose "
+            "another path)"
+        )
+    temp = p.with_name(f".{p.name}.{secrets.token_hex(8)}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temp, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+        os.replace(temp, p)  # replaces a link or file at `p` itself, never its target
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
     return p

@@ -6,11 +6,13 @@ import json
 import os
 import stat
 
+import pytest
 from typer.testing import CliRunner
 
 from harness import keys, wire
 from harness.cli import app
 from harness.context import load_context
+from harness.errors import HarnessError
 from harness.keys import LocalKey
 
 
@@ -87,3 +89,17 @@ def test_a_demo_record_validates_on_its_own_with_every_rule_checked(tmp_path) ->
     assert result.exit_code == 0, result.output
     assert "3 inputs: 3 passed" in result.stdout
     assert "not checked" not in result.output, result.output
+
+
+def test_secret_file_refuses_a_symlink_and_leaves_its_target_untouched(tmp_path) -> None:
+    other = tmp_path / "other.txt"
+    other.write_text("keep me")
+    os.chmod(other, 0o644)
+    link = tmp_path / "state.json"
+    link.symlink_to(other)
+    with pytest.raises(HarnessError) as raised:
+        keys.write_secret_file(link, {"session_key": "0x" + "07" * 32})
+    assert str(link) in str(raised.value), f"the error does not name the path: {raised.value}"
+    assert other.read_text() == "keep me", "the symlink's target was written"
+    assert stat.S_IMODE(other.stat().st_mode) == 0o644, "the symlink's target was chmod-ed"
+    assert link.is_symlink(), "the symlink was replaced"

@@ -25,9 +25,10 @@ from .. import calldata as cd
 from .. import pricing
 from ..chain import Chain, MockSystem, deploy_system
 from ..context import CohLimits, Context, Symbol
+from ..errors import InputError
 from ..flow import Signer
 from ..keys import LocalKey
-from ..primitives import keccak
+from ..primitives import UINT256_MAX, keccak
 from .faults import Faults
 from .notifications import Notifier
 
@@ -75,6 +76,29 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+#: the largest mark the chain can hold: its 18-decimal (wei) value is a uint256, as every price
+#: the contracts take (`requestedOpenPrice`, `closePrice`, the solver's fill) is
+MAX_MARK_WEI = UINT256_MAX
+#: the same limit as a price (exact, 18 decimal places)
+MAX_MARK_PRICE = pricing.from_wei(MAX_MARK_WEI)
+
+
+def mark_to_wei(price: Decimal, field: str = "price") -> int:
+    """The mark's wei value, checked before anything stores it: positive, at most 18 decimal
+    places, and a number the chain can hold (InputError naming `field` and the limit)."""
+    wei = pricing.to_wei(price, field)
+    if wei <= 0:
+        raise InputError(field, "must be greater than zero")
+    if wei > MAX_MARK_WEI:
+        raise InputError(
+            field,
+            f"{pricing.format_decimal(price)} is more than the chain can hold: its wei value "
+            f"(x 10^{pricing.WEI_DECIMALS}) must fit a uint256, so at most "
+            f"{pricing.format_decimal(MAX_MARK_PRICE)}",
+        )
+    return wei
+
+
 @dataclass(frozen=True)
 class Mark:
     """A symbol's mark and when it was set (unix ms)."""
@@ -100,6 +124,7 @@ class MarkBook(MutableMapping[int, Decimal]):
         return self._marks[symbol_id].price
 
     def __setitem__(self, symbol_id: int, price: Decimal) -> None:
+        mark_to_wei(price, f"mark of symbol {symbol_id}")  # validated before it is stored
         with self._lock:
             self._marks[symbol_id] = Mark(symbol_id, price, now_ms())
             listeners = list(self._listeners)
@@ -248,11 +273,61 @@ class Backend:
             found["virtual_account"] = vas[-1]
         return found
 
+    def reserved_addresses(self) -> dict[str, str]:
+        """Addresses that can never be a user's session key, by lower-case address -> what
+        each is: the zero address, every contract of the deployment, and the keys the mock
+        signs with itself (the hedger, the TP/SL bot, the deployer and solver)."""
+        system = self.system
+        named = {
+            "0x" + "00" * 20: "the zero address",
+            system.instant_layer.address: "the InstantLayer contract",
+            system.account_layer.address: "the AccountLayer contract",
+            system.core.address: "the Symmio core contract",
+            system.collateral.address: "the collateral token contract",
+            system.party_b.address: "the PartyB (hedger) contract",
+            system.hedger.address: "the hedger's signing key",
+            self.bot.address: "the TP/SL bot",
+            system.admin: "the deployer and solver account",
+        }
+        return {address.lower(): what for address, what in named.items()}
+
+    def session_key_refusal(self, session_key: str) -> str | None:
+        """Why `session_key` cannot be delegated to a fresh user (None when it can): a reserved
+        address (`reserved_addresses`), or a key already holding an active delegation of
+        another user (a session key belongs to one user)."""
+        what = self.reserved_addresses().get(session_key.lower())
+        if what is not None:
+            return f"{session_key} is {what}; a session key is an EOA the frontend holds"
+        logs = self.chain.w3.eth.get_logs(
+            {
+                "address": self.system.instant_layer.address,
+                "fromBlock": 0,
+                "toBlock": "latest",
+                "topics": [
+                    DELEGATION_GRANTED,
+                    None,
+                    b"\0" * 12 + bytes.fromhex(session_key[2:]),
+                ],  # type: ignore[list-item]
+            }
+        )
+        for entry in logs:
+            delegator = self.chain.w3.to_checksum_address(bytes(entry["topics"][1])[12:])
+            selector = bytes(entry["data"])[:4]
+            if self.system.is_delegation_active(delegator, session_key, selector):
+                return (
+                    f"{session_key} is already the session key of sub-account {delegator} "
+                    "(a session key belongs to one user)"
+                )
+        return None
+
     def onboard(self, session_key: str, deposit: Decimal = Decimal(1000)) -> Onboarded:
         """Steps 1-5 for a fresh user EOA generated here: sub-account, deposit, bind, and the
         delegations to `session_key` and to the TP/SL bot (one day). For frontends that hold
         only a session key (`POST /mock/onboard`)."""
         with self.lock:
+            refused = self.session_key_refusal(session_key)  # checked before anything is sent
+            if refused is not None:
+                raise InputError("session_key", refused)
             user = LocalKey.generate()
             self.chain.add_key(user)
             expiry = self.chain.now() + 24 * 3600

@@ -10,7 +10,8 @@ headers (`published`: warnings, information, tx hash) are returned next to the p
 
 At most once. Reads (GETs, the COH search) are retried on transport errors, 429 and 503,
 honouring `Retry-After`, at most `Retry.attempts` times and `Retry.max_wait` seconds each.
-A submission (open, close, TP/SL, cancel) is retried only when it certainly did not execute:
+A submission (open, close, TP/SL, cancel, and the mock's state changes such as
+`set_mock_price`) is retried only when it certainly did not execute:
 429/503 (refused before execution) or a connection that never opened. After an AMBIGUOUS failure
 (a timeout after sending, a dropped connection, a 5xx other than 503) it is never re-posted:
 the client reconciles instead (the InstantLayer's `operationUsageCount` of each operation
@@ -356,6 +357,16 @@ def _cancel_query(message: CancelConditionalOrder) -> dict[str, Any]:
     }
 
 
+def _state_change_unknown(what: str, cause: str) -> AmbiguousSubmission:
+    """A state-changing mock route (price, onboard, faults) has no reconciliation: after an
+    ambiguous failure it was NOT re-sent (it may have run; re-sending could run it twice)."""
+    return AmbiguousSubmission(
+        f"{what}: outcome unknown ({cause}); not re-sent, it may have run: read the state "
+        "(GET /context, the price service) before moving it again",
+        cause=cause,
+    )
+
+
 def _cancel_unsettled(message: CancelConditionalOrder, cause: str) -> AmbiguousSubmission:
     return AmbiguousSubmission(
         f"TP/SL cancel of {message.coh_quote_id} ({message.conditional_order_type}): {cause}; "
@@ -456,7 +467,10 @@ class _Base:
 
 
 class SolverClient(_Base):
-    """The solver's endpoints (base URL without `/api`). `usage_count(digest) -> int` reads the
+    """The solver's endpoints (base URL without `/api`). `client=` takes an `httpx.Client` that
+    already reaches the app (e.g. `harness.services.server.in_process_client(services)`: the
+    ASGI app in this process, no socket, honouring its read timeout as a socket does); without
+    it the client opens its own with `timeout` seconds. `usage_count(digest) -> int` reads the
     InstantLayer's `operationUsageCount` (e.g. `System.usage_count`, or a web3 view) and makes
     reconciliation possible; `domain` is the InstantLayer domain (fetched from
     `/api/instant_trade/eip712-config` when not given)."""
@@ -549,7 +563,9 @@ class SolverClient(_Base):
 
 
 class CohClient(_Base):
-    """The conditional-order handler's endpoints (base URL without `/api/v5`)."""
+    """The conditional-order handler's endpoints (base URL without `/api/v5`). `client=` takes
+    an `httpx.Client` that already reaches the app (e.g. `server.in_process_client(services)`,
+    which honours its read timeout as a socket does); without it the client opens its own."""
 
     def __init__(self, base_url: str, *, app_name: str = "symmio-harness", **kwargs: Any) -> None:
         super().__init__(base_url, **kwargs)
@@ -612,8 +628,15 @@ class CohClient(_Base):
         return self._request("GET", "/api/v5/configs/")
 
     def set_mock_price(self, symbol_id: int, price: Decimal | str) -> dict[str, Any]:
+        """Move the mark (`POST /mock/price`): a state change, sent at most once (429/503 and a
+        connection never opened are retried; after an ambiguous failure AmbiguousSubmission).
+        Returns the reply with the orders the move `triggered`."""
         text = price if isinstance(price, str) else format_decimal(price)
-        return self._request("POST", "/mock/price", json={"symbol_id": symbol_id, "price": text})
+        body = {"symbol_id": symbol_id, "price": text}
+        step = self._submit("POST", "/mock/price", json=body)
+        if step.ambiguous is not None:
+            raise _state_change_unknown(f"mock price {body}", step.ambiguous)
+        return step.value
 
 
 def served_usage_count(base_url: str, timeout: float = 10.0) -> Callable[[bytes], int]:
@@ -825,7 +848,10 @@ class AsyncCohClient(_AsyncBase):
         return await self._request("GET", "/api/v5/configs/")
 
     async def set_mock_price(self, symbol_id: int, price: Decimal | str) -> dict[str, Any]:
+        """`CohClient.set_mock_price`: a state change, sent at most once."""
         text = price if isinstance(price, str) else format_decimal(price)
-        return await self._request(
-            "POST", "/mock/price", json={"symbol_id": symbol_id, "price": text}
-        )
+        body = {"symbol_id": symbol_id, "price": text}
+        step = await self._step("POST", "/mock/price", True, json=body)
+        if step.ambiguous is not None:
+            raise _state_change_unknown(f"mock price {body}", step.ambiguous)
+        return step.value

@@ -40,7 +40,7 @@ from .. import calldata as cd
 from .. import eip712, flow, pricing, wire
 from ..chain import Sent
 from ..context import CohLimits, Context
-from ..errors import SignatureError
+from ..errors import InputError, SignatureError
 from ..model import (
     COH_QUOTE_ID_PREFIX,
     CancelConditionalOrder,
@@ -53,7 +53,7 @@ from ..model import (
 from ..revert import Reverted
 from ..validator.engine import Options
 from ..validator.results import Result
-from .backend import Backend
+from .backend import Backend, mark_to_wei
 from .errors import (
     BAD_PARAMETER,
     NOT_CONFORMING,
@@ -399,9 +399,11 @@ class ConditionalOrders:
             self.notifier.send_frame(order.virtual_account, frame)
 
     def set_price(self, symbol_id: int, price: Decimal) -> list[StoredLeg]:
-        """Move the mark; close every live order it triggers. Returns the triggered legs."""
+        """Move the mark; close every live order it triggers. Returns the triggered legs.
+        The price is checked whole (range, wei conversion) before the mark is stored."""
         backend = self.backend
         triggered: list[StoredLeg] = []
+        mark_to_wei(price)  # InputError before anything changes
         with backend.lock:
             backend.prices[symbol_id] = price
             for legs in self.orders.values():
@@ -439,18 +441,22 @@ class ConditionalOrders:
             leg.state, leg.failure = "canceled", "the position is no longer open"
             return
         side = "long" if order.position_type == cd.POSITION_LONG else "short"
-        plan = flow.build_instant_close(
-            backend.context,
-            backend.bot,
-            virtual_account=order.virtual_account,
-            quote_id=order.quote_id,
-            symbol=symbol,
-            side=side,
-            quantity=quantity,
-            mark_price=price,
-            deadline=system.chain.now() + TRIGGER_DEADLINE_SECONDS,
-            slippage_pct=BOT_SLIPPAGE_PCT,
-        )
+        try:
+            plan = flow.build_instant_close(
+                backend.context,
+                backend.bot,
+                virtual_account=order.virtual_account,
+                quote_id=order.quote_id,
+                symbol=symbol,
+                side=side,
+                quantity=quantity,
+                mark_price=price,
+                deadline=system.chain.now() + TRIGGER_DEADLINE_SECONDS,
+                slippage_pct=BOT_SLIPPAGE_PCT,
+            )
+        except InputError as exc:  # e.g. a mark whose slipped close price no uint256 holds
+            leg.state, leg.failure = "killed", str(exc)
+            return
         try:
             sent = system.instant_close(plan.body, closed_price=pricing.to_wei(price, "price"))
         except Reverted as exc:
@@ -744,6 +750,10 @@ class ConditionalOrders:
                 f"price: {raw} has more than {symbol.price_precision} decimal places "
                 f"({symbol.name}'s price precision)",
             )
+        try:
+            mark_to_wei(price)  # a number the chain cannot hold is refused, nothing stored
+        except InputError as exc:
+            raise ServiceRefusal(BAD_PARAMETER, str(exc)) from None
         triggered = await self.backend.run(lambda: self.set_price(symbol_id, price))
         return PublishedJSON(
             {

@@ -5,7 +5,9 @@
   browser dev server on this machine can call the services; `origins` replaces that list (`*`
   allows any).
 - `AccessLog`: one line per request: method, path, status, the rule IDs of a refusal or the
-  warnings of an accepted body, milliseconds. Websockets get a line when they close.
+  warnings of an accepted body, the injected fault that fired (`fault: reply_lost`),
+  milliseconds; control characters of any field are escaped (`log_safe`).
+  Websockets get a line when they close.
 - `refuse_unknown_websockets`: a websocket handshake on a path nothing serves is refused with
   HTTP 404 (the ASGI websocket denial response), as an unknown HTTP path is; Starlette's routers
   would close it before accepting, which the server turns into a 403 that reads "forbidden".
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -34,6 +37,27 @@ LOOPBACK_ORIGINS = r"https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?"
 #: Bodies the log looks into for rule IDs / warnings (answers are small; never the big ones).
 _PEEK_BYTES = 64 * 1024
 _WARNINGS = WARNINGS_HEADER.lower().encode()
+#: the scope key a fault that fired is recorded under (`faults.faultable`), for the log line
+FAULT_SCOPE_KEY = "harness.fault"
+#: characters a log line never holds raw: controls (C0, DEL, C1), format characters (bidi
+#: overrides), line and paragraph separators, surrogates; the backslash, so escapes are unambiguous
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+
+
+def log_safe(text: str) -> str:
+    """`text` with every unsafe character escaped (`\\x0a`, `\\u2028`, `\\\\`): one log line
+    per request, always, and nothing a terminal interprets."""
+    out: list[str] = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif unicodedata.category(ch) in _UNSAFE_CATEGORIES:
+            code = ord(ch)
+            wide = f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+            out.append(f"\\x{code:02x}" if code < 0x100 else wide)
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def cors(app: ASGIApp, origins: Sequence[str] | None = None) -> ASGIApp:
@@ -139,7 +163,10 @@ class AccessLog:
             method = scope.get("method", "WS")
             shown = status if status else "-"
             noted = _noted(status, bytes(body), warnings_header)
-            self.out(f"{method} {scope['path']} {shown}{noted} {ms:.1f} ms")
+            fault = scope.get(FAULT_SCOPE_KEY)
+            fired = f" fault: {fault}" if fault else ""
+            line = f"{method} {scope['path']} {shown}{noted}{fired} {ms:.1f} ms"
+            self.out(log_safe(line))
 
 
 def on_shutdown(app: ASGIApp, callbacks: Sequence[Callable[[], Any]]) -> ASGIApp:

@@ -69,6 +69,9 @@ STALE_REQUEST = ErrorCode(
     "validation",
     400,
 )
+BODY_TIMEOUT = ErrorCode(
+    3016, "the body did not arrive in time (the read deadline passed)", "validation", 408
+)
 RATE_LIMITED = ErrorCode(3020, "rate limited: retry after the Retry-After delay", "rate_limit", 429)
 UNAVAILABLE = ErrorCode(3021, "the service is unavailable: retry later", "unavailable", 503)
 #: The real COH's own code for a TP/SL amount beyond the symbol's precision.
@@ -95,6 +98,7 @@ CODES: tuple[ErrorCode, ...] = (
     REPLAYED,
     TOO_MANY_ORDERS,
     STALE_REQUEST,
+    BODY_TIMEOUT,
     RATE_LIMITED,
     UNAVAILABLE,
     COH_PRECISION,

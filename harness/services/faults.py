@@ -10,6 +10,8 @@ route with one fault, so a client's retry and reconciliation logic can be tested
 | `reply_lost` | the connection is dropped before the answer's body | yes |
 
 Routes: `instant_open`, `instant_close`, `tpsl` (submit), `tpsl_cancel`, `tpsl_search`, `price`.
+`DELETE /mock/faults` resets everything: what is armed and the history (`fired`, `requests`).
+A fault that fires is named on the request's line in serve's log (`fault: reply_lost`).
 A refusal (nothing executed) is answered as such even when a fault is armed. In-process (Starlette's
 TestClient) `reply_lost` shows as a 200 whose body is cut short, which the clients treat as
 ambiguous too.
@@ -28,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from .edge import FAULT_SCOPE_KEY
 from .errors import INTERNAL, RATE_LIMITED, UNAVAILABLE, ServiceRefusal, error_body, error_response
 
 FAULTS = (
@@ -66,8 +69,11 @@ class Faults:
             self._armed.setdefault(route, []).append(armed)
 
     def clear(self) -> None:
+        """Everything: what is armed and the history (`fired`, `requests`)."""
         with self._lock:
             self._armed.clear()
+            self.fired.clear()
+            self.requests.clear()
 
     def take(self, route: str) -> Armed | None:
         """The fault for this request of `route`, if one is armed (consumes one count)."""
@@ -156,6 +162,7 @@ def faultable(route: str) -> Callable[[Callable[..., Awaitable[Response]]], Any]
             armed = self.backend.faults.take(route)
             if armed is None:
                 return await handler(self, request)
+            request.scope[FAULT_SCOPE_KEY] = armed.fault  # named on the request's log line
             if armed.fault in BEFORE_EXECUTION:
                 error = RATE_LIMITED if armed.fault == "rate_limited" else UNAVAILABLE
                 return error_response(

@@ -2,13 +2,15 @@
 
 Every body of every route goes through `read_json`: Content-Type must be JSON (415), the size
 cap is enforced while the body streams in (413 as soon as it is crossed, before the rest is
-read), and the text is read by `harness.jsonread` (depth measured without recursion, duplicate
+read), a body that stalls is answered 408 after `BODY_READ_TIMEOUT_SECONDS`, and the text is
+read by `harness.jsonread` (depth measured without recursion, duplicate
 keys, NaN/Infinity and out-of-range numbers refused). `judge` runs the validator on the value.
 `decimal_text` is the one strict reader of decimal strings the services take themselves.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
@@ -24,8 +26,10 @@ from .. import jsonread
 from ..model import InstantClose
 from ..validator.engine import Options, Validator
 from ..validator.results import Finding, Result
+from .edge import log_safe
 from .errors import (
     BAD_PARAMETER,
+    BODY_TIMEOUT,
     COH_PRECISION,
     DUPLICATE_KEY,
     INTERNAL,
@@ -43,6 +47,8 @@ from .errors import (
 log = logging.getLogger("harness.services")
 
 MAX_BODY_BYTES = 1 << 20
+#: seconds a body has to arrive whole once its headers are in (a stalled body answers 408)
+BODY_READ_TIMEOUT_SECONDS = 10.0
 MAX_DEPTH = jsonread.MAX_DEPTH
 MAX_VALUES = 50_000
 MAX_DECIMAL_CHARS = 78
@@ -66,7 +72,8 @@ def guarded(handler: Handler) -> Handler:
         except ClientDisconnect:
             return Response(status_code=400)
         except Exception as exc:
-            log.error("%s %s failed: %s", request.method, request.url.path, exc.__class__.__name__)
+            where = log_safe(f"{request.method} {request.url.path}")  # client text, escaped
+            log.error("%s failed: %s", where, exc.__class__.__name__)
             return JSONResponse(error_body(INTERNAL, ""), status_code=INTERNAL.http_status)
 
     return wrapper
@@ -113,11 +120,24 @@ async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
             )
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ServiceRefusal(TOO_LARGE, f"more than {limit:,} bytes; the limit is {limit:,}")
-        chunks.append(chunk)
+
+    async def stream() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ServiceRefusal(
+                    TOO_LARGE, f"more than {limit:,} bytes; the limit is {limit:,}"
+                )
+            chunks.append(chunk)
+
+    deadline = BODY_READ_TIMEOUT_SECONDS  # read at call time (a test may shorten it)
+    try:
+        await asyncio.wait_for(stream(), deadline)
+    except TimeoutError:
+        raise ServiceRefusal(
+            BODY_TIMEOUT, f"the body was not complete after {deadline:g} s ({size:,} bytes read)"
+        ) from None
     return b"".join(chunks)
 
 

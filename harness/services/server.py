@@ -41,7 +41,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from .. import artifacts
-from ..errors import HarnessError
+from ..errors import HarnessError, InputError
 from ..wire import Reader
 from . import openapi
 from .backend import Backend, embedded_backend, rpc_backend
@@ -148,7 +148,10 @@ class Services:
         key = r.address(obj["session_key"], "session_key") if obj is not None else None
         if r.problems or key is None:
             raise ServiceRefusal(BAD_PARAMETER, "; ".join(str(p) for p in r.problems))
-        done = await self.backend.run(lambda: self.backend.onboard(key))
+        try:
+            done = await self.backend.run(lambda: self.backend.onboard(key))
+        except InputError as exc:  # an address that cannot be a session key, named
+            raise ServiceRefusal(BAD_PARAMETER, str(exc)) from None
         return JSONResponse(
             {
                 "user": done.user,
@@ -161,7 +164,8 @@ class Services:
 
     @guarded
     async def http_faults(self, request: Request) -> JSONResponse:
-        """POST arms `{"route", "fault", "count"}`; GET lists what is armed; DELETE clears."""
+        """POST arms `{"route", "fault", "count"}`; GET lists what is armed, what fired and the
+        requests seen; DELETE resets all of it (armed faults and history)."""
         faults = self.backend.faults
         if request.method == "POST":
             route, armed = read_fault(await read_json(request))
@@ -186,13 +190,64 @@ class Services:
 IN_PROCESS_BASE = "http://services.local"
 
 
-def in_process_client(services: Services) -> Any:
+def in_process_client(services: Services, timeout: float = 10.0) -> Any:
     """An `httpx.Client` that runs the ASGI app in this process, no socket (Starlette's
-    TestClient; also opens the websocket). Use it as a context manager."""
+    TestClient; also opens the websocket). Use it as a context manager. Like a socket it honours
+    the read `timeout`: an answer that takes longer raises `httpx.ReadTimeout` while the app,
+    having accepted the request, runs on, so a client sees `timeout_after_accept` as it would
+    over a socket (ambiguous, then reconciled), never as a plain success."""
+    import queue
+    import threading
+
+    import httpx
+
     with warnings.catch_warnings():  # Starlette 1.x nudges towards httpx2; httpx 0.28 is pinned
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
-    return TestClient(services.app, base_url=IN_PROCESS_BASE)
+
+    class InProcessClient(TestClient):
+        #: seconds the client waits, when it is closed, for answers still running in the app
+        DRAIN_SECONDS = 40.0
+
+        def __init__(self, app: Any, **kwargs: Any) -> None:
+            super().__init__(app, **kwargs)
+            self._running: list[threading.Thread] = []
+
+        def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            limit = self.timeout.read
+            call = super().request
+            if limit is None:
+                return call(method, url, **kwargs)
+            answers: queue.Queue[tuple[bool, Any]] = queue.Queue(1)
+
+            def run() -> None:
+                try:
+                    answers.put((True, call(method, url, **kwargs)))
+                except BaseException as exc:  # handed to the caller's thread
+                    answers.put((False, exc))
+
+            worker = threading.Thread(target=run, name="in-process request", daemon=True)
+            self._running = [t for t in self._running if t.is_alive()] + [worker]
+            worker.start()
+            try:
+                ok, got = answers.get(timeout=limit)
+            except queue.Empty:
+                raise httpx.ReadTimeout(
+                    f"no answer within {limit:g} s (the app accepted the request and runs on)",
+                    request=self.build_request(method, url),
+                ) from None
+            if not ok:
+                raise got
+            return got
+
+        def __exit__(self, *exc: Any) -> None:
+            for worker in self._running:  # let accepted requests finish before the app stops
+                worker.join(self.DRAIN_SECONDS)
+            super().__exit__(*exc)
+
+    client = InProcessClient(services.app, base_url=IN_PROCESS_BASE)
+    client.timeout = httpx.Timeout(timeout)
+    return client
 
 
 # ------------------------------------------------------------------------------ serve
@@ -296,6 +351,70 @@ class NotListening(HarnessError):
     pass
 
 
+#: seconds an idle keep-alive connection is kept open after its last answer
+KEEP_ALIVE_SECONDS = 5
+#: seconds a request's head (request line and headers) has to arrive whole; then the
+#: connection is closed (uvicorn has no such deadline of its own: `HeaderDeadlineH11`)
+HEADER_READ_TIMEOUT_SECONDS = 10.0
+#: connections and tasks served at once; beyond it uvicorn answers 503
+MAX_CONCURRENT_CONNECTIONS = 200
+#: bytes of a request head h11 buffers before refusing it
+MAX_HEAD_BYTES = 64 * 1024
+
+
+def _header_deadline_protocol(seconds: float) -> type:
+    """uvicorn's h11 protocol with a deadline on every request head: armed when the connection
+    opens and after each answer, it closes the connection unless a new request head arrived (a
+    client sending half a header line and stopping is cut off); an upgraded connection (a
+    websocket) is no longer this protocol's and is left alone."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadlineH11(H11Protocol):
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._arm_head_deadline(None)
+
+        def on_response_complete(self) -> None:
+            answered = self.cycle  # before super() starts a pipelined request's own cycle
+            super().on_response_complete()
+            self._arm_head_deadline(answered)
+
+        def _arm_head_deadline(self, cycle: Any) -> None:
+            self.loop.call_later(seconds, self._head_deadline_passed, cycle)
+
+        def _head_deadline_passed(self, cycle_then: Any) -> None:
+            transport = self.transport
+            if transport.is_closing() or transport.get_protocol() is not self:
+                return
+            if self.cycle is cycle_then:  # no new request head since the deadline was armed
+                transport.close()
+
+    return HeaderDeadlineH11
+
+
+def server_config(
+    app: Any, host: str, port: int, *, header_timeout: float = HEADER_READ_TIMEOUT_SECONDS
+) -> Any:
+    """The uvicorn configuration `serve` runs: loopback host, bounded keep-alive, a deadline on
+    request heads, a cap on concurrent connections, bounded heads and websocket frames (a
+    stalled body is `plumbing.read_body`'s 408)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        http=_header_deadline_protocol(header_timeout),
+        ws="websockets-sansio",
+        ws_max_size=MAX_BODY_BYTES,
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        limit_concurrency=MAX_CONCURRENT_CONNECTIONS,
+    )
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 0,
@@ -339,16 +458,7 @@ def serve(
             access_log=log_line,
             price_tick_seconds=price_tick_seconds,
         )
-    config = uvicorn.Config(
-        on_shutdown(services.app, shutdown),
-        host=host,
-        port=port,
-        log_level="warning",
-        lifespan="on",
-        ws="websockets-sansio",
-        ws_max_size=MAX_BODY_BYTES,
-        h11_max_incomplete_event_size=64 * 1024,
-    )
+    config = server_config(on_shutdown(services.app, shutdown), host, port)
     server = uvicorn.Server(config)
 
     async def main() -> None:
