@@ -52,7 +52,7 @@ from .errors import (
 )
 from .faults import BEFORE_EXECUTION, Armed, Faults
 from .plumbing import MAX_BODY_BYTES, judge, read_json_bytes
-from .prices import ALL_PRICES_PATH, PRICES_BY_NAMES_PATH, price_row, read_names, render, ticker
+from .prices import ALL_PRICES_PATH, PRICES_BY_NAMES_PATH, price_row, read_names, ticker
 from .published import dumps, number
 from .solver import OPENED, contract_symbol_row
 
@@ -383,7 +383,7 @@ class MockPrices:
     def _answer(self, route: str, request: httpx.Request, body: Any) -> httpx.Response:
         self.calls.append((route, request))
         return httpx.Response(
-            200, content=render(body).encode(), headers={"content-type": "application/json"}
+            200, content=dumps(body).encode(), headers={"content-type": "application/json"}
         )
 
     def _all(self, request: httpx.Request) -> httpx.Response:

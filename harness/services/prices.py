@@ -24,21 +24,19 @@ token address (`GET /api/v1/prices?addresses=`), `GET /api/v1/metadata?addresses
 `chain_id`, `pair_address`) and the symbols-info listing (`name, status, address`).
 
 `markPrice` is a JSON number on the wire, as published (`PriceData.markPrice: number`), but it
-is computed from the mark's `Decimal`: the body is rendered here, the number written as the
-Decimal's exact positional text (`format(price, "f")`, no exponent), never through a float.
-(Starlette's JSONResponse uses `json.dumps`, which cannot write a Decimal.)
+is computed from the mark's `Decimal`: bodies are written by `published.dumps`, the number as the
+Decimal's exact positional text (no exponent), never through a float. (Starlette's JSONResponse
+uses `json.dumps`, which cannot write a Decimal.)
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from starlette.applications import Starlette
@@ -50,6 +48,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .backend import Backend, Mark
 from .errors import BAD_PARAMETER, ServiceRefusal
 from .plumbing import guarded
+from .published import dumps
 
 log = logging.getLogger("harness.services")
 
@@ -64,29 +63,6 @@ DEFAULT_TICK_SECONDS = 1.0
 MAX_QUEUED = 32
 #: the lowcap market names' separator: `TICKER::<short address>_<pool>`
 LOWCAP_SEPARATOR = "::"
-
-
-def json_number(price: Decimal) -> str:
-    """A finite Decimal as a JSON number, its exact digits in positional form (never a float:
-    `Decimal("0.10691489650882736")` stays those digits)."""
-    if not price.is_finite():
-        raise ValueError(f"markPrice: {price} is not a finite number")
-    text = format(price, "f")
-    return "0" if text in ("-0", "0") else text
-
-
-def render(value: Any) -> str:
-    """JSON text for dicts, lists, str, int, bool, None and Decimal (as `json_number`)."""
-    if isinstance(value, Decimal):
-        return json_number(value)
-    if isinstance(value, dict):
-        items = (json.dumps(str(k)) + ":" + render(v) for k, v in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ",".join(render(v) for v in value) + "]"
-    if isinstance(value, float):
-        raise TypeError("a float never reaches a price body")
-    return json.dumps(value)
 
 
 def price_row(name: str, mark: Mark) -> dict[str, Any]:
@@ -163,7 +139,7 @@ class PriceService:
         ]
 
     def snapshot_text(self) -> str:
-        return render(self.rows())
+        return dumps(self.rows())
 
     def publish(self) -> None:
         """A mark changed: every client gets the new full snapshot (never blocks)."""
@@ -201,11 +177,11 @@ class PriceService:
         found = {
             name: {**by_name[name], "name": ticker(name)} for name in requested if name in by_name
         }
-        return JsonText(render(found))
+        return JsonText(dumps(found))
 
     @guarded
     async def http_health(self, _request: Request) -> Response:
-        return JsonText(render({"status": "ok"}))
+        return JsonText(dumps({"status": "ok"}))
 
     async def ws_prices(self, websocket: WebSocket) -> None:
         await websocket.accept()
@@ -255,6 +231,4 @@ __all__ = [
     "PRICES_BY_NAMES_PATH",
     "PRICE_WS_PATH",
     "PriceService",
-    "json_number",
-    "render",
 ]

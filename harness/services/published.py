@@ -71,16 +71,27 @@ ERROR_CATEGORIES = (
 # ------------------------------------------------------------------------------ JSON numbers
 
 
+def json_number(value: Decimal) -> str:
+    """A finite Decimal as a JSON number: its exact digits, positional (never a float, never an
+    exponent: `Decimal("0.10691489650882736")` stays those digits)."""
+    if not value.is_finite():
+        raise ValueError(f"{value} is not a finite number")
+    return format_decimal(value)
+
+
 def dumps(value: Any) -> str:
-    """Compact JSON where a `Decimal` is written as a JSON number (its exact decimal text, never
-    through float): the COH publishes amounts and configs as numbers."""
+    """Compact JSON where a `Decimal` is written as a JSON number (`json_number`): the COH and
+    the price service publish amounts, configs and marks as numbers. A float never reaches a
+    published body (amounts are Decimals): it is refused, not written."""
     if isinstance(value, Decimal):
-        return format_decimal(value)
+        return json_number(value)
     if isinstance(value, Mapping):
         items = (f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items())
         return "{" + ",".join(items) + "}"
     if isinstance(value, list | tuple):
         return "[" + ",".join(dumps(v) for v in value) + "]"
+    if isinstance(value, float):
+        raise TypeError(f"a float ({value!r}) never reaches a published body: use a Decimal")
     return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
@@ -592,6 +603,7 @@ __all__ = [
     "PublishedJSON",
     "dumps",
     "harness_headers",
+    "json_number",
     "number",
     "read_harness_list",
     "schemas",

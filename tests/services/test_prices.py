@@ -24,7 +24,8 @@ with warnings.catch_warnings():  # Starlette 1.x nudges towards httpx2; httpx 0.
 from harness.context import Symbol
 from harness.services import Services, SymbolMarket, embedded_backend
 from harness.services.price_client import PriceReadError, fetch_marks, mark_of, parse_price_frame
-from harness.services.prices import MAX_NAMES, MAX_QUEUED, PriceClient, json_number, render
+from harness.services.prices import MAX_NAMES, MAX_QUEUED, PriceClient
+from harness.services.published import dumps, json_number
 
 from .conftest import BASE
 
@@ -126,14 +127,14 @@ def test_health_answers_ok(quiet_http) -> None:
 )
 def test_mark_price_is_written_from_the_decimal_exact_text(mark: Decimal, text: str) -> None:
     assert json_number(mark) == text
-    body = render([{"name": "X", "markPrice": mark, "time": 1}])
+    body = dumps([{"name": "X", "markPrice": mark, "time": 1}])
     assert body == f'[{{"name":"X","markPrice":{text},"time":1}}]'
     assert decimal_json(body)[0]["markPrice"] == mark
 
 
 def test_a_float_never_reaches_a_price_body() -> None:
     with pytest.raises(TypeError):
-        render({"markPrice": 1.5})
+        dumps({"markPrice": 1.5})
 
 
 def test_context_gives_the_price_service_and_websocket_urls(quiet_http) -> None:
