@@ -279,6 +279,8 @@ class _Sought:
     query: dict[str, Any]
     match: Callable[[dict[str, Any]], bool]
     salt: int | None
+    #: what to raise when it is not found (default: `_ambiguous_tpsl`)
+    unsettled: Callable[[str], AmbiguousSubmission] | None = None
 
 
 _LEGS = (("takeProfit", "take_profit"), ("stopLoss", "stop_loss"))
@@ -341,20 +343,21 @@ def _same_order(row_id: Any, coh_quote_id: str) -> bool:
     return number is not None and number == parse_coh_quote_id(coh_quote_id)
 
 
-def _cancelled_rows(rows: list[dict[str, Any]], message: CancelConditionalOrder) -> bool:
-    return any(
-        _same_order(r.get("coh_quote_id"), message.coh_quote_id)
-        and r.get("conditional_order_type") == message.conditional_order_type
-        and r.get("state") == "canceled"
-        for r in rows
-    )
+def _sought_cancelled(message: CancelConditionalOrder) -> _Sought:
+    """A cancel's order among the VA's rows of that leg, in state "canceled"."""
 
+    def match(row: dict[str, Any]) -> bool:
+        return (
+            _same_order(row.get("coh_quote_id"), message.coh_quote_id)
+            and row.get("conditional_order_type") == message.conditional_order_type
+            and row.get("state") == "canceled"
+        )
 
-def _cancel_query(message: CancelConditionalOrder) -> dict[str, Any]:
-    return {
+    query = {
         "party_a_address": message.virtual_account,
         "conditional_order_type": message.conditional_order_type,
     }
+    return _Sought(query, match, None, lambda cause: _cancel_unsettled(message, cause))
 
 
 def _state_change_unknown(what: str, cause: str) -> AmbiguousSubmission:
@@ -594,16 +597,8 @@ class CohClient(_Base):
         body = _delete_body(domain, message, signature, signer)
         step = self._submit("DELETE", "/api/v5/", json=body)
         if step.ambiguous is not None:
-            for read in range(self.retry.reconcile_reads):
-                try:
-                    rows = self.search(**_cancel_query(message))
-                except ServiceError:
-                    rows = []
-                if _cancelled_rows(rows, message):
-                    return message.coh_quote_id
-                if read + 1 < self.retry.reconcile_reads:
-                    self.sleep(self.retry.settle)
-            raise _cancel_unsettled(message, step.ambiguous)
+            self._reconcile(_sought_cancelled(message), step.ambiguous)
+            return message.coh_quote_id
         _check_cancelled(step.value)
         return message.coh_quote_id
 
@@ -619,6 +614,8 @@ class CohClient(_Base):
                     return str(hit[0]["coh_quote_id"])
                 if read + 1 < self.retry.reconcile_reads:
                     self.sleep(self.retry.settle)
+        if sought is not None and sought.unsettled is not None:
+            raise sought.unsettled(cause)
         raise _ambiguous_tpsl(sought, cause)
 
     def search(self, **query: Any) -> list[dict[str, Any]]:
@@ -814,16 +811,8 @@ class AsyncCohClient(_AsyncBase):
         body = _delete_body(domain, message, signature, signer)
         step = await self._step("DELETE", "/api/v5/", True, json=body)
         if step.ambiguous is not None:
-            for read in range(self.retry.reconcile_reads):
-                try:
-                    rows = await self.search(**_cancel_query(message))
-                except ServiceError:
-                    rows = []
-                if _cancelled_rows(rows, message):
-                    return message.coh_quote_id
-                if read + 1 < self.retry.reconcile_reads:
-                    await self.sleep(self.retry.settle)
-            raise _cancel_unsettled(message, step.ambiguous)
+            await self._reconcile(_sought_cancelled(message), step.ambiguous)
+            return message.coh_quote_id
         _check_cancelled(step.value)
         return message.coh_quote_id
 
@@ -839,6 +828,8 @@ class AsyncCohClient(_AsyncBase):
                     return str(hit[0]["coh_quote_id"])
                 if read + 1 < self.retry.reconcile_reads:
                     await self.sleep(self.retry.settle)
+        if sought is not None and sought.unsettled is not None:
+            raise sought.unsettled(cause)
         raise _ambiguous_tpsl(sought, cause)
 
     async def search(self, **query: Any) -> list[dict[str, Any]]:
