@@ -64,16 +64,17 @@ def _ok(schema: dict[str, Any] | None, description: str, harness: bool = False) 
     return out
 
 
-def _errors(coh: bool) -> dict[str, Any]:
-    """The refusals a route may answer: the solver's published error object; on the COH the
-    mock's (the COH publishes only FastAPI's 422 `HTTPValidationError`, which they satisfy)."""
+def _errors(fastapi: bool) -> dict[str, Any]:
+    """The refusals a route may answer: the solver's published error object; on the FastAPI
+    services (the COH and the price service) the mock's, as they publish only FastAPI's 422
+    `HTTPValidationError`, which the mock's error object satisfies."""
     out: dict[str, Any] = {
         "4XX": {
             "description": "refused: the error code, its message and what exactly was wrong",
-            "content": _json(_ref("XfiberErrorResponse" if not coh else "MockErrorResponse")),
+            "content": _json(_ref("XfiberErrorResponse" if not fastapi else "MockErrorResponse")),
         }
     }
-    if coh:
+    if fastapi:
         out["422"] = {
             "description": "refused (FastAPI's published 422 shape; the mock's keys as 4XX)",
             "content": _json({"allOf": [_ref("HTTPValidationError"), _ref("MockErrorResponse")]}),
@@ -90,7 +91,7 @@ def _op(
     tag: str = PUBLISHED,
     body: dict[str, Any] | None = None,
     params: list[dict[str, Any]] | None = None,
-    coh: bool = False,
+    fastapi: bool = False,
     errors: bool = True,
 ) -> dict[str, Any]:
     op: dict[str, Any] = {"operationId": op_id, "summary": summary, "tags": [tag]}
@@ -101,7 +102,7 @@ def _op(
         op["parameters"] = params
     if body is not None:
         op["requestBody"] = {"required": True, "content": _json(body)}
-    op["responses"] = {"200": ok, **(_errors(coh) if errors else {})}
+    op["responses"] = {"200": ok, **(_errors(fastapi) if errors else {})}
     return op
 
 
@@ -223,7 +224,7 @@ def _coh_paths() -> dict[str, dict[str, Any]]:
                 "V5 Signing Spec",
                 f"{c} v5SigningSpecApiV5SigningSpecGet",
                 spec,
-                coh=True,
+                fastapi=True,
             )
         },
         f"{COH}/signing-spec-del": {
@@ -232,7 +233,7 @@ def _coh_paths() -> dict[str, dict[str, Any]]:
                 "V5 Signing Spec Del",
                 f"{c} v5SigningSpecDelApiV5SigningSpecDelGet",
                 spec,
-                coh=True,
+                fastapi=True,
             )
         },
         f"{COH}/": {
@@ -245,7 +246,7 @@ def _coh_paths() -> dict[str, dict[str, Any]]:
                     _query("quote_id", {"anyOf": [{"type": "integer"}, {"type": "null"}]}),
                     _query("coh_quote_id", {"anyOf": [{"type": "string"}, {"type": "null"}]}),
                 ],
-                coh=True,
+                fastapi=True,
             ),
             "post": _op(
                 "conditionalOrderRequestV5ApiV5Post",
@@ -253,7 +254,7 @@ def _coh_paths() -> dict[str, dict[str, Any]]:
                 f"{c} conditionalOrderRequestV5ApiV5Post",
                 status,
                 body=_ref("ConditionalOrderOperationV5"),
-                coh=True,
+                fastapi=True,
             ),
             "delete": _op(
                 "deleteConditionalOrderV5ApiV5Delete",
@@ -261,7 +262,7 @@ def _coh_paths() -> dict[str, dict[str, Any]]:
                 f"{c} deleteConditionalOrderV5ApiV5Delete",
                 status,
                 body=_ref("ConditionalOrderOperationV5"),
-                coh=True,
+                fastapi=True,
             ),
         },
         f"{COH}/search/": {
@@ -271,7 +272,7 @@ def _coh_paths() -> dict[str, dict[str, Any]]:
                 f"{c} searchConditionalOrdersV5ApiV5SearchPost",
                 _ok(_ref("ConditionalOrderSearchResponseSchema"), "the matching rows"),
                 body=_ref("ConditionalOrderSearchRequestSchemaV3"),
-                coh=True,
+                fastapi=True,
             )
         },
         f"{COH}/configs/": {
@@ -280,7 +281,7 @@ def _coh_paths() -> dict[str, dict[str, Any]]:
                 "Get Configs V4",
                 f"{c} getConfigsV4ApiV5ConfigsGet",
                 _ok(_ref("ConfigResponseSchema"), "the COH's limits, as numbers"),
-                coh=True,
+                fastapi=True,
             )
         },
     }
@@ -296,7 +297,7 @@ def _price_paths() -> dict[str, dict[str, Any]]:
                 "Every symbol's mark price",
                 f"{p} getPricesApiV1PriceGet",
                 _ok(_ref("GetPricesApiV1PriceGet200"), "the marks"),
-                coh=True,
+                fastapi=True,
             )
         },
         f"{PRICES}/api/v1/prices/{{names}}": {
@@ -306,7 +307,7 @@ def _price_paths() -> dict[str, dict[str, Any]]:
                 f"{p} getSymbolPricesBatchApiV1PricesNamesGet",
                 _ok(_ref("GetSymbolPricesBatchApiV1PricesNamesGet200"), "keyed by name"),
                 params=[names],
-                coh=True,
+                fastapi=True,
             )
         },
         f"{PRICES}/health": {
@@ -315,7 +316,7 @@ def _price_paths() -> dict[str, dict[str, Any]]:
                 "Health check",
                 f"{p} healthCheckHealthGet",
                 _ok(_ref("HealthCheckHealthGet200"), "healthy"),
-                coh=True,
+                fastapi=True,
             )
         },
     }
