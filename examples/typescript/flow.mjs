@@ -23,7 +23,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Contract, HDNodeWallet, JsonRpcProvider, Mnemonic, NonceManager, Wallet, getAddress, hexlify } from "ethers";
+import { Contract, JsonRpcProvider, NonceManager, Wallet, getAddress, hexlify } from "ethers";
 import WebSocket from "ws";
 import { FrameSocket } from "./frames.mjs";
 import { loadSchemas } from "./schemas.mjs";
@@ -42,10 +42,9 @@ import {
   subscribeFrame,
   toTokenUnits,
   tpslBotSelectors,
+  anvilDevWallet,
 } from "./symmio.mjs";
 
-// anvil's public development mnemonic: its keys hold test ETH on a local chain only.
-const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
 const GAS = { gasLimit: 5_000_000n };
 const WAIT_MS = 30_000;
 const CONTEXT_RETRY_MS = 250;
@@ -218,12 +217,7 @@ async function main() {
   const provider = new JsonRpcProvider(context.rpc_url, undefined, { staticNetwork: true, polling: true, pollingInterval: 50 });
   const index = process.env.SYMMIO_OWNER_INDEX ? Number(process.env.SYMMIO_OWNER_INDEX) : context.test_accounts.length - 1;
   const ownerAddress = getAddress(context.test_accounts[index]);
-  const mnemonic = Mnemonic.fromPhrase(ANVIL_MNEMONIC);
-  let owner;
-  for (let i = 0; i < 50 && !owner; i++) {
-    const w = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`);
-    if (w.address === ownerAddress) owner = new Wallet(w.privateKey, provider);
-  }
+  const owner = anvilDevWallet(ownerAddress, provider);
   if (!owner) fail("test_accounts", `${ownerAddress} is not one of anvil's dev accounts`);
   const chainId = (await provider.getNetwork()).chainId;
   if (Number(chainId) !== context.chain_id) fail("eth_chainId", `RPC chain id ${chainId}, context says ${context.chain_id}`);

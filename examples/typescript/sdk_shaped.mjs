@@ -45,9 +45,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import {
   Contract,
-  HDNodeWallet,
   JsonRpcProvider,
-  Mnemonic,
   NonceManager,
   Signature,
   TypedDataEncoder,
@@ -81,10 +79,9 @@ import {
   toWei,
   tpslBotSelectors,
   vaIsolationType,
+  anvilDevWallet,
 } from "./symmio.mjs";
 
-// anvil's public development mnemonic: its keys hold test ETH on a local chain only.
-const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
 const GAS = { gasLimit: 5_000_000n };
 const WAIT_MS = 30_000;
 const CONTEXT_WAIT_MS = 60_000;
@@ -367,12 +364,7 @@ async function main() {
   const provider = new JsonRpcProvider(context.rpc_url, undefined, { staticNetwork: true, polling: true, pollingInterval: 50 });
   const index = process.env.SYMMIO_OWNER_INDEX ? Number(process.env.SYMMIO_OWNER_INDEX) : context.test_accounts.length - 1;
   const ownerAddress = getAddress(context.test_accounts[index]);
-  const mnemonic = Mnemonic.fromPhrase(ANVIL_MNEMONIC);
-  let owner;
-  for (let i = 0; i < 50 && !owner; i++) {
-    const w = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`);
-    if (w.address === ownerAddress) owner = new Wallet(w.privateKey, provider);
-  }
+  const owner = anvilDevWallet(ownerAddress, provider);
   if (!owner) fail("wallet", `${ownerAddress} is not one of anvil's dev accounts`);
   const sender = new NonceManager(owner);
   const at = (address, name) => new Contract(address, abis[name], sender);

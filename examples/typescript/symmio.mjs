@@ -7,7 +7,7 @@
 //
 // Money and prices are exact rationals over BigInt: never a JS number near an amount.
 
-import { AbiCoder, Interface, Signature, TypedDataEncoder, ZeroAddress, getAddress, id } from "ethers";
+import { AbiCoder, HDNodeWallet, Interface, Mnemonic, Signature, TypedDataEncoder, Wallet, ZeroAddress, getAddress, id } from "ethers";
 
 // ------------------------------------------------------------------------------------ enums
 // calldata.py "Enums (§2a, §2b)"
@@ -399,3 +399,17 @@ export function interfaces(abis) {
 export const subscribeFrame = (address, appName = "symmio-ts-example") => ({
   channel_patterns: [{ app_name: appName, address, primary_identifier: "*", secondary_identifier: "*" }],
 });
+
+// anvil's public development mnemonic: its keys hold test ETH on a local chain only.
+export const ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
+
+/** The anvil dev account `address` (one of the first 50 of the public mnemonic) as a Wallet on
+ *  `provider`, or null when it is none of them. The key is derived here, never fetched. */
+export function anvilDevWallet(address, provider) {
+  const mnemonic = Mnemonic.fromPhrase(ANVIL_MNEMONIC);
+  for (let i = 0; i < 50; i++) {
+    const w = HDNodeWallet.fromMnemonic(mnemonic, `m/44'/60'/0'/0/${i}`);
+    if (w.address === getAddress(address)) return new Wallet(w.privateKey, provider);
+  }
+  return null;
+}
