@@ -400,12 +400,12 @@ class ConditionalOrders:
 
     def set_price(self, symbol_id: int, price: Decimal) -> list[StoredLeg]:
         """Move the mark; close every live order it triggers. Returns the triggered legs.
-        The price is checked whole (range, wei conversion) before the mark is stored."""
+        The price is checked whole (range, wei conversion) before the mark is stored: storing
+        it is the first change, and the mark book refuses a price the chain cannot hold."""
         backend = self.backend
         triggered: list[StoredLeg] = []
-        mark_to_wei(price)  # InputError before anything changes
         with backend.lock:
-            backend.prices[symbol_id] = price
+            backend.prices[symbol_id] = price  # InputError here, before anything changed
             for legs in self.orders.values():
                 hit = next(
                     (
