@@ -19,10 +19,12 @@ from .errors import CalldataError, InputError
 from .model import DelegationInfo, SignedDelegation, SignedOperation
 from .primitives import ZERO_ADDRESS, eip55, keccak
 from .protocol import (
-    V086_SEND_QUOTE_SELECTOR,
+    GENERATIONS,
+    V0_8_5,
     BindState,
     OrderType,
     PositionType,
+    Protocol,
     SubAccountIsolationType,
     VirtualAccountIsolationType,
 )
@@ -52,6 +54,7 @@ REPLAY_HEADER = abi_tuple("ReplayAttackHeader")
 OP7 = abi_tuple("SignedOperation")
 OP5 = abi_tuple("SignedOperation", {**TYPES, "SignedOperation": LEGACY_SIGNED_OPERATION})
 DELEGATION_INFO = abi_tuple("DelegationInfo")
+SOLVER_FEE_CAPS = "(uint256,uint256)"  # SolverFeeCaps(openRateCap, closeRateCap), v0.8.6
 SUB_ACCOUNT_CREATION = "(string,bytes,address,uint8,bool)"
 TEMPLATE_OPERATION = "(uint256[],uint256[],uint256[])"
 
@@ -209,6 +212,15 @@ SEND_QUOTE_WITH_AFFILIATE_AND_DATA = _fn(
     ("data", "bytes"),
     outputs=("uint256",),
 )
+#: v0.8.6: the same arguments and then SolverFeeCaps, a static tuple after `data` (real-world.md
+#: §2.1; perps-core `PartyAFacet` at the v0.8.6 tag): its selector is 0x0ac30baf.
+SEND_QUOTE = _fn(
+    "symmio_core",
+    "sendQuote",
+    *SEND_QUOTE_WITH_AFFILIATE_AND_DATA.inputs,
+    ("solverFeeCaps", SOLVER_FEE_CAPS),
+    outputs=("uint256",),
+)
 REQUEST_TO_CLOSE_POSITION = _fn(
     "symmio_core",
     "requestToClosePosition",
@@ -313,18 +325,45 @@ ERC20_ALLOWANCE = _fn(
 ERC20_BALANCE_OF = _fn("erc20", "balanceOf", ("account", "address"), outputs=("uint256",))
 ERC20_DECIMALS = _fn("erc20", "decimals", outputs=("uint8",))
 
-#: Every function this module knows, by selector (first 4 calldata bytes).
+#: v0.8.6: grant several delegations in one owner-signed operation (real-world.md §2.5).
+GRANT_DELEGATIONS = _fn("instant_layer", "grantDelegations", ("infos", f"{DELEGATION_INFO}[]"))
+
+#: Every function this module knows (every generation's).
 FUNCTIONS: tuple[Function, ...] = tuple(
     value for value in list(globals().values()) if isinstance(value, Function)
 )
+#: The deployable function of each name (the name a `protocol` generation uses for it).
+NAMED: dict[str, Function] = {
+    f.name: f for f in FUNCTIONS if f is not REQUEST_TO_CLOSE_POSITION_WITH_UPNL_SIG
+}
+#: The functions some generation adds, by selector, with the first generation that has it.
+ADDED_IN: dict[bytes, type[Protocol]] = {
+    NAMED[name].selector: gen for gen in GENERATIONS for name in gen.added_functions
+}
+#: The v0.8.5 functions, by selector (first 4 calldata bytes).
 BY_SELECTOR: dict[bytes, Function] = {
-    f.selector: f for f in FUNCTIONS if f is not REQUEST_TO_CLOSE_POSITION_WITH_UPNL_SIG
+    f.selector: f
+    for f in FUNCTIONS
+    if f is not REQUEST_TO_CLOSE_POSITION_WITH_UPNL_SIG and f.selector not in ADDED_IN
+}
+#: Functions of generations after v0.8.5, by selector: recognised, refused by name on v0.8.5.
+OTHER_GENERATION_FUNCTIONS: dict[bytes, Function] = {
+    sel: f for f in FUNCTIONS if (sel := f.selector) in ADDED_IN
 }
 
-#: v0.8.6 only (a delegation grant sent as a SignedOperation): recognised, to be refused by name.
-#: Defined after FUNCTIONS: no v0.8.5 contract has it.
-GRANT_DELEGATIONS = _fn("instant_layer", "grantDelegations", ("infos", f"{DELEGATION_INFO}[]"))
-OTHER_GENERATION_FUNCTIONS: dict[bytes, Function] = {GRANT_DELEGATIONS.selector: GRANT_DELEGATIONS}
+
+def functions_of(generation: type[Protocol]) -> dict[bytes, Function]:
+    """The functions a generation's contracts have, by selector."""
+    added = {
+        s: f for s, f in OTHER_GENERATION_FUNCTIONS.items() if generation.at_least(ADDED_IN[s])
+    }
+    return {**BY_SELECTOR, **added}
+
+
+def open_function(generation: type[Protocol]) -> Function:
+    """The Symmio core function an instant open calls in `generation`."""
+    return NAMED[generation.open_function]
+
 
 # --- Typed values as ABI tuples -------------------------------------------------------------
 
@@ -376,14 +415,17 @@ DELEGATION_ONLY_KEYS: frozenset[bytes] = frozenset(
     {COH_REQUEST_TO_CLOSE_KEY, COH_CLOSE_WITH_UPNL_SIG_KEY, SESSION_KEY_MARKER}
 )
 
-#: Step 4, session key: trading selectors + COH key + session marker.
-SESSION_KEY_SELECTORS: tuple[bytes, ...] = (
-    ADD_MARGIN_TO_NEXT_VA.selector,
-    SEND_QUOTE_WITH_AFFILIATE_AND_DATA.selector,
-    REQUEST_TO_CLOSE_POSITION.selector,
-    COH_REQUEST_TO_CLOSE_KEY,
-    SESSION_KEY_MARKER,
-)
+
+def session_key_selectors(generation: type[Protocol]) -> tuple[bytes, ...]:
+    """Step 4, session key: the generation's trading selectors (real-world.md §2.3: v0.8.6 swaps
+    the open for the capped sendQuote; keys granted the v0.8.5 set must be re-granted) + the COH
+    key + the session marker."""
+    trading = tuple(NAMED[name].selector for name in generation.session_key_functions())
+    return (*trading, COH_REQUEST_TO_CLOSE_KEY, SESSION_KEY_MARKER)
+
+
+#: Step 4 on v0.8.5 (the builder guide's list).
+SESSION_KEY_SELECTORS: tuple[bytes, ...] = session_key_selectors(V0_8_5)
 #: Step 5, TP/SL bot: the close-selector set the COH validates against + session marker.
 TPSL_BOT_SELECTORS: tuple[bytes, ...] = (
     REQUEST_TO_CLOSE_POSITION.selector,
@@ -460,9 +502,8 @@ def describe_selector(selector: bytes) -> str:
     if selector in BY_SELECTOR:
         return BY_SELECTOR[selector].signature
     if selector in OTHER_GENERATION_FUNCTIONS:
-        return f"{OTHER_GENERATION_FUNCTIONS[selector].signature} (v0.8.6)"
-    if selector == V086_SEND_QUOTE_SELECTOR:
-        return "sendQuote with SolverFeeCaps (v0.8.6)"
+        added = ADDED_IN[selector].version
+        return f"{OTHER_GENERATION_FUNCTIONS[selector].signature} (v{added})"
     if selector == COH_REQUEST_TO_CLOSE_KEY:
         return "COH request-to-close key (delegation key only)"
     if selector == COH_CLOSE_WITH_UPNL_SIG_KEY:

@@ -16,6 +16,12 @@ rules that judge an order against the market read `mark_prices`
 validator reads it, and each optional key switches on the rules that need it, even when it says
 "none": `retired_instant_layers: []` (nothing retired) and `gasless_gateway` the zero address
 (the deployment has no GaslessGateway) let those rules run, and find nothing to name.
+
+v0.8.6 (real-world.md §2): `contracts_version` ("0.8.5" or "0.8.6"; absent means v0.8.5) says
+which generation the bodies are judged as; each symbol may carry `min_open_solver_fee_cap` and
+`min_close_solver_fee_cap` (decimal strings, as the solver's `contract-symbols` serves them);
+`owner` is the account owner who signs grant operations and `gasless_layer` the GaslessLayer
+that relays them.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 from .eip712 import default_conditional_order_domain
 from .errors import ContextError
 from .model import Domain
+from .protocol import BY_VERSION, CURRENT, Protocol, generation
 from .wire import Reader
 
 REQUIRED_KEYS = ("chain_id", "instant_layer", "account_layer", "symmio_core")
@@ -52,6 +59,9 @@ OPTIONAL_KEYS = (
     "mark_prices",
     "coh_limits",
     "open_quantities",
+    "contracts_version",
+    "owner",
+    "gasless_layer",
 )
 #: the URL keys and the schemes each accepts (read and written the same way)
 URL_KEYS: dict[str, tuple[str, ...]] = {
@@ -69,7 +79,12 @@ ADDRESS_KEYS = (
     "gasless_gateway",
     "collateral",
     "tpsl_bot",
+    "owner",
+    "gasless_layer",
 )
+#: per-symbol keys a context may add to {id, name, price_precision, quantity_precision}: the
+#: v0.8.6 fee-cap minimums, as `contract-symbols` serves them (decimal strings, default "0")
+SYMBOL_FEE_CAP_KEYS = ("min_open_solver_fee_cap", "min_close_solver_fee_cap")
 MAX_CONTEXT_BYTES = 1 << 20
 
 
@@ -79,6 +94,10 @@ class Symbol:
     name: str
     price_precision: int
     quantity_precision: int
+    #: v0.8.6: the least SolverFeeCaps a quote on this symbol must allow (18-decimal ratios as
+    #: decimals, e.g. 0.0006); "0" (no minimum) when the solver serves none (real-world.md §2.2)
+    min_open_solver_fee_cap: Decimal = Decimal(0)
+    min_close_solver_fee_cap: Decimal = Decimal(0)
 
 
 #: The limits the COH serves at `GET /api/v5/configs/` (spec §4 "COH"), by their served names.
@@ -175,12 +194,25 @@ class Context:
     coh_limits: CohLimits | None = None
     #: the open quantity of each position (quote id, quantity): chain state
     open_quantities: tuple[tuple[int, Decimal], ...] | None = None
+    #: the protocol generation of the contracts ("0.8.5", "0.8.6"); absent: v0.8.5
+    contracts_version: str | None = None
+    #: the account owner (v0.8.6 grant operations are signed by it) and the GaslessLayer that
+    #: relays owner-signed operations (v0.8.6)
+    owner: str | None = None
+    gasless_layer: str | None = None
     _symbols_by_id: dict[int, Symbol] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_symbols_by_id", {s.id: s for s in self.symbols or ()})
+
+    @property
+    def generation(self) -> type[Protocol]:
+        """The protocol generation the context names (v0.8.5 when it names none)."""
+        if self.contracts_version is None:
+            return CURRENT
+        return generation(self.contracts_version)
 
     def symbol(self, symbol_id: int) -> Symbol | None:
         return self._symbols_by_id.get(symbol_id)
@@ -218,21 +250,15 @@ class Context:
             out["retired_instant_layers"] = list(self.retired_instant_layers)
         if self.recorded_at is not None:
             out["recorded_at"] = self.recorded_at
+        if self.contracts_version is not None:
+            out["contracts_version"] = self.contracts_version
         for key in URL_KEYS:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.test_accounts is not None:
             out["test_accounts"] = list(self.test_accounts)
         if self.symbols is not None:
-            out["symbols"] = [
-                {
-                    "id": s.id,
-                    "name": s.name,
-                    "price_precision": s.price_precision,
-                    "quantity_precision": s.quantity_precision,
-                }
-                for s in self.symbols
-            ]
+            out["symbols"] = [_symbol_json(s) for s in self.symbols]
         if self.conditional_order_domain is not None:
             cfg = self.conditional_order_domain
             dom: dict[str, Any] = {"name": cfg.name, "version": cfg.version}
@@ -248,6 +274,19 @@ class Context:
         if self.coh_limits is not None:
             out["coh_limits"] = self.coh_limits.to_json()
         return out
+
+
+def _symbol_json(s: Symbol) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": s.id,
+        "name": s.name,
+        "price_precision": s.price_precision,
+        "quantity_precision": s.quantity_precision,
+    }
+    for key in SYMBOL_FEE_CAP_KEYS:
+        if getattr(s, key) != 0:
+            out[key] = format(getattr(s, key), "f")
+    return out
 
 
 def context_from_json(data: Any) -> Context:
@@ -296,6 +335,7 @@ def context_from_json(data: Any) -> Context:
         else None
     )
     limits = _read_coh_limits(r, obj["coh_limits"], "coh_limits") if "coh_limits" in obj else None
+    version = _read_version(r, obj["contracts_version"]) if "contracts_version" in obj else None
     # Warnings (a chain id given as a string) are still refused: a context is our own format.
     if r.problems:
         raise ContextError(r.problems)
@@ -309,6 +349,7 @@ def context_from_json(data: Any) -> Context:
         mark_prices=marks,
         coh_limits=limits,
         open_quantities=open_quantities,
+        contracts_version=version,
         **lists,  # type: ignore[arg-type]
         **addresses,  # type: ignore[arg-type]
     )
@@ -330,7 +371,9 @@ def _read_symbols(r: Reader, value: Any) -> tuple[Symbol, ...] | None:
     seen: set[int] = set()
     for i, item in enumerate(items):
         path = f"symbols[{i}]"
-        obj = r.object(item, path, ("id", "name", "price_precision", "quantity_precision"))
+        obj = r.object(
+            item, path, ("id", "name", "price_precision", "quantity_precision"), SYMBOL_FEE_CAP_KEYS
+        )
         if obj is None:
             continue
         sid = r.json_int(obj["id"], f"{path}.id", 0, (1 << 256) - 1, "symbol id")
@@ -341,11 +384,42 @@ def _read_symbols(r: Reader, value: Any) -> tuple[Symbol, ...] | None:
         )
         if sid is not None and sid in seen:
             r.add(f"{path}.id", "context.duplicate-symbol", f"symbol id {sid} is listed twice")
-        if None in (sid, name, pp, qp):
+        caps = {
+            key: _fee_cap(r, obj[key], f"{path}.{key}") for key in obj if key in SYMBOL_FEE_CAP_KEYS
+        }
+        if None in (sid, name, pp, qp) or None in caps.values():
             continue
         seen.add(sid)  # type: ignore[arg-type]
-        out.append(Symbol(sid, name, pp, qp))  # type: ignore[arg-type]
+        out.append(Symbol(sid, name, pp, qp, **caps))  # type: ignore[arg-type]
     return tuple(out)
+
+
+def _fee_cap(r: Reader, value: Any, path: str) -> Decimal | None:
+    """A fee-cap minimum as `contract-symbols` serves it: a decimal string, at most 18 decimals
+    (SolverFeeCaps are 18-decimal ratios)."""
+    text = r.decimal_text(value, path)
+    if text is None:
+        return None
+    number = Decimal(text)
+    if number.as_tuple().exponent < -18:  # type: ignore[operator]
+        r.add(path, "context.fee-cap", f"expected at most 18 decimals, got {text!r}")
+        return None
+    return number
+
+
+def _read_version(r: Reader, value: Any) -> str | None:
+    text = r.string(value, "contracts_version")
+    if text is None:
+        return None
+    if text not in BY_VERSION:
+        known = ", ".join(f'"{v}"' for v in BY_VERSION)
+        r.add(
+            "contracts_version",
+            "context.contracts-version",
+            f"expected one of {known}, got {text!r}",
+        )
+        return None
+    return text
 
 
 def _read_amounts(

@@ -1,4 +1,5 @@
-"""Builders for every step of the v0.8.5 instant-trading flow (spec "End-to-end Summary").
+"""Builders for every step of the instant-trading flow (spec "End-to-end Summary"), for the
+protocol generation the context names (`Context.generation`: v0.8.5 unless it says v0.8.6).
 
 Steps 1-5 return a `TxRequest` (sender, contract, calldata) that the chain module or a wallet
 sends; steps 6-8 return signed HTTP bodies as typed values (`wire` turns them into JSON). The
@@ -12,7 +13,7 @@ import secrets
 import uuid as uuid_module
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol as Interface
 
 from . import calldata as cd
 from . import eip712, pricing
@@ -39,12 +40,13 @@ from .model import (
 )
 from .pricing import Side
 from .primitives import require_checksum_address
+from .protocol import CURRENT, Protocol
 from .upnl_sig import UpnlSigRegime
 from .upnl_sig import placeholder as upnl_sig_placeholder
 from .upnl_sig import region as upnl_sig_region
 
 
-class Signer(Protocol):
+class Signer(Interface):
     """Anything with an address that signs 32-byte digests (harness.keys.LocalKey, a wallet)."""
 
     address: str
@@ -153,12 +155,15 @@ def bind(context: Context, owner: str, sub_account: str, hedger: str | None = No
 # --- Steps 4-5: delegations ---------------------------------------------------------------------
 
 
-def session_key_delegation(sub_account: str, session_key: str, expiry: int) -> DelegationInfo:
-    """Step 4: the session key gets the trading selectors, the COH key and 0x00000001."""
+def session_key_delegation(
+    sub_account: str, session_key: str, expiry: int, generation: type[Protocol] = CURRENT
+) -> DelegationInfo:
+    """Step 4: the session key gets the generation's trading selectors (v0.8.6: the capped
+    sendQuote), the COH key and 0x00000001."""
     return DelegationInfo(
         Account(sub_account, False),
         session_key,
-        cd.SESSION_KEY_SELECTORS,
+        cd.session_key_selectors(generation),
         _require_timestamp(expiry, "expiry"),
     )
 
@@ -216,6 +221,61 @@ def grant_delegation_by_sig(
         context.instant_layer,
         data,
         cd.GRANT_BATCH_DELEGATION_BY_SIG,
+    )
+
+
+def grant_operation(
+    context: Context,
+    owner_key: Signer,
+    infos: DelegationInfo | tuple[DelegationInfo, ...],
+    *,
+    deadline: int,
+    salt: bytes | None = None,
+) -> WrappedOperation:
+    """v0.8.6: a grant as an owner-signed SignedOperation (real-world.md §2.5), relayed by anyone
+    (the GaslessLayer): target the InstantLayer itself, callData `grantDelegation(info)` for one
+    DelegationInfo or `grantDelegations(infos)` for a tuple (modelled on the v0.8.6 docs and the
+    SDK's relay; the newest readable InstantLayer source refuses it, the deployed one relays it),
+    signerAccount the account the delegations are for, no flex fields, maxUses 1. `salt` may be a
+    fee-limit salt (`harness.fee_limit_salt`). InputError for what the contract would refuse."""
+    if not context.generation.grants_as_operations:
+        raise InputError(
+            "contracts_version",
+            f"v{context.generation.version} has no grant operations: the owner sends "
+            "grantDelegation (grant_delegation) or relays grantBatchDelegationBySig",
+        )
+    many = isinstance(infos, tuple)
+    entries = infos if isinstance(infos, tuple) else (infos,)
+    if not entries:
+        raise InputError("infos", "empty: grantDelegations with no entry reverts InvalidDelegation")
+    account = entries[0].account
+    for i, info in enumerate(entries):
+        where = f"infos[{i}]" if many else "info"
+        if info.account != account:
+            raise InputError(
+                f"{where}.account",
+                f"{info.account.addr} is not {account.addr}: one operation grants on one account "
+                "(the contract reverts InvalidDelegation)",
+            )
+        if info.account.is_party_b:
+            raise InputError(f"{where}.account.isPartyB", "a PartyB account cannot delegate")
+        if info.delegated_signer == owner_key.address:
+            raise InputError(f"{where}.delegatedSigner", "equals the owner: SelfDelegation")
+        if not info.selectors:
+            raise InputError(f"{where}.selectors", "empty: the contract reverts InvalidDelegation")
+    call = (
+        cd.GRANT_DELEGATIONS.encode([cd.delegation_info_args(i) for i in entries])
+        if many
+        else cd.GRANT_DELEGATION.encode(cd.delegation_info_args(entries[0]))
+    )
+    return sign_operation(
+        context,
+        owner_key,
+        context.instant_layer,
+        call,
+        account.addr,
+        deadline=deadline,
+        salt=salt,
     )
 
 
@@ -280,6 +340,37 @@ class OpenPlan:
     locked: pricing.LockedValues
     margin_wei: int
     uuid: str
+    #: v0.8.6: the SolverFeeCaps (openRateCap, closeRateCap) in wei; None on v0.8.5
+    solver_fee_caps: tuple[int, int] | None = None
+
+
+def _solver_fee_caps(
+    generation: type[Protocol], symbol: Symbol, given: tuple[object, object] | None
+) -> tuple[int, int] | None:
+    """The SolverFeeCaps of an open, in wei: None where the generation has none (giving caps
+    there is an error), else `given` or the symbol's minimums, never below them."""
+    if not generation.solver_fee_caps:
+        if given is not None:
+            raise InputError(
+                "solver_fee_caps", f"v{generation.version} sendQuote carries no SolverFeeCaps"
+            )
+        return None
+    minimums = (symbol.min_open_solver_fee_cap, symbol.min_close_solver_fee_cap)
+    if given is None:
+        given = minimums
+    if not isinstance(given, tuple) or len(given) != 2:
+        raise InputError("solver_fee_caps", "expected (open cap, close cap)")
+    out = []
+    for name, value, least in zip(("openRateCap", "closeRateCap"), given, minimums, strict=True):
+        cap = pricing.non_negative(value, f"solver_fee_caps.{name}")
+        if cap < least:
+            raise InputError(
+                f"solver_fee_caps.{name}",
+                f"{pricing.format_decimal(cap)} is below the symbol's minimum "
+                f"{pricing.format_decimal(least)} (contract-symbols min_*_solver_fee_cap)",
+            )
+        out.append(pricing.to_wei(cap, f"solver_fee_caps.{name}"))
+    return out[0], out[1]
 
 
 def build_instant_open(
@@ -302,6 +393,7 @@ def build_instant_open(
     salts: tuple[bytes, bytes] | None = None,
     upnl_sig: UpnlSigRegime = UpnlSigRegime.GUIDE_ZERO,
     upnl_sig_timestamp: int | None = None,
+    solver_fee_caps: tuple[object, object] | None = None,
 ) -> OpenPlan:
     """addMarginToNextVA (AccountLayer) + sendQuoteWithAffiliateAndData (Symmio core), both signed
     by the session key with signerAccount = the sub-account (spec §6).
@@ -309,8 +401,13 @@ def build_instant_open(
     `upnl_sig` picks how sendQuote's upnlSig is filled (`harness.upnl_sig`, real-world.md §3):
     the guide's all-zero sentinel (default), the SDK's placeholder carrying the requested price
     and `upnl_sig_timestamp` (required for the SDK regimes: builders never read the clock), or
-    that placeholder plus one FlexField over exactly its encoded region, filled by the hedger."""
+    that placeholder plus one FlexField over exactly its encoded region, filled by the hedger.
+
+    On v0.8.6 (`context.generation`) the open is the capped `sendQuote` (real-world.md §2.1):
+    `solver_fee_caps` (open, close) as decimal ratios, by default the symbol's served minimums
+    (`Symbol.min_open_solver_fee_cap`, `min_close_solver_fee_cap`); caps below them are refused."""
     require_checksum_address(sub_account, "sub_account")
+    caps = _solver_fee_caps(context.generation, symbol, solver_fee_caps)
     position_type = pricing.parse_side(side)
     lev = pricing.require_leverage(leverage, max_leverage)
     qty = pricing.require_precision(
@@ -345,7 +442,7 @@ def build_instant_open(
     price_wei = pricing.to_wei(price, "price")
 
     add_call = cd.ADD_MARGIN_TO_NEXT_VA.encode(sub_account, va_iso, symbol.id, margin)
-    send_call = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.encode(
+    send_args = (
         [hedger],
         symbol.id,
         position_type,
@@ -360,6 +457,9 @@ def build_instant_open(
         affiliate,
         upnl_sig_placeholder(upnl_sig, price_wei, stamp),
         cd.encode_quote_data(ident),
+    )
+    send_call = cd.open_function(context.generation).encode(
+        *send_args, *(() if caps is None else (caps,))
     )
     flex: tuple[FlexField, ...] = ()
     if upnl_sig is UpnlSigRegime.SDK_FLEX:
@@ -395,6 +495,7 @@ def build_instant_open(
         locked,
         margin,
         ident,
+        caps,
     )
 
 

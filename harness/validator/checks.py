@@ -30,7 +30,6 @@ from ..model import ZERO_LEG, ZERO_SEND_QUOTE, Domain, Leg
 from ..primitives import address_bytes
 from ..protocol import (
     CURRENT,
-    V086_SEND_QUOTE_SELECTOR,
     OrderType,
     PositionType,
     VirtualAccountIsolationType,
@@ -42,7 +41,7 @@ from .facts import FACT_FLAGS, Body, Op, Signed
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 _GRANT_SELECTORS = frozenset((cd.GRANT_DELEGATION.selector, cd.GRANT_DELEGATIONS.selector))
-_GENERATION_SELECTORS = _GRANT_SELECTORS | {V086_SEND_QUOTE_SELECTOR}
+_GENERATION_SELECTORS = _GRANT_SELECTORS | {cd.SEND_QUOTE.selector}
 _MAX_VA_ISOLATION = max(VirtualAccountIsolationType)
 _MAX_POSITION = max(PositionType)
 _MAX_ORDER = max(OrderType)
@@ -258,7 +257,7 @@ def signed_by_session_key(env: Env, body: Body) -> None:
 @check("generation.v086-send-quote", only_if="call_problem")
 def v086_send_quote(env: Env, body: Body) -> None:
     for op in body.ops:
-        if op.selector == V086_SEND_QUOTE_SELECTOR:
+        if op.selector == cd.SEND_QUOTE.selector:
             env.add(
                 "generation.v086-send-quote",
                 op.call_path,

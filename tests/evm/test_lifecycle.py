@@ -14,6 +14,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, ContractPan
 from harness import addresses, artifacts, eip712, flow, pricing
 from harness import calldata as cd
 from harness.chain import FILL_CLOSE_REQUEST
+from harness.protocol import V0_8_5
 from harness.revert import (
     EMPTY_REVERT,
     ERROR_STRING_SELECTOR,
@@ -241,9 +242,9 @@ _CONTRACT_OF = {
 
 
 def test_every_calldata_function_exists_in_the_compiled_mocks() -> None:
-    """harness.calldata's canonical signatures (and the PartyB fill) are the mocks' functions;
+    """harness.calldata's v0.8.5 signatures (and the PartyB fill) are the v0.8.5 mocks' functions;
     the only exception is the requestToClosePosition overload that is a delegation key."""
-    for fn in (*cd.FUNCTIONS, FILL_CLOSE_REQUEST):
+    for fn in (*cd.functions_of(V0_8_5).values(), FILL_CLOSE_REQUEST):
         if fn is cd.REQUEST_TO_CLOSE_POSITION_WITH_UPNL_SIG or fn is cd.LEGACY_EXECUTE_BATCH:
             continue
         entries = artifacts.abi(_CONTRACT_OF[fn.contract])
