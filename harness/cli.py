@@ -290,6 +290,31 @@ def rules(
     sys.stdout.write(rules_command(fmt.value))
 
 
+class DeploymentsFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+@app.command(context_settings=CONTEXT_SETTINGS, short_help="List the deployment profiles.")
+def deployments(
+    fmt: Annotated[
+        DeploymentsFormat,
+        typer.Option("--format", metavar=_choices(DeploymentsFormat), help="Output format."),
+    ] = DeploymentsFormat.text,
+) -> None:
+    """List the deployment profiles: the real deployments (each address with its status and
+    source, retired layers with what replaced them) and the local default."""
+    import json
+
+    from . import deployments as registry
+
+    profiles = list(registry.REGISTRY.values())
+    if fmt is DeploymentsFormat.json:
+        sys.stdout.write(json.dumps([registry.to_json(p) for p in profiles], indent=2) + "\n")
+    else:
+        sys.stdout.write("\n\n".join(registry.describe(p) for p in profiles) + "\n")
+
+
 live_app = typer.Typer(
     help="Live smoke runs against a real deployment (configured by a profile).",
     no_args_is_help=True,
