@@ -31,6 +31,7 @@ from . import wire
 from .eip712 import TYPES, eip712_types
 from .pricing import WEI_DECIMALS
 from .primitives import INT256_MAX, INT256_MIN
+from .protocol import BY_VERSION
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_DIR = Path(__file__).resolve().parents[1] / "schemas"
@@ -279,6 +280,11 @@ def _context_key_schemas() -> dict[str, Any]:
             "id": _bounded(0, UINT256_MAX),
             "price_precision": precision,
             "quantity_precision": precision,
+            # v0.8.6, as contract-symbols serves them: decimal strings
+            **{
+                key: {"type": "string", "pattern": DECIMAL_TEXT}
+                for key in context_module.SYMBOL_FEE_CAP_KEYS
+            },
         },
     )
     domain = _dataclass_object(
@@ -329,6 +335,10 @@ def _context_key_schemas() -> dict[str, Any]:
             "additionalProperties": False,
         },
         "open_quantities": _amounts("quote id", "open quantity"),
+        # v0.8.6 (real-world.md §2)
+        "contracts_version": {"enum": list(BY_VERSION)},
+        "owner": _address(),
+        "gasless_layer": _address(),
     }
 
 

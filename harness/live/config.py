@@ -2,6 +2,9 @@
 
 ```toml
 [profiles.testnet]
+deployment = "arbitrum"            # SYMMIO_DEPLOYMENT: a real deployment of the registry
+                                   # (`symmio-harness deployments`); its addresses, services
+                                   # and contracts version are the defaults of every key below
 rpc_url = "https://..."            # SYMMIO_RPC_URL
 chain_id = 999                     # SYMMIO_CHAIN_ID
 instant_layer = "0x..."            # SYMMIO_INSTANT_LAYER
@@ -41,9 +44,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from .. import deployments
 from ..errors import HarnessError
 from ..keys import LocalKey
 from ..primitives import eip55
+from ..protocol import CURRENT, Protocol
 
 DEFAULT_FILE = "symmio-harness.toml"
 #: setting -> environment variable
@@ -63,6 +68,7 @@ ENV = {
     "notifications_url": "SYMMIO_NOTIFICATIONS_URL",
     "app_name": "SYMMIO_APP_NAME",
     "keystore": "SYMMIO_KEYSTORE",
+    "deployment": "SYMMIO_DEPLOYMENT",
 }
 USER_KEY_ENV = "SYMMIO_USER_KEY"
 KEYSTORE_PASSWORD_ENV = "SYMMIO_KEYSTORE_PASSWORD"
@@ -121,6 +127,15 @@ class Profile:
     trade: TradeRails = field(default_factory=TradeRails)
     #: where the user key will come from ("SYMMIO_USER_KEY", "keystore PATH"), never the key
     key_source: str | None = None
+    #: the registry deployment the settings default from (`harness.deployments`), if named
+    deployment: str | None = None
+
+    @property
+    def generation(self) -> type[Protocol]:
+        """The contracts generation the profile expects: its deployment's, else v0.8.5."""
+        if self.deployment is None:
+            return CURRENT
+        return deployments.profile(self.deployment).generation
 
     def missing(self, stage: int = 1) -> list[str]:
         """The environment variables of the settings a stage needs and this profile lacks."""
@@ -197,6 +212,11 @@ def _read(setting: str, value: Any, where: str) -> Any:
         return _url(value, where)
     if setting == "notifications_url":
         return _url(value, where, "wss?")
+    if setting == "deployment":
+        real = [n for n, p in deployments.REGISTRY.items() if p.chain_id is not None]
+        if value not in real:
+            raise SettingsError(f"{where}: expected one of {', '.join(real)}, got {value!r}")
+        return value
     if not isinstance(value, str) or not value:
         raise SettingsError(f"{where}: expected a non-empty string, got {value!r}")
     return value
@@ -270,11 +290,38 @@ def load_profile(
     for key, var in ENV.items():
         if env.get(var):
             values[key] = _read(key, env[var], var)
+    if values.get("deployment"):
+        values = {**registry_defaults(deployments.profile(values["deployment"])), **values}
     if env.get(USER_KEY_ENV):
         values["key_source"] = USER_KEY_ENV
     elif values.get("keystore"):
         values["key_source"] = f"keystore {values['keystore']}"
     return Profile(name=name, **values)
+
+
+def registry_defaults(real: deployments.Profile) -> dict[str, Any]:
+    """The settings a registry deployment gives a live profile (its chain, addresses, solver,
+    COH and retired layers); anything the profile or the environment sets wins."""
+    values: dict[str, Any] = {"chain_id": real.chain_id}
+    for key, role in (
+        ("instant_layer", "instant_layer"),
+        ("account_layer", "account_layer"),
+        ("symmio_core", "symmio_core"),
+        ("collateral", "collateral"),
+        ("affiliate", "affiliate"),
+        ("hedger", "party_b"),
+    ):
+        if real.address(role) is not None:
+            values[key] = real.address(role)
+    if real.solver_url is not None:
+        values["solver_base"] = real.solver_url
+    if real.coh is not None and real.coh.url is not None:
+        values["tpsl_base"] = real.coh.url
+        values["app_name"] = real.coh.app_name
+    retired = tuple(a.address for a in real.retired)
+    if retired:
+        values["retired_instant_layers"] = retired
+    return values
 
 
 def profile_from_context(

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 from web3 import Web3
 
-from .. import eip712, pricing, wire
+from .. import deployments, eip712, pricing, wire
 from ..calldata import (
     ADD_MARGIN_TO_NEXT_VA,
     REQUEST_TO_CLOSE_POSITION,
@@ -32,6 +32,7 @@ from ..chain import surface
 from ..errors import HarnessError
 from ..model import Account, FlexField, ReplayAttackHeader, SignedOperation
 from ..primitives import to_hex
+from ..protocol import V0_8_5, V0_8_6
 from .config import ENV, Profile
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
@@ -236,21 +237,54 @@ class ReadOnlyRun:
         yield self._generation(address, code)
 
     def _generation(self, address: str, code: bytes) -> Check:
-        if address in self.profile.retired_instant_layers:
+        known = deployments.owner_of_layer(address)
+        if address in self.profile.retired_instant_layers or (
+            known is not None and known[1].status is not deployments.Status.TRADING
+        ):
+            replaced = (
+                f"; {known[0].name} replaced it with {known[1].replaced_by}"
+                if known is not None and known[1].replaced_by
+                else ""
+            )
             return Check(
                 "il.generation",
                 FAIL,
                 f"{address} is a retired InstantLayer (its delegations, nonces and replay counts "
-                "were not migrated: operations signed for it are dead)",
+                f"were not migrated: operations signed for it are dead){replaced}",
+            )
+
+        wanted = self.profile.deployment
+        if known is not None and wanted is not None and known[0].name != wanted:
+            return Check(
+                "il.generation",
+                FAIL,
+                f"{address} is the InstantLayer of {known[0].name}, not of {wanted}: operations "
+                f"signed for it are verified by {known[0].name}'s layer",
             )
 
         def has(selector: str) -> bool:
             return b"\x63" + bytes.fromhex(selector) in code  # PUSH4 <selector> in the dispatcher
 
+        expected = self.profile.generation
         newer = [sig for sel, sig in V086_SELECTORS.items() if has(sel)]
         if newer:
-            return Check("il.generation", FAIL, f"v0.8.6 InstantLayer (has {', '.join(newer)})")
+            if expected.at_least(V0_8_6):
+                return Check("il.generation", PASS, f"v0.8.6 (has {', '.join(newer)})")
+            return Check(
+                "il.generation",
+                FAIL,
+                f"contracts-version mismatch: the profile expects v{expected.version}, the "
+                f"InstantLayer is v0.8.6 (has {', '.join(newer)}); name its deployment "
+                '(deployment = "arbitrum")',
+            )
         if all(has(s) for s in V085_SELECTORS):
+            if expected is not V0_8_5:
+                return Check(
+                    "il.generation",
+                    FAIL,
+                    f"contracts-version mismatch: the profile expects v{expected.version} "
+                    f"({self.profile.deployment}), the InstantLayer is v0.8.5",
+                )
             return Check("il.generation", PASS, "v0.8.5 (7-field SignedOperation, FlexFillAuth)")
         if any(has(s) for s in LEGACY_SELECTORS):
             return Check(

@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from harness import deployments
 from harness.keys import LocalKey
 from harness.live.config import SettingsError, load_profile, profile_from_context
+from harness.protocol import V0_8_6
 
 ADDR = "0x" + "ab" * 20
 KEY = LocalKey(b"\x07" * 32)
@@ -138,3 +140,29 @@ def test_a_serve_context_gives_the_price_service_for_stage_2() -> None:
 def test_the_price_base_must_be_an_http_url() -> None:
     with pytest.raises(SettingsError, match="^SYMMIO_PRICE_BASE: expected an http"):
         load_profile(None, None, {"SYMMIO_PRICE_BASE": "wss://prices.example/ws"})
+
+
+def test_a_named_deployment_defaults_every_address_from_the_registry(tmp_path: Path) -> None:
+    path = write(tmp_path, '[profiles.arb]\ndeployment = "arbitrum"\n')
+    p = load_profile("arb", path, {})
+    real = deployments.ARBITRUM
+    assert (p.chain_id, p.instant_layer, p.hedger) == (
+        42161,
+        real.instant_layer,
+        real.address("party_b"),
+    )
+    assert p.tpsl_base == real.coh.url and p.app_name == real.coh.app_name  # type: ignore[union-attr]
+    assert p.retired_instant_layers == tuple(a.address for a in real.retired)
+    assert p.generation is V0_8_6
+
+
+def test_a_setting_given_beside_a_deployment_wins_over_the_registry(tmp_path: Path) -> None:
+    path = write(tmp_path, '[profiles.arb]\ndeployment = "arbitrum"\nchain_id = 31337\n')
+    p = load_profile("arb", path, {"SYMMIO_SOLVER_BASE": "http://127.0.0.1:9/solver"})
+    assert (p.chain_id, p.solver_base) == (31337, "http://127.0.0.1:9/solver")
+
+
+def test_an_unknown_or_local_deployment_is_refused_by_name() -> None:
+    for name in ("optimism", "local"):
+        with pytest.raises(SettingsError, match="SYMMIO_DEPLOYMENT: expected one of arbitrum"):
+            load_profile(None, None, {"SYMMIO_DEPLOYMENT": name})

@@ -44,8 +44,8 @@ def deployment() -> Iterator[tuple[Services, TestClient, Profile]]:
         yield services, http, profile
 
 
-def run(deployment, **changes) -> dict[str, tuple[str, str]]:
-    services, http, profile = deployment
+def run(served, /, **changes) -> dict[str, tuple[str, str]]:
+    services, http, profile = served
     checks = ReadOnlyRun(
         replace(profile, **changes), w3=services.backend.system.chain.w3, http=http
     ).run()
@@ -60,6 +60,13 @@ def test_every_read_only_check_passes_against_our_deployment(deployment) -> None
     assert len(results) == 21  # chain id, 4 codes, separator, 6 typehashes, 3 digests, cooldown,
     # generation, 3 solver checks, the COH spec
     assert results["il.generation"][1].startswith("v0.8.5")
+
+
+@pytest.mark.evm
+def test_a_profile_expecting_v086_names_the_contracts_version_mismatch(deployment) -> None:
+    status, detail = run(deployment, deployment="arbitrum")["il.generation"]
+    assert status == FAIL, detail
+    assert "contracts-version mismatch: the profile expects v0.8.6 (arbitrum)" in detail, detail
 
 
 @pytest.mark.evm
