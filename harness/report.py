@@ -20,6 +20,7 @@ import json
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, TextIO
 
 from . import inputs
@@ -186,6 +187,7 @@ def validate_command(
     kind: str = "auto",
     context_file: str | None = None,
     now: int | None = None,
+    contracts_version: str | None = None,
     fmt: str = "text",
     jobs: int = 1,
     out: TextIO,
@@ -223,7 +225,7 @@ def validate_command(
     if context is None:
         err.write(f"{prog}: {NO_CONTEXT_LINE}\n")
         err.flush()
-    options = Options(kind, context, now)
+    options = Options(kind, context, now, contracts_version)
     if fmt in STREAMED_FORMATS:
         code = _stream(paths, options, fmt, jobs, context_file, stdin, input_format, out, err)
         return _strict_code(code, context, strict, err)
@@ -275,7 +277,7 @@ def _stream(
     err: TextIO,
 ) -> int:
     now = resolve_now(options)
-    options = Options(options.kind, options.context, now)
+    options = replace(options, now=now)
     sources = inputs.iter_sources(
         list(paths), stdin=stdin, exclude=context_file, input_format=input_format
     )
