@@ -28,6 +28,7 @@ from .context import describe_error, load_context
 from .errors import ContextError
 from .exchange import render_ctrf, render_sarif
 from .progress import Progress
+from .protocol import BODY_KINDS
 from .validator.catalogue import RULES, Rule
 from .validator.engine import BATCH, Options, iter_results, resolve_now, validate_paths
 from .validator.results import Report, Result, Tally, rules_not_run
@@ -332,7 +333,7 @@ def rules_markdown(rules: Sequence[Rule] = RULES) -> str:
         "|---|---|---|---|---|---|",
     ]
     for rule in rules:
-        kinds = "all" if len(rule.kinds) == 3 else ", ".join(rule.kinds)
+        kinds = "all" if set(rule.kinds) == set(BODY_KINDS) else ", ".join(rule.kinds)
         lines.append(
             f"| `{rule.id}` | {rule.severity} | {kinds} | {_cell(_needs(rule)) or '-'} | "
             f"{_cell(rule.title)} | {_cell(rule.spec)}: {_cell(rule.sentence)} |"

@@ -27,7 +27,7 @@ SIGNED_OPS: tuple[str, ...] = (*OPS, GRANT_OPERATION)
 #: the bodies of every generation (a grant operation is v0.8.6's)
 TRADING: tuple[str, ...] = (*OPS, TPSL)
 GRANTS: tuple[str, ...] = (GRANT_OPERATION,)
-_V086 = "real-world.md §2"
+_V086 = "docs/protocol.md §12"
 
 
 @dataclass(frozen=True, slots=True)
@@ -687,7 +687,7 @@ RULES: tuple[Rule, ...] = (
         "deadline.none",
         INFO,
         "replayAttackHeader.deadline is 0 on v0.8.6: no deadline (named as information)",
-        f"{_V086} §2.8",
+        _V086,
         "Deadline 0 means no deadline (deadline != 0 && deadline < now reverts).",
         SIGNED_OPS,
     ),
@@ -696,7 +696,7 @@ RULES: tuple[Rule, ...] = (
         INFO,
         "replayAttackHeader.salt is a v0.8.6 fee-limit salt: its maximum relay fee and caller "
         "salt, decoded",
-        f"{_V086} §2.9",
+        _V086,
         "When salt bytes 0..8 equal the tag 0x596c7d5c49096006, bytes 8..24 are a uint128 maximum "
         "fee (18 decimals) and bytes 24..32 the caller's salt; a salt rule must decode these, "
         "never call them low-entropy.",
@@ -707,8 +707,9 @@ RULES: tuple[Rule, ...] = (
         "open.v086-capped-required",
         E,
         "on v0.8.6 the sendQuote slot calls the legacy sendQuoteWithAffiliateAndData "
-        "(0xa7f3b34b), which stores zero SolverFeeCaps; the capped sendQuote 0x0ac30baf is required",
-        f"{_V086} §2.1",
+        "(0xa7f3b34b), which stores zero SolverFeeCaps; the capped sendQuote 0x0ac30baf is "
+        "required",
+        _V086,
         "The legacy sendQuoteWithAffiliateAndData (0xa7f3b34b) still exists on a v0.8.6 diamond "
         "but stores zero caps.",
         (INSTANT_OPEN,),
@@ -718,7 +719,7 @@ RULES: tuple[Rule, ...] = (
         E,
         "a SolverFeeCaps cap is below its symbol's min_open_solver_fee_cap / "
         "min_close_solver_fee_cap",
-        f"{_V086} §2.2",
+        _V086,
         "contract-symbols carries min_open_solver_fee_cap / min_close_solver_fee_cap (decimal "
         'strings, default "0"): a quote must allow at least these.',
         (INSTANT_OPEN,),
@@ -729,7 +730,7 @@ RULES: tuple[Rule, ...] = (
         "grant.target",
         E,
         "a grant operation does not target the InstantLayer itself",
-        f"{_V086} §2.5",
+        _V086,
         "An owner-signed SignedOperation whose target is the InstantLayer itself and whose "
         "callData is grantDelegation (0xfd7f4c5e) or grantDelegations (0x9cfb6914).",
         GRANTS,
@@ -740,7 +741,7 @@ RULES: tuple[Rule, ...] = (
         E,
         "a grant operation calls another InstantLayer function than grantDelegation / "
         "grantDelegations (InvalidGrantOperation 0xf7b39f62)",
-        f"{_V086} §2.5",
+        _V086,
         "Any other self-target selector, non-empty flexFields, or maxUses != 1 -> "
         "InvalidGrantOperation() 0xf7b39f62, raised directly (not wrapped).",
         GRANTS,
@@ -749,7 +750,7 @@ RULES: tuple[Rule, ...] = (
         "grant.flex-fields",
         E,
         "a grant operation has flexFields (InvalidGrantOperation 0xf7b39f62)",
-        f"{_V086} §2.5",
+        _V086,
         "Any other self-target selector, non-empty flexFields, or maxUses != 1 -> "
         "InvalidGrantOperation() 0xf7b39f62, raised directly (not wrapped).",
         GRANTS,
@@ -758,7 +759,7 @@ RULES: tuple[Rule, ...] = (
         "grant.max-uses",
         E,
         "a grant operation's maxUses is not 1 (InvalidGrantOperation 0xf7b39f62)",
-        f"{_V086} §2.5",
+        _V086,
         "Any other self-target selector, non-empty flexFields, or maxUses != 1 -> "
         "InvalidGrantOperation() 0xf7b39f62, raised directly (not wrapped).",
         GRANTS,
@@ -767,7 +768,7 @@ RULES: tuple[Rule, ...] = (
         "grant.signer-owner",
         E,
         "a grant operation is not signed by the account owner (InvalidDelegation 0xa9e649e9)",
-        f"{_V086} §2.5",
+        _V086,
         "Signed by a non-owner (e.g. the session key) -> InvalidDelegation 0xa9e649e9.",
         GRANTS,
         ("owner",),
@@ -776,7 +777,7 @@ RULES: tuple[Rule, ...] = (
         "grant.party-b",
         E,
         "a grant operation is signed for a PartyB account (InvalidDelegation 0xa9e649e9)",
-        f"{_V086} §2.5",
+        _V086,
         "Signed for a PartyB account -> InvalidDelegation 0xa9e649e9.",
         GRANTS,
     ),
@@ -785,7 +786,7 @@ RULES: tuple[Rule, ...] = (
         E,
         "a DelegationInfo's account is not the operation's signerAccount (InvalidDelegation "
         "0xa9e649e9)",
-        f"{_V086} §2.5",
+        _V086,
         "DelegationInfo.account.addr != signerAccount.addr (exact address), or a "
         "grantDelegations entry for another account -> InvalidDelegation 0xa9e649e9.",
         GRANTS,
@@ -794,16 +795,15 @@ RULES: tuple[Rule, ...] = (
         "grant.empty",
         E,
         "grantDelegations with an empty list (InvalidDelegation 0xa9e649e9)",
-        f"{_V086} §2.5",
-        "grantDelegations with an entry for another account or an empty list -> "
-        "InvalidDelegation.",
+        _V086,
+        "grantDelegations with an entry for another account or an empty list -> InvalidDelegation.",
         GRANTS,
     ),
     _r(
         "grant.selectors-empty",
         E,
         "a DelegationInfo grants no selector (InvalidDelegation 0xa9e649e9)",
-        f"{_V086} §2.5",
+        _V086,
         "An empty selector list -> InvalidDelegation 0xa9e649e9.",
         GRANTS,
     ),
@@ -812,7 +812,7 @@ RULES: tuple[Rule, ...] = (
         E,
         "a DelegationInfo's expiryTimestamp is not after now (DelegationExpired(uint256) "
         "0x12b6b89c)",
-        f"{_V086} §2.5",
+        _V086,
         "expiry <= now -> DelegationExpired(uint256) 0x12b6b89c.",
         GRANTS,
     ),
@@ -820,7 +820,7 @@ RULES: tuple[Rule, ...] = (
         "grant.self-delegation",
         E,
         "a DelegationInfo delegates to the owner itself (SelfDelegation 0x52e0d047)",
-        f"{_V086} §2.5",
+        _V086,
         "delegate == owner -> SelfDelegation 0x52e0d047.",
         GRANTS,
     ),
@@ -829,7 +829,7 @@ RULES: tuple[Rule, ...] = (
         E,
         "on v0.8.6 a delegation grants the v0.8.5 session-key set (the legacy open 0xa7f3b34b): "
         "re-grant with the v0.8.6 set",
-        f"{_V086} §2.3",
+        _V086,
         "Session-key selector set v0.8.6: [0xa6d66852, 0x0ac30baf, 0x501e891f]; v0.8.5: "
         "[0xa6d66852, 0xa7f3b34b, 0x501e891f]. Keys granted under the old set must be re-granted.",
         GRANTS,

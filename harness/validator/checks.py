@@ -909,7 +909,7 @@ def open_precision(env: Env, body: Body) -> None:
             )
 
 
-# --- v0.8.6 opens (real-world.md §2.1, §2.2) -------------------------------------------------------
+# --- v0.8.6 opens (real-world.md §2.1, §2.2) ------------------------------------------------
 
 
 @check("open.v086-capped-required")
@@ -1018,8 +1018,8 @@ def grant_flex_fields(env: Env, body: Body) -> None:
             env.add(
                 "grant.flex-fields",
                 f"{op.op_path}.flexFields",
-                f"{len(_flex_fields(op))} flex field(s): {_GRANT} has none (InvalidGrantOperation() "
-                "0xf7b39f62, raised directly)",
+                f"{len(_flex_fields(op))} flex field(s): {_GRANT} has none "
+                "(InvalidGrantOperation() 0xf7b39f62, raised directly)",
             )
 
 
@@ -1086,7 +1086,7 @@ def grant_account(env: Env, body: Body) -> None:
 @check("grant.empty")
 def grant_empty(env: Env, body: Body) -> None:
     for op in _grant_ops(env, body):
-        if op.args is not None and op.args.get("infos") == []:
+        if op.args is not None and "infos" in op.args and not op.args["infos"]:
             env.add(
                 "grant.empty",
                 op.call_path,

@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .. import calldata as cd
 from .. import eip712, inputs, wire
 from ..context import Context
 from ..errors import SignatureError
@@ -28,7 +29,6 @@ from ..model import (
     unchecked,
 )
 from ..primitives import address_bytes
-from .. import calldata as cd
 from ..protocol import (
     BODY_KINDS,
     CURRENT,
@@ -102,6 +102,7 @@ class Validator:
         self.context = ctx
         self.now = resolve_now(self.options)
         self.generation = resolve_generation(self.options)
+        self._instant_layer = ctx.instant_layer if ctx is not None else None
         self._slot_functions = slot_functions(self.generation)
         self.kind = self.options.kind
         if self.kind not in ("auto", *BODY_KINDS):
@@ -231,7 +232,11 @@ class Validator:
                     return _with_duplicates(
                         _unusable(file, None, "input.limits", problem), duplicate_keys
                     )
-            kind = self.kind if self.kind != "auto" else (kind_hint or _detect_kind(body))
+            kind = (
+                self.kind
+                if self.kind != "auto"
+                else (kind_hint or _detect_kind(body, self._instant_layer))
+            )
             if kind is None:
                 result = Result(
                     file,
@@ -422,24 +427,34 @@ _GRANT_PREFIXES = tuple(
 )
 
 
-def _grant_call(item: Any) -> bool:
+def _grant_call(item: Any, instant_layer: str | None) -> bool:
+    """A wrapped operation calling grantDelegation / grantDelegations, or targeting the
+    InstantLayer itself (which reads any self-target operation as a grant operation)."""
     if not isinstance(item, dict):
         return False
     op = item.get("signedOperation")
-    data = op.get("callData") if isinstance(op, dict) else None
-    return isinstance(data, str) and data[:10].lower() in _GRANT_PREFIXES
+    if not isinstance(op, dict):
+        return False
+    data, target = op.get("callData"), op.get("target")
+    return (isinstance(data, str) and data[:10].lower() in _GRANT_PREFIXES) or (
+        instant_layer is not None
+        and isinstance(target, str)
+        and target.lower() == instant_layer.lower()
+    )
 
 
-def _detect_kind(body: Any) -> str | None:
+def _detect_kind(body: Any, instant_layer: str | None) -> str | None:
     """The body kind from its shape (`wire.detect_kind`), and a grant operation (v0.8.6) from its
-    call: one wrapped operation, or a list of them, each calling grantDelegation or
-    grantDelegations (real-world.md §2.5), whatever the version judged (on v0.8.5 it is named
-    as a v0.8.6 grant operation)."""
+    call: one wrapped operation, or a list of them, each a grant call or targeting the
+    InstantLayer (real-world.md §2.5), whatever the version judged (on v0.8.5 it is named as a
+    v0.8.6 grant operation)."""
     kind = wire.detect_kind(body)
-    if kind == INSTANT_CLOSE and (
-        _grant_call(body) or (isinstance(body, list) and body and all(map(_grant_call, body)))
-    ):
-        return GRANT_OPERATION
+    if kind == INSTANT_CLOSE:
+        if isinstance(body, list):
+            if body and all(_grant_call(item, instant_layer) for item in body):
+                return GRANT_OPERATION
+        elif _grant_call(body, instant_layer):
+            return GRANT_OPERATION
     return kind
 
 
