@@ -178,6 +178,11 @@ REGISTRY.reported_by(
 )
 
 
+def _plain(value: Decimal) -> str:
+    """A decimal without trailing zeros, in positional notation (0.0006, not 0.000600…)."""
+    return pricing.format_decimal(value.normalize())
+
+
 def _show(address: str) -> str:
     return cd.checksum(address)
 
@@ -417,7 +422,7 @@ def salt_fee_limit(env: Env, body: Body) -> None:
     for op in body.ops:
         limit = fee_limit_salt.decode(op.op.replay_attack_header.salt)
         if limit is not None:
-            fee = pricing.format_decimal(pricing.from_wei(limit.max_fee_wei))
+            fee = _plain(pricing.from_wei(limit.max_fee_wei))
             env.add(
                 "salt.fee-limit",
                 f"{op.op_path}.replayAttackHeader.salt",
@@ -947,8 +952,8 @@ def open_fee_cap_minimum(env: Env, body: Body) -> None:
             env.add(
                 "open.v086-fee-cap-minimum",
                 op.call_path,
-                f"solverFeeCaps.{name} {pricing.format_decimal(cap)} is below {symbol.name}'s "
-                f"{key} {pricing.format_decimal(least)} (contract-symbols): the quote must "
+                f"solverFeeCaps.{name} {_plain(cap)} is below {symbol.name}'s "
+                f"{key} {_plain(least)} (contract-symbols): the quote must "
                 "allow at least the minimum",
             )
 
