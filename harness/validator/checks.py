@@ -36,6 +36,7 @@ from ..protocol import (
     Protocol,
     VirtualAccountIsolationType,
 )
+from ..protocol import generation as generation_named
 from ..upnl_sig import region as upnl_sig_region
 from ..wire import leg_to_wire
 from .catalogue import BY_ID, RULES, Rule
@@ -112,18 +113,31 @@ class Registry:
             raise ValueError(f"rule {check.rule.id} has two checks")
         self.checks[check.rule.id] = check
 
-    def for_kind(self, kind: str, context: Context | None) -> list[tuple[CheckFn, str | None]]:
-        """The checks that run on a body of `kind` with `context`, in catalogue order, each with
-        its `only_if` flag: the one place where a rule's kinds and context requirements are
-        applied."""
+    def for_kind(
+        self, kind: str, context: Context | None, generation: type[Protocol] = CURRENT
+    ) -> list[tuple[CheckFn, str | None]]:
+        """The checks that run on a body of `kind` with `context`, judged as `generation`, in
+        catalogue order, each with its `only_if` flag: the one place where a rule's kinds,
+        generations and context requirements are applied."""
         return [
             (check.fn, check.only_if)
             for rule in RULES
             if (check := self.checks.get(rule.id)) is not None
             and check.fn is not None
             and kind in rule.kinds
+            and rule.applies_to(generation)
             and not missing_requirements(rule, context, kind)
         ]
+
+
+def judged_generation(context: Context | None, contracts_version: str | None) -> type[Protocol]:
+    """The generation a run judges as: `contracts_version` (the `--contracts-version` flag), else
+    the context's, else v0.8.5 (ValueError naming the known versions for an unknown one). The
+    flag wins, as `--now` wins over the context's `recorded_at`: a context file describes a
+    deployment and is reused, the flag is what this one run is asked."""
+    if contracts_version is not None:
+        return generation_named(contracts_version)
+    return context.generation if context is not None else CURRENT
 
 
 def missing_requirements(rule: Rule, context: Context | None, kind: str | None = None) -> list[str]:

@@ -31,16 +31,14 @@ from ..model import (
 from ..primitives import address_bytes
 from ..protocol import (
     BODY_KINDS,
-    CURRENT,
     GASLESS_GATEWAY_DOMAIN,
     GRANT_OPERATION,
     INSTANT_CLOSE,
     INSTANT_OPEN,
     Protocol,
-    generation,
 )
 from ..signatures import recover_address_bytes, recover_many
-from .checks import REGISTRY, CheckFn, Env
+from .checks import REGISTRY, CheckFn, Env, judged_generation
 from .facts import (
     CALL_PROBLEM,
     EXPLAINED,
@@ -77,11 +75,7 @@ class Options:
 def resolve_generation(options: Options) -> type[Protocol]:
     """The generation a run judges as: the flag, else the context's, else v0.8.5 (ValueError
     naming the known versions for an unknown one)."""
-    if options.contracts_version is not None:
-        return generation(options.contracts_version)
-    if options.context is not None:
-        return options.context.generation
-    return CURRENT
+    return judged_generation(options.context, options.contracts_version)
 
 
 def resolve_now(options: Options) -> int:
@@ -132,7 +126,7 @@ class Validator:
         # Per body kind, the checks to run for each combination of fact flags (catalogue order
         # kept): a clean body runs none of the `only_if` checks, with no test per check.
         self._plans: dict[str, list[list[CheckFn]]] = {
-            kind: _plans(REGISTRY.for_kind(kind, ctx)) for kind in BODY_KINDS
+            kind: _plans(REGISTRY.for_kind(kind, ctx, self.generation)) for kind in BODY_KINDS
         }
 
     # -- entry points ----------------------------------------------------------------------
