@@ -340,6 +340,8 @@ def rules_markdown(rules: Sequence[Rule] = RULES) -> str:
     ]
     for rule in rules:
         kinds = "all" if set(rule.kinds) == set(BODY_KINDS) else ", ".join(rule.kinds)
+        if rule.since is not None:
+            kinds += f" (v{rule.since} and later)"
         lines.append(
             f"| `{rule.id}` | {rule.severity} | {kinds} | {_cell(_needs(rule)) or '-'} | "
             f"{_cell(rule.title)} | {_cell(rule.spec)}: {_cell(rule.sentence)} |"
