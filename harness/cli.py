@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from .errors import HarnessError
-from .protocol import BODY_KINDS, VERSION
+from .protocol import BODY_KINDS, BY_VERSION, VERSION
 
 #: `-h` as well as `--help` on the app and every command and sub-command.
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -182,6 +182,10 @@ def serve(
 BodyKind = StrEnum("BodyKind", {"auto": "auto", **{kind: kind for kind in BODY_KINDS}})  # type: ignore[misc]
 
 
+#: The contracts versions `validate` can judge as (`protocol.BY_VERSION`, spelled once).
+ContractsVersion = StrEnum("ContractsVersion", {v: v for v in BY_VERSION})  # type: ignore[misc]
+
+
 class ReportFormat(StrEnum):
     text = "text"
     json = "json"
@@ -231,6 +235,14 @@ def validate(
             "else now).",
         ),
     ] = None,
+    contracts_version: Annotated[
+        ContractsVersion | None,
+        typer.Option(
+            metavar=_choices(ContractsVersion),
+            help="Judge the bodies as this protocol version; wins over the context's "
+            "contracts_version (default: the context's, else 0.8.5).",
+        ),
+    ] = None,
     fmt: Annotated[
         ReportFormat,
         typer.Option("--format", metavar=_choices(ReportFormat), help="Report format."),
@@ -267,6 +279,7 @@ def validate(
         kind=kind.value,
         context_file=str(context) if context is not None else None,
         now=now,
+        contracts_version=contracts_version.value if contracts_version is not None else None,
         fmt=fmt.value,
         jobs=jobs,
         out=sys.stdout,

@@ -44,11 +44,13 @@ class BindState(IntEnum):
     PENDING_UNBIND = 2
 
 
-#: The three bodies a frontend sends.
+#: The bodies a frontend sends: the three of every generation, and (v0.8.6) a grant operation,
+#: an owner-signed SignedOperation (or a list of them) that a GaslessLayer relays.
 INSTANT_OPEN = "instant_open"
 INSTANT_CLOSE = "instant_close"
 TPSL = "tpsl"
-BODY_KINDS: tuple[str, ...] = (INSTANT_OPEN, INSTANT_CLOSE, TPSL)
+GRANT_OPERATION = "grant_operation"
+BODY_KINDS: tuple[str, ...] = (INSTANT_OPEN, INSTANT_CLOSE, TPSL, GRANT_OPERATION)
 
 
 class Protocol:

@@ -20,6 +20,7 @@ import json
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any, TextIO
 
 from . import inputs
@@ -27,6 +28,7 @@ from .context import describe_error, load_context
 from .errors import ContextError
 from .exchange import render_ctrf, render_sarif
 from .progress import Progress
+from .protocol import BODY_KINDS, BY_VERSION
 from .validator.catalogue import RULES, Rule
 from .validator.engine import BATCH, Options, iter_results, resolve_now, validate_paths
 from .validator.results import Report, Result, Tally, rules_not_run
@@ -186,6 +188,7 @@ def validate_command(
     kind: str = "auto",
     context_file: str | None = None,
     now: int | None = None,
+    contracts_version: str | None = None,
     fmt: str = "text",
     jobs: int = 1,
     out: TextIO,
@@ -208,6 +211,10 @@ def validate_command(
     if jobs < 1:
         err.write(f"{prog}: --jobs must be at least 1, got {jobs}\n")
         return 2
+    if contracts_version is not None and contracts_version not in BY_VERSION:
+        known = ", ".join(BY_VERSION)
+        err.write(f"{prog}: --contracts-version must be one of {known}, got {contracts_version}\n")
+        return 2
     context = None
     if context_file is None:
         context_file, problem = record_context(paths)
@@ -223,10 +230,10 @@ def validate_command(
     if context is None:
         err.write(f"{prog}: {NO_CONTEXT_LINE}\n")
         err.flush()
-    options = Options(kind, context, now)
+    options = Options(kind, context, now, contracts_version)
     if fmt in STREAMED_FORMATS:
         code = _stream(paths, options, fmt, jobs, context_file, stdin, input_format, out, err)
-        return _strict_code(code, context, strict, err)
+        return _strict_code(code, context, contracts_version, strict, err)
     started = int(time.time() * 1000)
     report = validate_paths(
         paths,
@@ -239,12 +246,14 @@ def validate_command(
     out.write(render(report, fmt, started, int(time.time() * 1000)))
     for result in report.results:
         _unusable_line(result, err)
-    return _strict_code(report.exit_code, context, strict, err)
+    return _strict_code(report.exit_code, context, contracts_version, strict, err)
 
 
-def _strict_code(code: int, context: Any, strict: bool, err: TextIO) -> int:
+def _strict_code(
+    code: int, context: Any, contracts_version: str | None, strict: bool, err: TextIO
+) -> int:
     """Under --strict, a rule that could not be checked makes the run exit 2."""
-    not_run = rules_not_run(context) if strict else []
+    not_run = rules_not_run(context, contracts_version) if strict else []
     if not not_run:
         return code
     err.write(
@@ -275,7 +284,7 @@ def _stream(
     err: TextIO,
 ) -> int:
     now = resolve_now(options)
-    options = Options(options.kind, options.context, now)
+    options = replace(options, now=now)
     sources = inputs.iter_sources(
         list(paths), stdin=stdin, exclude=context_file, input_format=input_format
     )
@@ -294,7 +303,7 @@ def _stream(
         progress.update(tally.inputs)
     progress.clear()
     if fmt == "text":
-        summary = tally.summary(options.context, now, context_file)
+        summary = tally.summary(options.context, now, context_file, options.contracts_version)
         out.write("\n".join(_summary_text(summary)) + "\n")
     return tally.exit_code
 
@@ -330,7 +339,9 @@ def rules_markdown(rules: Sequence[Rule] = RULES) -> str:
         "|---|---|---|---|---|---|",
     ]
     for rule in rules:
-        kinds = "all" if len(rule.kinds) == 3 else ", ".join(rule.kinds)
+        kinds = "all" if set(rule.kinds) == set(BODY_KINDS) else ", ".join(rule.kinds)
+        if rule.since is not None:
+            kinds += f" (v{rule.since} and later)"
         lines.append(
             f"| `{rule.id}` | {rule.severity} | {kinds} | {_cell(_needs(rule)) or '-'} | "
             f"{_cell(rule.title)} | {_cell(rule.spec)}: {_cell(rule.sentence)} |"

@@ -217,6 +217,23 @@ def instant_close_schema() -> dict[str, Any]:
     }
 
 
+def grant_operation_schema() -> dict[str, Any]:
+    defs = _operation_defs()
+    return {
+        **_header(
+            "grant_operation",
+            "a v0.8.6 grant operation, relayed by the GaslessLayer",
+            "One owner-signed wrapped operation targeting the InstantLayer with callData "
+            "grantDelegation or grantDelegations (real-world.md §2.5), or a list of them.",
+        ),
+        "anyOf": [
+            {"$ref": "#/$defs/WrappedOperation"},
+            {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/WrappedOperation"}},
+        ],
+        "$defs": dict(sorted(defs.items())),
+    }
+
+
 def tpsl_schema() -> dict[str, Any]:
     defs = _defs(wire.TYPED_DATA, "ConditionalOrder", "EIP712Domain")
     return {
@@ -280,9 +297,13 @@ def _context_key_schemas() -> dict[str, Any]:
             "id": _bounded(0, UINT256_MAX),
             "price_precision": precision,
             "quantity_precision": precision,
-            # v0.8.6, as contract-symbols serves them: decimal strings
             **{
-                key: {"type": "string", "pattern": DECIMAL_TEXT}
+                key: {
+                    "type": "string",
+                    "pattern": DECIMAL_TEXT,
+                    "description": "v0.8.6: the least SolverFeeCaps a quote must allow "
+                    "(contract-symbols, a decimal ratio; default 0)",
+                }
                 for key in context_module.SYMBOL_FEE_CAP_KEYS
             },
         },
@@ -336,8 +357,11 @@ def _context_key_schemas() -> dict[str, Any]:
         },
         "open_quantities": _amounts("quote id", "open quantity"),
         # v0.8.6 (real-world.md §2)
-        "contracts_version": {"enum": list(BY_VERSION)},
-        "owner": _address(),
+        "contracts_version": {
+            "enum": list(BY_VERSION),
+            "description": "the protocol generation the bodies are judged as (absent: 0.8.5)",
+        },
+        "owner": {**_address(), "description": "the account owner (signs grant operations)"},
         "gasless_layer": _address(),
     }
 
@@ -377,6 +401,7 @@ SCHEMAS = {
     "instant_open": ("instant_open.schema.json", instant_open_schema),
     "instant_close": ("instant_close.schema.json", instant_close_schema),
     "tpsl": ("tpsl.schema.json", tpsl_schema),
+    "grant_operation": ("grant_operation.schema.json", grant_operation_schema),
     "context": ("context.schema.json", context_schema),
 }
 

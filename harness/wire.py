@@ -668,6 +668,15 @@ def parse_instant_close_parts(
     return Parsed(ops, r.problems)
 
 
+def parse_grant_operation_parts(body: Any) -> Parsed[list[OperationParts]]:
+    """A v0.8.6 grant operation body (real-world.md §2.5), per operation: one wrapped operation
+    `{signedOperation, signature}`, or a list of them read as a close list is."""
+    if isinstance(body, list):
+        return parse_instant_close_parts(body)
+    r = Reader()
+    return Parsed([_read_operation_parts(r, body, "")], r.problems)
+
+
 def _complete(parts: OperationParts | None) -> WrappedOperation | None:
     if (
         parts is None

@@ -16,12 +16,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..protocol import BODY_KINDS as KINDS
-from ..protocol import INSTANT_CLOSE, INSTANT_OPEN, TPSL
+from ..protocol import (
+    BY_VERSION,
+    GRANT_OPERATION,
+    INSTANT_CLOSE,
+    INSTANT_OPEN,
+    TPSL,
+    V0_8_6,
+    Protocol,
+)
 from ..severity import ERROR as E
 from ..severity import INFO, Severity
 from ..severity import WARNING as W
 
 OPS: tuple[str, ...] = (INSTANT_OPEN, INSTANT_CLOSE)
+#: every body made of SignedOperations: the trading ones and (v0.8.6) grant operations
+SIGNED_OPS: tuple[str, ...] = (*OPS, GRANT_OPERATION)
+#: the bodies of every generation (a grant operation is v0.8.6's)
+TRADING: tuple[str, ...] = (*OPS, TPSL)
+GRANTS: tuple[str, ...] = (GRANT_OPERATION,)
+_V086 = "docs/protocol.md §12"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +50,12 @@ class Rule:
     #: the body kinds `requires` applies to (sig.signer needs a context only for operations:
     #: a TP/SL body carries its own domain)
     requires_for: tuple[str, ...] = KINDS
+    #: the first protocol generation whose bodies the rule judges (None: every generation); on
+    #: an earlier one it neither runs nor counts as "not run"
+    since: str | None = None
+
+    def applies_to(self, generation: type[Protocol]) -> bool:
+        return self.since is None or generation.at_least(BY_VERSION[self.since])
 
     @property
     def unusable_input(self) -> bool:
@@ -51,6 +71,7 @@ class Rule:
             "sentence": self.sentence,
             "kinds": list(self.kinds),
             "requires": list(self.requires),
+            **({"since": self.since} if self.since is not None else {}),
         }
 
 
@@ -65,6 +86,18 @@ def _r(
     requires_for: tuple[str, ...] = KINDS,
 ) -> Rule:
     return Rule(id, severity, title, spec, sentence, kinds, requires, requires_for)
+
+
+def _v086(
+    id: str,
+    severity: Severity,
+    title: str,
+    sentence: str,
+    kinds: tuple[str, ...],
+    requires: tuple[str, ...] = (),
+) -> Rule:
+    """A rule of what v0.8.6 adds (docs/protocol.md §12): judged on v0.8.6 and later only."""
+    return Rule(id, severity, title, _V086, sentence, kinds, requires, KINDS, V0_8_6.version)
 
 
 _DOCUMENTED_WIRE = (
@@ -169,7 +202,8 @@ RULES: tuple[Rule, ...] = (
     _r(
         "generation.v086-send-quote",
         E,
-        "callData is a v0.8.6 sendQuote (selector 0x0ac30baf, with SolverFeeCaps)",
+        "a v0.8.6 open on a v0.8.5 context: callData is the capped sendQuote (selector "
+        "0x0ac30baf, with SolverFeeCaps)",
         "docs/protocol.md §11",
         "v0.8.6 opens with sendQuote(..., (uint256,uint256) SolverFeeCaps), selector 0x0ac30baf; "
         "a v0.8.5 Symmio core has no such function.",
@@ -178,13 +212,13 @@ RULES: tuple[Rule, ...] = (
     _r(
         "generation.v086-grant-operation",
         E,
-        "a v0.8.6 delegation grant sent as a SignedOperation (target = the InstantLayer, callData "
-        "grantDelegation or grantDelegations 0x9cfb6914)",
+        "a v0.8.6 grant operation on a v0.8.5 context (a SignedOperation targeting the "
+        "InstantLayer, callData grantDelegation or grantDelegations 0x9cfb6914)",
         "docs/protocol.md §11",
         "In v0.8.6 a delegation grant is itself a SignedOperation whose target is the "
         "InstantLayer; "
         "in v0.8.5 the account owner sends grantDelegation as a transaction.",
-        OPS,
+        SIGNED_OPS,
     ),
     _r(
         "generation.gasless-gateway",
@@ -205,7 +239,7 @@ RULES: tuple[Rule, ...] = (
         "An InstantLayer can be retired and replaced; delegations, nonces and replay counts are "
         "not "
         "migrated, so an operation signed for the old one never executes on the new one.",
-        OPS,
+        SIGNED_OPS,
         ("retired_instant_layers",),
     ),
     _r(
@@ -384,7 +418,7 @@ RULES: tuple[Rule, ...] = (
         "verifyingContract = InstantLayer); the signature is checked against signer.",
         KINDS,
         ("context",),
-        OPS,
+        SIGNED_OPS,
     ),
     _r(
         "sig.session-key",
@@ -393,7 +427,7 @@ RULES: tuple[Rule, ...] = (
         "docs/protocol.md §5",
         "PER-TRADE (signed by SESSION KEY only): every open, close, and TP/SL request is signed "
         "by the session key.",
-        KINDS,
+        TRADING,
         ("session_key",),
     ),
     # --- Calldata ---------------------------------------------------------------------------
@@ -632,7 +666,7 @@ RULES: tuple[Rule, ...] = (
         "replayAttackHeader.deadline is not in the future",
         "docs/protocol.md §6",
         "If deadline != 0 and deadline < block.timestamp: DeadlineExpired(uint256) 0xbc3088ef.",
-        OPS,
+        SIGNED_OPS,
     ),
     _r(
         "deadline.never",
@@ -640,7 +674,7 @@ RULES: tuple[Rule, ...] = (
         "replayAttackHeader.deadline is 0: the operation never expires",
         "docs/protocol.md §6",
         "A deadline of 0 means it never expires.",
-        OPS,
+        SIGNED_OPS,
     ),
     _r(
         "deadline.call-expired",
@@ -657,7 +691,7 @@ RULES: tuple[Rule, ...] = (
         "docs/protocol.md §3, §6",
         "Salt-only nonces: nonce=0 lets multiple operations execute in any order as long as each "
         "salt is unique (salt = 32 random bytes).",
-        OPS,
+        SIGNED_OPS,
     ),
     _r(
         "salt.unique",
@@ -665,7 +699,7 @@ RULES: tuple[Rule, ...] = (
         "two operations in one body share a salt",
         "docs/protocol.md §3, §6",
         "nonce=0 lets multiple operations execute in any order as long as each salt is unique.",
-        OPS,
+        SIGNED_OPS,
     ),
     _r(
         "maxuses.one",
@@ -675,6 +709,141 @@ RULES: tuple[Rule, ...] = (
         "maxUses=1 for standard ops. maxUses=0 means unlimited until the deadline, useful for "
         "flex-field flows.",
         OPS,
+    ),
+    _v086(
+        "deadline.none",
+        INFO,
+        "replayAttackHeader.deadline is 0 on v0.8.6: no deadline (named as information)",
+        "Deadline 0 means no deadline (deadline != 0 && deadline < now reverts).",
+        SIGNED_OPS,
+    ),
+    _v086(
+        "salt.fee-limit",
+        INFO,
+        "replayAttackHeader.salt is a v0.8.6 fee-limit salt: its maximum relay fee and caller "
+        "salt, decoded",
+        "When salt bytes 0..8 equal the tag 0x596c7d5c49096006, bytes 8..24 are a uint128 maximum "
+        "fee (18 decimals) and bytes 24..32 the caller's salt; a salt rule must decode these, "
+        "never call them low-entropy.",
+        SIGNED_OPS,
+    ),
+    # --- v0.8.6 opens -----------------------------------------------------------------------
+    _v086(
+        "open.v086-capped-required",
+        E,
+        "on v0.8.6 the sendQuote slot calls the legacy sendQuoteWithAffiliateAndData "
+        "(0xa7f3b34b), which stores zero SolverFeeCaps; the capped sendQuote 0x0ac30baf is "
+        "required",
+        "The legacy sendQuoteWithAffiliateAndData (0xa7f3b34b) still exists on a v0.8.6 diamond "
+        "but stores zero caps.",
+        (INSTANT_OPEN,),
+    ),
+    _v086(
+        "open.v086-fee-cap-minimum",
+        E,
+        "a SolverFeeCaps cap is below its symbol's min_open_solver_fee_cap / "
+        "min_close_solver_fee_cap",
+        "contract-symbols carries min_open_solver_fee_cap / min_close_solver_fee_cap (decimal "
+        'strings, default "0"): a quote must allow at least these.',
+        (INSTANT_OPEN,),
+        ("symbols",),
+    ),
+    # --- v0.8.6 grant operations (each named by the InstantLayer's revert) --------------------
+    _v086(
+        "grant.target",
+        E,
+        "a grant operation does not target the InstantLayer itself",
+        "An owner-signed SignedOperation whose target is the InstantLayer itself and whose "
+        "callData is grantDelegation (0xfd7f4c5e) or grantDelegations (0x9cfb6914).",
+        GRANTS,
+        ("context",),
+    ),
+    _v086(
+        "grant.selector",
+        E,
+        "a grant operation calls another InstantLayer function than grantDelegation / "
+        "grantDelegations (InvalidGrantOperation 0xf7b39f62)",
+        "Any other self-target selector, non-empty flexFields, or maxUses != 1 -> "
+        "InvalidGrantOperation() 0xf7b39f62, raised directly (not wrapped).",
+        GRANTS,
+    ),
+    _v086(
+        "grant.flex-fields",
+        E,
+        "a grant operation has flexFields (InvalidGrantOperation 0xf7b39f62)",
+        "Any other self-target selector, non-empty flexFields, or maxUses != 1 -> "
+        "InvalidGrantOperation() 0xf7b39f62, raised directly (not wrapped).",
+        GRANTS,
+    ),
+    _v086(
+        "grant.max-uses",
+        E,
+        "a grant operation's maxUses is not 1 (InvalidGrantOperation 0xf7b39f62)",
+        "Any other self-target selector, non-empty flexFields, or maxUses != 1 -> "
+        "InvalidGrantOperation() 0xf7b39f62, raised directly (not wrapped).",
+        GRANTS,
+    ),
+    _v086(
+        "grant.signer-owner",
+        E,
+        "a grant operation is not signed by the account owner (InvalidDelegation 0xa9e649e9)",
+        "Signed by a non-owner (e.g. the session key) -> InvalidDelegation 0xa9e649e9.",
+        GRANTS,
+        ("owner",),
+    ),
+    _v086(
+        "grant.party-b",
+        E,
+        "a grant operation is signed for a PartyB account (InvalidDelegation 0xa9e649e9)",
+        "Signed for a PartyB account -> InvalidDelegation 0xa9e649e9.",
+        GRANTS,
+    ),
+    _v086(
+        "grant.account",
+        E,
+        "a DelegationInfo's account is not the operation's signerAccount (InvalidDelegation "
+        "0xa9e649e9)",
+        "DelegationInfo.account.addr != signerAccount.addr (exact address), or a "
+        "grantDelegations entry for another account -> InvalidDelegation 0xa9e649e9.",
+        GRANTS,
+    ),
+    _v086(
+        "grant.empty",
+        E,
+        "grantDelegations with an empty list (InvalidDelegation 0xa9e649e9)",
+        "grantDelegations with an entry for another account or an empty list -> InvalidDelegation.",
+        GRANTS,
+    ),
+    _v086(
+        "grant.selectors-empty",
+        E,
+        "a DelegationInfo grants no selector (InvalidDelegation 0xa9e649e9)",
+        "An empty selector list -> InvalidDelegation 0xa9e649e9.",
+        GRANTS,
+    ),
+    _v086(
+        "grant.expired",
+        E,
+        "a DelegationInfo's expiryTimestamp is not after now (DelegationExpired(uint256) "
+        "0x12b6b89c)",
+        "expiry <= now -> DelegationExpired(uint256) 0x12b6b89c.",
+        GRANTS,
+    ),
+    _v086(
+        "grant.self-delegation",
+        E,
+        "a DelegationInfo delegates to the owner itself (SelfDelegation 0x52e0d047)",
+        "delegate == owner -> SelfDelegation 0x52e0d047.",
+        GRANTS,
+    ),
+    _v086(
+        "grant.session-key-set",
+        E,
+        "on v0.8.6 a delegation grants the v0.8.5 session-key set (the legacy open 0xa7f3b34b): "
+        "re-grant with the v0.8.6 set",
+        "Session-key selector set v0.8.6: [0xa6d66852, 0x0ac30baf, 0x501e891f]; v0.8.5: "
+        "[0xa6d66852, 0xa7f3b34b, 0x501e891f]. Keys granted under the old set must be re-granted.",
+        GRANTS,
     ),
     # --- TP/SL ------------------------------------------------------------------------------
     _r(

@@ -23,17 +23,20 @@ from decimal import Decimal
 from typing import Any
 
 from .. import calldata as cd
-from .. import pricing
+from .. import fee_limit_salt, pricing
 from ..context import Context
 from ..errors import CalldataError
 from ..model import ZERO_LEG, ZERO_SEND_QUOTE, Domain, Leg
 from ..primitives import address_bytes
 from ..protocol import (
     CURRENT,
+    V0_8_6,
     OrderType,
     PositionType,
+    Protocol,
     VirtualAccountIsolationType,
 )
+from ..protocol import generation as generation_named
 from ..upnl_sig import region as upnl_sig_region
 from ..wire import leg_to_wire
 from .catalogue import BY_ID, RULES, Rule
@@ -53,15 +56,21 @@ _SIDE_OF_VA_ISOLATION = {_MARKET_LONG: PositionType.LONG, _MARKET_SHORT: Positio
 class Env:
     """What checks are told: the context, the clock, the domains; and where findings go."""
 
-    __slots__ = ("context", "findings", "now", "op_domain", "tpsl_domain")
+    __slots__ = ("context", "findings", "generation", "now", "op_domain", "tpsl_domain")
 
     def __init__(
-        self, context: Context | None, now: int, op_domain: Domain | None, tpsl: Domain | None
+        self,
+        context: Context | None,
+        now: int,
+        op_domain: Domain | None,
+        tpsl: Domain | None,
+        generation: type[Protocol] = CURRENT,
     ) -> None:
         self.context = context
         self.now = now
         self.op_domain = op_domain
         self.tpsl_domain = tpsl
+        self.generation = generation  # the protocol generation judged (engine.resolve_generation)
         self.findings: list[tuple[str, str, str]] = []
 
     def add(self, rule: str, path: str, message: str) -> None:
@@ -104,18 +113,31 @@ class Registry:
             raise ValueError(f"rule {check.rule.id} has two checks")
         self.checks[check.rule.id] = check
 
-    def for_kind(self, kind: str, context: Context | None) -> list[tuple[CheckFn, str | None]]:
-        """The checks that run on a body of `kind` with `context`, in catalogue order, each with
-        its `only_if` flag: the one place where a rule's kinds and context requirements are
-        applied."""
+    def for_kind(
+        self, kind: str, context: Context | None, generation: type[Protocol] = CURRENT
+    ) -> list[tuple[CheckFn, str | None]]:
+        """The checks that run on a body of `kind` with `context`, judged as `generation`, in
+        catalogue order, each with its `only_if` flag: the one place where a rule's kinds,
+        generations and context requirements are applied."""
         return [
             (check.fn, check.only_if)
             for rule in RULES
             if (check := self.checks.get(rule.id)) is not None
             and check.fn is not None
             and kind in rule.kinds
+            and rule.applies_to(generation)
             and not missing_requirements(rule, context, kind)
         ]
+
+
+def judged_generation(context: Context | None, contracts_version: str | None) -> type[Protocol]:
+    """The generation a run judges as: `contracts_version` (the `--contracts-version` flag), else
+    the context's, else v0.8.5 (ValueError naming the known versions for an unknown one). The
+    flag wins, as `--now` wins over the context's `recorded_at`: a context file describes a
+    deployment and is reused, the flag is what this one run is asked."""
+    if contracts_version is not None:
+        return generation_named(contracts_version)
+    return context.generation if context is not None else CURRENT
 
 
 def missing_requirements(rule: Rule, context: Context | None, kind: str | None = None) -> list[str]:
@@ -168,6 +190,11 @@ REGISTRY.reported_by(
     "tpsl.types-no-domain",
     "tpsl.salt-string",
 )
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal without trailing zeros, in positional notation (0.0006, not 0.000600…)."""
+    return pricing.format_decimal(value.normalize())
 
 
 def _show(address: str) -> str:
@@ -256,18 +283,24 @@ def signed_by_session_key(env: Env, body: Body) -> None:
 
 @check("generation.v086-send-quote", only_if="call_problem")
 def v086_send_quote(env: Env, body: Body) -> None:
+    if env.generation.at_least(V0_8_6):
+        return  # the capped open is this generation's own
     for op in body.ops:
         if op.selector == cd.SEND_QUOTE.selector:
             env.add(
                 "generation.v086-send-quote",
                 op.call_path,
-                "a v0.8.6 sendQuote (selector 0x0ac30baf, with SolverFeeCaps): the v0.8.5 "
-                f"{op.slot} slot calls 0x{op.function.selector.hex()} {op.function.signature}",
+                "a v0.8.6 open on a v0.8.5 context: the capped sendQuote (selector 0x0ac30baf, "
+                f"with SolverFeeCaps); the v0.8.5 {op.slot} slot calls "
+                f"0x{op.function.selector.hex()} {op.function.signature} (or judge the body as "
+                "v0.8.6: contracts_version in the context, or --contracts-version 0.8.6)",
             )
 
 
 @check("generation.v086-grant-operation")
 def v086_grant_operation(env: Env, body: Body) -> None:
+    if env.generation.grants_as_operations:
+        return  # a grant operation is this generation's own (the grant.* rules judge it)
     layer = env.context.instant_layer if env.context is not None else None
     for op in body.ops:
         grant = op.selector in _GRANT_SELECTORS
@@ -280,8 +313,9 @@ def v086_grant_operation(env: Env, body: Body) -> None:
             env.add(
                 "generation.v086-grant-operation",
                 op.op_path,
-                f"a v0.8.6 delegation grant sent as a SignedOperation ({what}); in v0.8.5 the "
-                "account owner calls grantDelegation on the InstantLayer in a transaction",
+                f"a v0.8.6 grant operation on a v0.8.5 context: a delegation grant sent as a "
+                f"SignedOperation ({what}); in v0.8.5 the account owner calls grantDelegation on "
+                "the InstantLayer in a transaction",
             )
 
 
@@ -341,12 +375,31 @@ def max_uses_one(env: Env, body: Body) -> None:
 
 @check("deadline.never")
 def deadline_never(env: Env, body: Body) -> None:
+    if env.generation.at_least(V0_8_6):
+        return  # deadline.none names it
     for op in body.ops:
         if op.op.replay_attack_header.deadline == 0:
             env.add(
                 "deadline.never",
                 f"{op.op_path}.replayAttackHeader.deadline",
                 "0 means the signed operation never expires; a deadline bounds a leaked payload",
+            )
+
+
+@check("deadline.none")
+def deadline_none(env: Env, body: Body) -> None:
+    # real-world.md §2.8: v0.8.6 reads deadline 0 as "no deadline" (`deadline != 0 && deadline <
+    # now` reverts), the form gasless relays sign; on v0.8.5 the guide's warning stays
+    # (deadline.never). Pinned by tests/validator/test_v086.py.
+    if not env.generation.at_least(V0_8_6):
+        return
+    for op in body.ops:
+        if op.op.replay_attack_header.deadline == 0:
+            env.add(
+                "deadline.none",
+                f"{op.op_path}.replayAttackHeader.deadline",
+                "0: no deadline (v0.8.6 reads deadline 0 as none); the operation stays valid "
+                "until executed or its salt is spent",
             )
 
 
@@ -373,6 +426,25 @@ def salt_nonzero(env: Env, body: Body) -> None:
             )
 
 
+@check("salt.fee-limit")
+def salt_fee_limit(env: Env, body: Body) -> None:
+    # real-world.md §2.9: a fee-limit salt carries 64 caller bits by design; it is decoded and
+    # shown, never called low-entropy (no salt rule judges a salt's entropy: salt.zero refuses
+    # only the all-zero salt, which a tagged salt never is).
+    if env.generation.fee_limit_salt_tag is None:
+        return
+    for op in body.ops:
+        limit = fee_limit_salt.decode(op.op.replay_attack_header.salt)
+        if limit is not None:
+            fee = _plain(pricing.from_wei(limit.max_fee_wei))
+            env.add(
+                "salt.fee-limit",
+                f"{op.op_path}.replayAttackHeader.salt",
+                f"a fee-limit salt: the relay may take at most {fee} ({limit.max_fee_wei} wei, "
+                f"else FeeLimitExceeded); caller salt 0x{limit.caller_salt.hex()}",
+            )
+
+
 @check("salt.unique")
 def salt_unique(env: Env, body: Body) -> None:
     seen: dict[bytes, str] = {}
@@ -394,8 +466,11 @@ def salt_unique(env: Env, body: Body) -> None:
 def call_target(env: Env, body: Body) -> None:
     ctx = env.context
     assert ctx is not None
+    other_generation = not env.generation.at_least(V0_8_6)
     for op in body.ops:
-        if op.selector in _GENERATION_SELECTORS or op.op.target == ctx.instant_layer:
+        if (other_generation and op.selector in _GENERATION_SELECTORS) or (
+            op.op.target == ctx.instant_layer
+        ):
             continue  # a generation rule names what it is
         slot = op.slot
         target = ctx.account_layer if slot == "addMargin" else ctx.symmio_core
@@ -458,7 +533,7 @@ def call_selector(env: Env, body: Body) -> None:
             sel is None
             or sel == fn.selector
             or sel in cd.DELEGATION_ONLY_KEYS
-            or sel in _GENERATION_SELECTORS
+            or (sel in _GENERATION_SELECTORS and not env.generation.at_least(V0_8_6))
         ):
             continue
         env.add(
@@ -851,6 +926,251 @@ def open_precision(env: Env, body: Body) -> None:
                 f"{name} {pricing.format_decimal(pricing.from_wei(wei))} has more than {places} "
                 f"decimals ({symbol.name}'s {name} precision)",
             )
+
+
+# --- v0.8.6 opens (real-world.md §2.1, §2.2) ------------------------------------------------
+
+
+@check("open.v086-capped-required")
+def open_capped_required(env: Env, body: Body) -> None:
+    legacy = env.generation.legacy_open_function
+    op = body.send_quote
+    if legacy is None or op is None or op.called is None or op.called.name != legacy:
+        return
+    capped = cd.open_function(env.generation)
+    env.add(
+        "open.v086-capped-required",
+        op.call_path,
+        f"0x{op.called.selector.hex()} {legacy} on v{env.generation.version}: the legacy open "
+        "still exists but stores zero caps (SolverFeeCaps 0, 0); send the capped "
+        f"0x{capped.selector.hex()} {capped.name}(..., SolverFeeCaps) with the symbol's "
+        "min_open_solver_fee_cap / min_close_solver_fee_cap or more",
+    )
+
+
+@check("open.v086-fee-cap-minimum")
+def open_fee_cap_minimum(env: Env, body: Body) -> None:
+    found = _send_args(body)
+    if found is None or "solverFeeCaps" not in found[1]:
+        return
+    op, args = found
+    symbol = env.context.symbol(args["symbolId"])  # type: ignore[union-attr]
+    if symbol is None:
+        return
+    for i, (name, key) in enumerate(
+        (("openRateCap", "min_open_solver_fee_cap"), ("closeRateCap", "min_close_solver_fee_cap"))
+    ):
+        cap = pricing.from_wei(args["solverFeeCaps"][i])
+        least: Decimal = getattr(symbol, key)
+        if cap < least:
+            env.add(
+                "open.v086-fee-cap-minimum",
+                op.call_path,
+                f"solverFeeCaps.{name} {_plain(cap)} is below {symbol.name}'s "
+                f"{key} {_plain(least)} (contract-symbols): the quote must "
+                "allow at least the minimum",
+            )
+
+
+# --- v0.8.6 grant operations (real-world.md §2.5; each rule names the InstantLayer's revert) -----
+#
+# The rules judge one grant operation as the InstantLayer verifies it (InstantLayer.sol@8138803,
+# run on py-evm for real-world.md): the operation's own form (InvalidGrantOperation, raised
+# directly), then each DelegationInfo (InvalidDelegation, DelegationExpired, SelfDelegation).
+# grantDelegations is modelled from the v0.8.6 docs and the SDK's relay (the deployed layer relays
+# it; the newest readable source refuses it as a self-target): real-world.md §2.5.
+
+_GRANT = "on v0.8.6 a grant operation"
+
+
+def _grant_ops(env: Env, body: Body) -> list[Op]:
+    """The grant operations of a body judged as a generation that has them."""
+    return body.ops if env.generation.grants_as_operations else []
+
+
+def _grant_infos(op: Op) -> list[tuple[str, tuple[Any, ...]]]:
+    """(path, DelegationInfo tuple) of each delegation the operation grants."""
+    if op.args is None:
+        return []
+    if "infos" in op.args:
+        return [(f"{op.call_path} infos[{i}]", info) for i, info in enumerate(op.args["infos"])]
+    return [(f"{op.call_path} info", op.args["info"])]
+
+
+@check("grant.target")
+def grant_target(env: Env, body: Body) -> None:
+    layer = env.context.instant_layer  # type: ignore[union-attr]
+    for op in _grant_ops(env, body):
+        if op.op.target != layer:
+            env.add(
+                "grant.target",
+                f"{op.op_path}.target",
+                f"{op.op.target}: {_GRANT} targets the InstantLayer itself ({layer}), which "
+                "runs grantDelegation / grantDelegations for the owner",
+            )
+
+
+@check("grant.selector")
+def grant_selector(env: Env, body: Body) -> None:
+    for op in _grant_ops(env, body):
+        if op.called is None and op.selector is not None:
+            env.add(
+                "grant.selector",
+                op.call_path,
+                f"0x{op.selector.hex()} ({cd.describe_selector(op.selector)}): {_GRANT} calls "
+                f"grantDelegation 0x{cd.GRANT_DELEGATION.selector.hex()} or grantDelegations "
+                f"0x{cd.GRANT_DELEGATIONS.selector.hex()}; any other self-target call reverts "
+                "InvalidGrantOperation() 0xf7b39f62",
+            )
+        elif op.decode_error is not None:
+            env.add(
+                "grant.selector",
+                op.call_path,
+                f"{op.function.name} arguments do not decode: {op.decode_error}",
+            )
+
+
+@check("grant.flex-fields")
+def grant_flex_fields(env: Env, body: Body) -> None:
+    for op in _grant_ops(env, body):
+        if _flex_fields(op):
+            env.add(
+                "grant.flex-fields",
+                f"{op.op_path}.flexFields",
+                f"{len(_flex_fields(op))} flex field(s): {_GRANT} has none "
+                "(InvalidGrantOperation() 0xf7b39f62, raised directly)",
+            )
+
+
+@check("grant.max-uses")
+def grant_max_uses(env: Env, body: Body) -> None:
+    for op in _grant_ops(env, body):
+        uses = getattr(op.op, "max_uses", 1)
+        if uses != 1:
+            env.add(
+                "grant.max-uses",
+                f"{op.op_path}.maxUses",
+                f"{uses}: {_GRANT} has maxUses 1 (InvalidGrantOperation() 0xf7b39f62, raised "
+                "directly)",
+            )
+
+
+@check("grant.signer-owner")
+def grant_signer_owner(env: Env, body: Body) -> None:
+    owner = env.context.owner  # type: ignore[union-attr]
+    for op in _grant_ops(env, body):
+        if not _same(op.op.signer, owner):  # type: ignore[arg-type]
+            hint = (
+                " (the session key: a key cannot grant itself)"
+                if env.context.session_key is not None  # type: ignore[union-attr]
+                and _same(op.op.signer, env.context.session_key)  # type: ignore[union-attr]
+                else ""
+            )
+            env.add(
+                "grant.signer-owner",
+                f"{op.op_path}.signer",
+                f"{op.op.signer}{hint}: {_GRANT} is signed by the account owner {owner} "
+                "(InvalidDelegation 0xa9e649e9)",
+            )
+
+
+@check("grant.party-b")
+def grant_party_b(env: Env, body: Body) -> None:
+    for op in _grant_ops(env, body):
+        if op.op.signer_account.is_party_b:
+            env.add(
+                "grant.party-b",
+                f"{op.op_path}.signerAccount.isPartyB",
+                f"true: {_GRANT} is for a PartyA account; a PartyB account cannot delegate "
+                "(InvalidDelegation 0xa9e649e9)",
+            )
+
+
+@check("grant.account")
+def grant_account(env: Env, body: Body) -> None:
+    for op in _grant_ops(env, body):
+        account = op.op.signer_account.addr
+        for path, info in _grant_infos(op):
+            (addr, _), *_ = info
+            if not _same(addr, account):  # the exact address (checksum case aside)
+                env.add(
+                    "grant.account",
+                    path,
+                    f"account.addr {_show(addr)} is not the operation's signerAccount {account}: "
+                    "an owner grants only on the account it signs for (InvalidDelegation "
+                    "0xa9e649e9)",
+                )
+
+
+@check("grant.empty")
+def grant_empty(env: Env, body: Body) -> None:
+    for op in _grant_ops(env, body):
+        if op.args is not None and "infos" in op.args and not op.args["infos"]:
+            env.add(
+                "grant.empty",
+                op.call_path,
+                "grantDelegations with no DelegationInfo: expected one or more (InvalidDelegation "
+                "0xa9e649e9)",
+            )
+
+
+@check("grant.selectors-empty")
+def grant_selectors_empty(env: Env, body: Body) -> None:
+    for op in _grant_ops(env, body):
+        for path, (_, signer, selectors, _) in _grant_infos(op):
+            if not selectors:
+                env.add(
+                    "grant.selectors-empty",
+                    path,
+                    f"delegates no selector to {_show(signer)}: expected the functions the key "
+                    "may call (InvalidDelegation 0xa9e649e9)",
+                )
+
+
+@check("grant.expired")
+def grant_expired(env: Env, body: Body) -> None:
+    for op in _grant_ops(env, body):
+        for path, (*_, expiry) in _grant_infos(op):
+            if expiry <= env.now:
+                env.add(
+                    "grant.expired",
+                    path,
+                    f"expiryTimestamp {expiry} is not after now ({env.now}): "
+                    f"DelegationExpired({expiry}) 0x12b6b89c",
+                )
+
+
+@check("grant.self-delegation")
+def grant_self_delegation(env: Env, body: Body) -> None:
+    for op in _grant_ops(env, body):
+        for path, (_, delegate, _, _) in _grant_infos(op):
+            if _same(delegate, op.op.signer):
+                env.add(
+                    "grant.self-delegation",
+                    path,
+                    f"delegatedSigner {_show(delegate)} is the owner who signs the grant: "
+                    "SelfDelegation 0x52e0d047 (an owner needs no delegation)",
+                )
+
+
+@check("grant.session-key-set")
+def grant_session_key_set(env: Env, body: Body) -> None:
+    legacy = env.generation.legacy_open_function
+    if legacy is None:
+        return
+    old = cd.NAMED[legacy].selector
+    want = ", ".join(f"0x{s.hex()}" for s in cd.session_key_selectors(env.generation))
+    for op in _grant_ops(env, body):
+        for path, (_, delegate, selectors, _) in _grant_infos(op):
+            if old in selectors:
+                env.add(
+                    "grant.session-key-set",
+                    path,
+                    f"grants {_show(delegate)} 0x{old.hex()} {legacy}, of the v0.8.5 session-key "
+                    f"set: on v{env.generation.version} that open stores zero caps and the "
+                    f"capped sendQuote is not granted; re-grant with the v"
+                    f"{env.generation.version} set [{want}]",
+                )
 
 
 # --- instant_close --------------------------------------------------------------------------------

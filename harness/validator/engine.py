@@ -12,9 +12,10 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from .. import calldata as cd
 from .. import eip712, inputs, wire
 from ..context import Context
 from ..errors import SignatureError
@@ -28,10 +29,26 @@ from ..model import (
     unchecked,
 )
 from ..primitives import address_bytes
-from ..protocol import BODY_KINDS, GASLESS_GATEWAY_DOMAIN, INSTANT_CLOSE, INSTANT_OPEN
+from ..protocol import (
+    BODY_KINDS,
+    GASLESS_GATEWAY_DOMAIN,
+    GRANT_OPERATION,
+    INSTANT_CLOSE,
+    INSTANT_OPEN,
+    Protocol,
+)
 from ..signatures import recover_address_bytes, recover_many
-from .checks import REGISTRY, CheckFn, Env
-from .facts import CALL_PROBLEM, EXPLAINED, FACT_FLAGS, SIGNATURE_PROBLEM, Body, Op, Signed
+from .checks import REGISTRY, CheckFn, Env, judged_generation
+from .facts import (
+    CALL_PROBLEM,
+    EXPLAINED,
+    FACT_FLAGS,
+    SIGNATURE_PROBLEM,
+    Body,
+    Op,
+    Signed,
+    slot_functions,
+)
 from .results import Finding, Report, Result, finding
 
 
@@ -41,11 +58,24 @@ class Options:
 
     `now` judges deadlines; None means the context's recorded clock (`recorded_at`, written by
     `demo --record`) if it has one, else the wall clock when the Validator is made.
+
+    `contracts_version` ("0.8.5", "0.8.6"; `validate --contracts-version`) names the protocol
+    generation the bodies are judged as. It wins over the context's `contracts_version`, as `now`
+    wins over its `recorded_at`: a context file describes a deployment and is reused, the flag is
+    what this one run is asked (e.g. judging captures against a v0.8.5 context as v0.8.6 before a
+    migration). Neither given: v0.8.5.
     """
 
     kind: str = "auto"
     context: Context | None = None
     now: int | None = None
+    contracts_version: str | None = None
+
+
+def resolve_generation(options: Options) -> type[Protocol]:
+    """The generation a run judges as: the flag, else the context's, else v0.8.5 (ValueError
+    naming the known versions for an unknown one)."""
+    return judged_generation(options.context, options.contracts_version)
 
 
 def resolve_now(options: Options) -> int:
@@ -65,6 +95,9 @@ class Validator:
         ctx = self.options.context
         self.context = ctx
         self.now = resolve_now(self.options)
+        self.generation = resolve_generation(self.options)
+        self._instant_layer = ctx.instant_layer if ctx is not None else None
+        self._slot_functions = slot_functions(self.generation)
         self.kind = self.options.kind
         if self.kind not in ("auto", *BODY_KINDS):
             raise ValueError(
@@ -93,7 +126,7 @@ class Validator:
         # Per body kind, the checks to run for each combination of fact flags (catalogue order
         # kept): a clean body runs none of the `only_if` checks, with no test per check.
         self._plans: dict[str, list[list[CheckFn]]] = {
-            kind: _plans(REGISTRY.for_kind(kind, ctx)) for kind in BODY_KINDS
+            kind: _plans(REGISTRY.for_kind(kind, ctx, self.generation)) for kind in BODY_KINDS
         }
 
     # -- entry points ----------------------------------------------------------------------
@@ -193,7 +226,11 @@ class Validator:
                     return _with_duplicates(
                         _unusable(file, None, "input.limits", problem), duplicate_keys
                     )
-            kind = self.kind if self.kind != "auto" else (kind_hint or wire.detect_kind(body))
+            kind = (
+                self.kind
+                if self.kind != "auto"
+                else (kind_hint or _detect_kind(body, self._instant_layer))
+            )
             if kind is None:
                 result = Result(
                     file,
@@ -229,7 +266,7 @@ class Validator:
                 self._explain(op)
             if op.explained:
                 facts.flags |= EXPLAINED
-        read.env = Env(self.context, self.now, self.op_domain, self.tpsl_domain)
+        read.env = Env(self.context, self.now, self.op_domain, self.tpsl_domain, self.generation)
 
     def _verdict(self, read: _Read) -> Result:
         if read.failure is not None:
@@ -272,6 +309,13 @@ class Validator:
                     elif add is not None and not add.legacy and add.signed.signature is not None:
                         facts.value = _instant_open(_wrapped(add), _wrapped(send))
             return facts, parsed.problems
+        if kind == GRANT_OPERATION:
+            parsed_grant = wire.parse_grant_operation_parts(body)
+            for parts in parsed_grant.value or ():
+                op = self._op(facts, parts, "grant", queue)
+                if op is not None:
+                    facts.ops.append(op)
+            return facts, parsed_grant.problems
         if kind == INSTANT_CLOSE:
             parsed_close = wire.parse_instant_close_parts(body)
             for parts in parsed_close.value or ():
@@ -313,7 +357,7 @@ class Validator:
         value = parts.signed_operation
         signed_path = wire.join_path(parts.path, "signature")
         op = Op(parts.path, slot, value, Signed.of(signed_path, parts.signature))
-        op.decode()
+        op.decode(self._slot_functions[slot])
         domain = self.op_domain
         if op.signed.usable and domain is not None:  # recovered under the InstantLayer domain
             digest = (
@@ -370,6 +414,42 @@ class Validator:
                         "body dropped two signed members"
                     )
                     return
+
+
+_GRANT_PREFIXES = tuple(
+    "0x" + fn.selector.hex() for fn in (cd.GRANT_DELEGATION, cd.GRANT_DELEGATIONS)
+)
+
+
+def _grant_call(item: Any, instant_layer: str | None) -> bool:
+    """A wrapped operation calling grantDelegation / grantDelegations, or targeting the
+    InstantLayer itself (which reads any self-target operation as a grant operation)."""
+    if not isinstance(item, dict):
+        return False
+    op = item.get("signedOperation")
+    if not isinstance(op, dict):
+        return False
+    data, target = op.get("callData"), op.get("target")
+    return (isinstance(data, str) and data[:10].lower() in _GRANT_PREFIXES) or (
+        instant_layer is not None
+        and isinstance(target, str)
+        and target.lower() == instant_layer.lower()
+    )
+
+
+def _detect_kind(body: Any, instant_layer: str | None) -> str | None:
+    """The body kind from its shape (`wire.detect_kind`), and a grant operation (v0.8.6) from its
+    call: one wrapped operation, or a list of them, each a grant call or targeting the
+    InstantLayer (real-world.md §2.5), whatever the version judged (on v0.8.5 it is named as a
+    v0.8.6 grant operation)."""
+    kind = wire.detect_kind(body)
+    if kind == INSTANT_CLOSE:
+        if isinstance(body, list):
+            if body and all(_grant_call(item, instant_layer) for item in body):
+                return GRANT_OPERATION
+        elif _grant_call(body, instant_layer):
+            return GRANT_OPERATION
+    return kind
 
 
 #: A signature to recover: its facts, the digest it should be over, the domain judged under.
@@ -527,7 +607,7 @@ def iter_results(
     jobs > 1 in chunks sent to worker processes (same options, same now). Verdicts only: a
     result's `value` and `calls` are left empty here with any `jobs` (they never cross a
     process boundary, and a batch keeps no body); `Validator.validate_bytes` returns them."""
-    fixed = Options(options.kind, options.context, resolve_now(options))
+    fixed = replace(options, now=resolve_now(options))
     validator = Validator(fixed)
     if jobs <= 1:
         read: list[inputs.Source] = []
@@ -582,7 +662,7 @@ def validate_sources(
     items = list(sources)
     if jobs > 1 and len(items) < 2 * jobs:
         jobs = 1
-    fixed = Options(options.kind, options.context, resolve_now(options))
+    fixed = replace(options, now=resolve_now(options))
     if jobs <= 1 or not _can_fork_inherit():
         chunk = max(1, min(500, len(items) // (jobs * 4)))  # pickled: fewer, larger chunks
         return list(iter_results(items, fixed, jobs=jobs, chunk_size=chunk))
@@ -616,7 +696,7 @@ def validate_paths(
     """Validate every body found under `paths` (files, directories, "-", HAR captures, JSON
     Lines); the context file itself, when it lies among them, is recognised and skipped."""
     options = options or Options()
-    options = Options(options.kind, options.context, resolve_now(options))
+    options = replace(options, now=resolve_now(options))
     sources = inputs.iter_sources(
         list(paths), stdin=stdin, exclude=context_file, input_format=input_format
     )

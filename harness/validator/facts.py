@@ -14,15 +14,33 @@ from typing import Any
 from .. import calldata as cd
 from ..errors import CalldataError, SignatureError
 from ..model import Domain, LegacySignedOperation, SignedOperation
+from ..protocol import Protocol
 from ..signatures import check_signature, well_formed
 from ..wire import TpslParts, join_path
 
-#: The function each slot of a body calls.
+#: The function each slot of a body calls (v0.8.5's; `slot_functions` gives a generation's).
 SLOT_FUNCTION: dict[str, cd.Function] = {
     "addMargin": cd.ADD_MARGIN_TO_NEXT_VA,
     "sendQuote": cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA,
     "close": cd.REQUEST_TO_CLOSE_POSITION,
+    "grant": cd.GRANT_DELEGATION,
 }
+
+
+def slot_functions(generation: type[Protocol]) -> dict[str, tuple[cd.Function, ...]]:
+    """The functions each slot may call in `generation`, the one it should call first. On
+    v0.8.6 the sendQuote slot decodes the legacy open too (it still exists on the diamond, and
+    stores zero caps: `open.v086-capped-required` names it), so that every other open rule
+    still judges it; a grant operation calls grantDelegation or grantDelegations."""
+    opens = (cd.open_function(generation),)
+    if generation.legacy_open_function is not None:
+        opens += (cd.NAMED[generation.legacy_open_function],)
+    return {
+        "addMargin": (cd.ADD_MARGIN_TO_NEXT_VA,),
+        "sendQuote": opens,
+        "close": (cd.REQUEST_TO_CLOSE_POSITION,),
+        "grant": (cd.GRANT_DELEGATION, cd.GRANT_DELEGATIONS),
+    }
 
 
 @dataclass(slots=True)
@@ -64,7 +82,7 @@ class Op:
     """One operation that read: the typed value, its slot, its signature, its decoded call."""
 
     path: str  # JSON path of the wrapped operation
-    slot: str  # addMargin | sendQuote | close
+    slot: str  # addMargin | sendQuote | close | grant
     op: SignedOperation | LegacySignedOperation
     signed: Signed
     selector: bytes | None = None
@@ -74,6 +92,8 @@ class Op:
     other_type: str | None = None  # the type the signature is over, when not the one shown
     retired_layer: str | None = None  # the retired InstantLayer the signature is for
     quote_uuid: tuple[str | None, str | None] | None = None  # sendQuote data: (uuid, error)
+    called: cd.Function | None = None  # the slot function the selector names (decode)
+    expected: cd.Function | None = None  # the function the slot should call (decode)
 
     @property
     def op_path(self) -> str:
@@ -89,18 +109,27 @@ class Op:
 
     @property
     def function(self) -> cd.Function:
-        return SLOT_FUNCTION[self.slot]
+        """The function this slot calls: the one the selector names among the slot's, else the
+        one the slot should call."""
+        return self.called or self.expected or SLOT_FUNCTION[self.slot]
 
-    def decode(self) -> None:
+    def decode(self, functions: tuple[cd.Function, ...] | None = None) -> None:
+        """Decode the callData with the slot's function its selector names (`functions`, the
+        expected one first; default v0.8.5's one); `called` stays None when none matches."""
+        functions = functions or (SLOT_FUNCTION[self.slot],)
+        self.expected = functions[0]
         data = self.op.call_data
         if len(data) < 4:
             return
         self.selector = data[:4]
-        if self.selector == self.function.selector:
-            try:
-                self.args = self.function.decode(data)
-            except CalldataError as exc:
-                self.decode_error = str(exc)
+        for fn in functions:
+            if self.selector == fn.selector:
+                self.called = fn
+                try:
+                    self.args = fn.decode(data)
+                except CalldataError as exc:
+                    self.decode_error = str(exc)
+                return
 
 
 #: Facts a check can be registered `only_if` (bits of `Body.flags`, set while the facts are

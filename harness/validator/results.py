@@ -9,7 +9,7 @@ from typing import Any
 
 from ..context import Context
 from .catalogue import BY_ID, RULES
-from .checks import missing_requirements
+from .checks import judged_generation, missing_requirements
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +82,16 @@ class Result:
         }
 
 
-def rules_not_run(context: Context | None) -> list[dict[str, str]]:
+def rules_not_run(
+    context: Context | None, contracts_version: str | None = None
+) -> list[dict[str, str]]:
+    """The rules of the generation judged that could not run for want of a context key (a rule
+    of a later generation is not one of them)."""
+    generation = judged_generation(context, contracts_version)
     out = []
     for rule in RULES:
+        if not rule.applies_to(generation):
+            continue
         missing = missing_requirements(rule, context)
         if missing:
             need = "a context file" if context is None else f"the context key {missing[0]}"
@@ -106,10 +113,16 @@ class Report:
         return exit_code(self.results)
 
     def rules_not_run(self) -> list[dict[str, str]]:
-        return rules_not_run(self.options.context)
+        return rules_not_run(self.options.context, self.options.contracts_version)
 
     def summary(self) -> dict[str, Any]:
-        return summary(self.results, self.options.context, self.now, self.context_file)
+        return summary(
+            self.results,
+            self.options.context,
+            self.now,
+            self.context_file,
+            self.options.contracts_version,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"results": [r.to_json() for r in self.results], "summary": self.summary()}
@@ -148,7 +161,11 @@ class Tally:
         return 1 if self.failed else 0
 
     def summary(
-        self, context: Context | None, now: int, context_file: str | None
+        self,
+        context: Context | None,
+        now: int,
+        context_file: str | None,
+        contracts_version: str | None = None,
     ) -> dict[str, Any]:
         return {
             "inputs": self.inputs,
@@ -158,7 +175,7 @@ class Tally:
             "violations": self.violations,
             "warnings": self.warnings,
             "rules": dict(sorted(self.rules.items())),
-            "rules_not_run": rules_not_run(context),
+            "rules_not_run": rules_not_run(context, contracts_version),
             "context": context_file,
             "now": now,
             "exit_code": self.exit_code,
@@ -166,9 +183,13 @@ class Tally:
 
 
 def summary(
-    results: list[Result], context: Context | None, now: int, context_file: str | None
+    results: list[Result],
+    context: Context | None,
+    now: int,
+    context_file: str | None,
+    contracts_version: str | None = None,
 ) -> dict[str, Any]:
     tally = Tally()
     for result in results:
         tally.add(result)
-    return tally.summary(context, now, context_file)
+    return tally.summary(context, now, context_file, contracts_version)
