@@ -70,10 +70,9 @@ from .faults import faultable
 from .notifications import Notifier, notifications_endpoint
 from .plumbing import NO_ROUTE_HANDLERS, Noted, decimal_text, guarded, judge, noted, read_json
 from .published import (
-    HEADER_BUDGET,
-    IDENTITY_HEADER,
     PublishedJSON,
     harness_headers,
+    identity_header,
     number,
 )
 
@@ -216,7 +215,8 @@ class StoredLeg:
         }
 
     def identity(self) -> dict[str, Any]:
-        """This row's `IDENTITY_HEADER` entry: which signed request stored it, and cancelled it."""
+        """This row's identity entry (`published.IDENTITY_HEADER`): which signed request stored
+        it, and which cancelled it."""
         return {
             "coh_quote_id": self.published_id,
             "conditional_order_type": self.order_type,
@@ -673,7 +673,7 @@ class ConditionalOrders:
         query = await read_json(request)
         legs = self.search_legs(query)
         rows = [leg.to_json() for leg in legs]
-        headers = identity_header(legs)
+        headers = identity_header([leg.identity() for leg in legs])
         return PublishedJSON({"data": rows, "count": len(rows)}, headers=headers)
 
     def search(self, query: Any) -> list[dict[str, Any]]:
@@ -823,16 +823,6 @@ CANCELLABLE = ("take_profit", "stop_loss")
 #: A cancel's salt is typed `string`; the SDK signs a random uint256 in decimal. Any non-empty
 #: string up to this length is read (its form is not published).
 MAX_CANCEL_SALT_CHARS = 100
-
-
-def identity_header(legs: list[StoredLeg]) -> dict[str, str]:
-    """`IDENTITY_HEADER` for the rows of `legs` (in their order), as many as fit the budget."""
-    entries = [leg.identity() for leg in legs]
-    text = json.dumps(entries, separators=(",", ":"), ensure_ascii=True)
-    while entries and len(text) > HEADER_BUDGET:
-        entries.pop()
-        text = json.dumps(entries, separators=(",", ":"), ensure_ascii=True)
-    return {IDENTITY_HEADER: text} if entries else {}
 
 
 def read_app_name(request: Request) -> str | None:

@@ -148,7 +148,16 @@ def harness_headers(
     return headers
 
 
-def _compact(items: list[Mapping[str, str]]) -> str:
+def identity_header(entries: list[dict[str, Any]]) -> dict[str, str]:
+    """`IDENTITY_HEADER` for a search answer's rows (in their order), as many as fit
+    `HEADER_BUDGET`; none when there is nothing to say."""
+    kept = list(entries)
+    while kept and len(_compact(kept)) > HEADER_BUDGET:
+        kept.pop()
+    return {IDENTITY_HEADER: _compact(kept)} if kept else {}
+
+
+def _compact(items: list[Mapping[str, Any]]) -> str:
     return json.dumps(items, separators=(",", ":"), ensure_ascii=True)
 
 
@@ -613,6 +622,7 @@ __all__ = [
     "PublishedJSON",
     "dumps",
     "harness_headers",
+    "identity_header",
     "json_number",
     "number",
     "read_harness_list",
