@@ -46,7 +46,7 @@ from harness.services.server import IN_PROCESS_BASE, in_process_client
 
 pytestmark = [pytest.mark.server, pytest.mark.subprocess]
 
-FAST = Retry(attempts=4, backoff=0.01, max_wait=0.05, reconcile_reads=3, settle=0.2)
+FAST = Retry(attempts=4, backoff=0.01, max_wait=0.05, reconcile_reads=4, settle=0.3)
 CLIENT_TIMEOUT = 0.8
 EXECUTED_FAULTS = ["reply_lost", "error_after_execute", "timeout_after_accept"]
 REFUSED_FAULTS = ["rate_limited", "unavailable"]
