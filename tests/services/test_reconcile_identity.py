@@ -44,7 +44,7 @@ from harness.services.launch import ServeProcess
 from harness.services.published import IDENTITY_HEADER
 from harness.services.server import IN_PROCESS_BASE, in_process_client
 
-pytestmark = [pytest.mark.server, pytest.mark.subprocess]
+pytestmark = [pytest.mark.server, pytest.mark.subprocess, pytest.mark.slow]
 
 FAST = Retry(attempts=4, backoff=0.01, max_wait=0.05, reconcile_reads=4, settle=0.3)
 CLIENT_TIMEOUT = 0.8
