@@ -6,9 +6,11 @@ Modules: `backend` (the embedded chain and shared state, the marks), `solver`, `
 (the price service), `price_client` (reading marks exactly), `notifications`, `errors` (error
 codes), `published` (the published 2xx shapes, the harness headers), `openapi` (the mock's
 OpenAPI 3.1 document), `plumbing` (strict bounded request reading, refusals), `faults` (fault
-injection), `server` (the combined app and `serve`), `client` (at-most-once `SolverClient`,
-`CohClient` and async twins), `notify_client` (the notifications websocket client), `mocks`
-(respx routers), `launch` (`serve` in a child process), `loadgen` (bounded mixed load).
+injection), `server` (the combined app and `serve`), `at_most_once` (the clients' protocol,
+sans-IO: retries and reconciliation by identity), `client` (its sync and async shells:
+`SolverClient`, `CohClient` and async twins), `notify_client` (the notifications websocket
+client), `mocks` (respx routers), `launch` (`serve` in a child process), `loadgen` (bounded
+mixed load).
 """
 
 from __future__ import annotations

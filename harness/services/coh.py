@@ -50,6 +50,7 @@ from ..model import (
     coh_quote_id_text,
     parse_coh_quote_id,
 )
+from ..primitives import to_hex
 from ..revert import Reverted
 from ..validator.engine import Options
 from ..validator.results import Result
@@ -71,6 +72,7 @@ from .plumbing import NO_ROUTE_HANDLERS, Noted, decimal_text, guarded, judge, no
 from .published import (
     PublishedJSON,
     harness_headers,
+    identity_header,
     number,
 )
 
@@ -166,6 +168,11 @@ class StoredLeg:
     #: chain seconds when stored and when its state last changed (`create_time`, `modify_time`)
     created: int = 0
     modified: int = 0
+    #: the EIP-712 digest of the ConditionalOrder that stored it, and of the
+    #: CancelConditionalOrder that cancelled it with its signer (None unless a DELETE did)
+    order_digest: str = ""
+    cancel_digest: str | None = None
+    cancel_signer: str | None = None
 
     @property
     def published_id(self) -> str:
@@ -205,6 +212,18 @@ class StoredLeg:
             "signer": self.request.signer,
             "tx_hash": self.tx_hash,
             "failure_message": self.failure,
+        }
+
+    def identity(self) -> dict[str, Any]:
+        """This row's identity entry (`published.IDENTITY_HEADER`): which signed request stored
+        it, and which cancelled it."""
+        return {
+            "coh_quote_id": self.published_id,
+            "conditional_order_type": self.order_type,
+            "signer": self.request.signer,
+            "order_digest": self.order_digest,
+            "cancel_signer": self.cancel_signer,
+            "cancel_digest": self.cancel_digest,
         }
 
     def crossed(self, price: Decimal) -> bool:
@@ -343,8 +362,18 @@ class ConditionalOrders:
                 )
             coh_id = next(self._ids)
             now = backend.now()
+            digest = to_hex(eip712.digest(request.domain, order))
             legs = [
-                StoredLeg(coh_id, kind, request, leg, app_name=app_name, created=now, modified=now)
+                StoredLeg(
+                    coh_id,
+                    kind,
+                    request,
+                    leg,
+                    app_name=app_name,
+                    created=now,
+                    modified=now,
+                    order_digest=digest,
+                )
                 for kind, leg in (
                     ("take_profit", order.take_profit),
                     ("stop_loss", order.stop_loss),
@@ -546,6 +575,8 @@ class ConditionalOrders:
                     "can be cancelled",
                 )
             leg.state = "canceled"
+            leg.cancel_digest = to_hex(eip712.digest(domain, message))
+            leg.cancel_signer = signer
             self._cancel_signatures.add(signature)
             self._cancel_salts.add((message.virtual_account, message.salt))
         self.publish(leg)
@@ -640,10 +671,16 @@ class ConditionalOrders:
     @faultable("tpsl_search")
     async def http_search(self, request: Request) -> JSONResponse:
         query = await read_json(request)
-        rows = self.search(query)
-        return PublishedJSON({"data": rows, "count": len(rows)})
+        legs = self.search_legs(query)
+        rows = [leg.to_json() for leg in legs]
+        headers = identity_header([leg.identity() for leg in legs])
+        return PublishedJSON({"data": rows, "count": len(rows)}, headers=headers)
 
     def search(self, query: Any) -> list[dict[str, Any]]:
+        """The published rows of `search_legs`."""
+        return [leg.to_json() for leg in self.search_legs(query)]
+
+    def search_legs(self, query: Any) -> list[StoredLeg]:
         """`ConditionalOrderSearchRequestSchemaV3`: every filter optional and nullable (null = no
         filter). An unknown key is refused (the published FastAPI model would ignore it; a
         harness names the typo instead of answering every order). The mock also takes `salt`
@@ -690,17 +727,16 @@ class ConditionalOrders:
                     BAD_PARAMETER,
                     f"{key}: expected null or a {'string' if kind is str else 'integer'}",
                 )
-        rows = [
-            leg.to_json()
+        found = [
+            (leg, leg.to_json())
             for legs in list(self.orders.values())
             for leg in legs
             if salt is None or leg.request.order.salt == salt
         ]
         for key, field_ in SEARCH_FIELDS.items():
             if key in given:
-                rows = [r for r in rows if r[field_] == given[key]]
-        rows = [r for r in rows if r["state"] in states]
-        return rows[start : start + size]
+                found = [(leg, r) for leg, r in found if r[field_] == given[key]]
+        return [leg for leg, r in found if r["state"] in states][start : start + size]
 
     @guarded
     async def http_orders(self, request: Request) -> JSONResponse:

@@ -6,7 +6,9 @@ client code (no chain).
 reader and judged by the same validator (`plumbing.judge`), refusals carry the same error codes
 and shapes (`/api/error_codes`), opens get negative temp quote ids, the COH serves the context's
 signing spec, refuses a replayed TP/SL (409), a TP/SL amount beyond the precision (407), and
-finds orders by salt. Nothing executes (there is no chain): an accepted open is "opened" at once.
+finds orders by salt, naming each row's signer and signed digests in the search's
+`X-Symmio-Harness-Identity` header as `serve` does (so a client can reconcile). Nothing
+executes (there is no chain): an accepted open is "opened" at once.
 
 Every request is recorded (`calls`, `calls_to(route)`) with assertion helpers
 (`assert_called(route, times)`, `assert_all_accepted()`, `assert_refused(route, code)`), and the
@@ -33,6 +35,7 @@ from .. import eip712, wire
 from ..context import Context
 from ..errors import SignatureError
 from ..model import coh_quote_id_text
+from ..primitives import to_hex
 from ..validator.engine import Options
 from .backend import DEFAULT_LOCKED_PARAMS, Mark, SymbolMarket, now_ms
 from .coh import CONFIGS, LIMITS, read_delete
@@ -53,11 +56,19 @@ from .errors import (
 from .faults import BEFORE_EXECUTION, Armed, Faults
 from .plumbing import MAX_BODY_BYTES, judge, read_json_bytes
 from .prices import ALL_PRICES_PATH, PRICES_BY_NAMES_PATH, price_row, read_names, ticker
-from .published import dumps, number
+from .published import dumps, identity_header, number
 from .solver import OPENED, contract_symbol_row
 
 Clock = Callable[[], int]
 BEFORE = {"rate_limited": RATE_LIMITED, "unavailable": UNAVAILABLE}
+
+
+@dataclass(frozen=True)
+class WithHeaders:
+    """An answer's body with the harness headers it carries (e.g. the search's identity)."""
+
+    body: Any
+    headers: dict[str, str]
 
 
 @dataclass
@@ -123,6 +134,7 @@ class _Mock:
             if armed is not None and armed.fault in BEFORE_EXECUTION:
                 refusal = ServiceRefusal(BEFORE[armed.fault], f"injected fault on {route}")
                 return self._answer(route, request, refusal, armed.fault, armed.retry_after)
+            headers: dict[str, str] = {}
             try:
                 status, body = 200, answer(request)
             except ServiceRefusal as refusal:
@@ -130,12 +142,16 @@ class _Mock:
                     refusal.error.http_status,
                     error_body(refusal.error, refusal.detail, refusal.findings),
                 )
+            if isinstance(body, WithHeaders):
+                body, headers = body.body, body.headers
             if armed is None:
                 self.calls.append(Recorded(route, request, status, body))
                 if body is None:  # a published void reply (the close): an empty 200
                     return httpx.Response(status)
                 return httpx.Response(
-                    status, content=dumps(body), headers={"content-type": "application/json"}
+                    status,
+                    content=dumps(body),
+                    headers={"content-type": "application/json", **headers},
                 )
             self.calls.append(Recorded(route, request, None, body, armed.fault))
             if armed.fault == "error_after_execute":
@@ -250,6 +266,8 @@ class MockCoh(_Mock):
         self._salts: set[tuple[str, int]] = set()
         self._cancel_signatures: set[bytes] = set()
         self._salt_of: dict[int, int] = {}  # order row -> its salt (not a published field)
+        #: order row -> who signed what (the search's identity header; not a published field)
+        self._identity_of: dict[int, dict[str, Any]] = {}
         spec = {
             "domain": wire.domain_to_wire(context.tpsl_domain()),
             "types": eip712.eip712_types("ConditionalOrder"),
@@ -272,6 +290,7 @@ class MockCoh(_Mock):
         self._signatures.add(tpsl.signature)
         self._salts.add((order.virtual_account, order.salt))
         coh_id = next(self._ids)
+        digest = to_hex(eip712.digest(tpsl.domain, order))
         for kind, leg in (("take_profit", order.take_profit), ("stop_loss", order.stop_loss)):
             if Decimal(leg.quantity) != 0:
                 now = self.now()
@@ -296,6 +315,14 @@ class MockCoh(_Mock):
                     }
                 )
                 self._salt_of[len(self.orders) - 1] = order.salt
+                self._identity_of[len(self.orders) - 1] = {
+                    "coh_quote_id": coh_quote_id_text(coh_id),
+                    "conditional_order_type": kind,
+                    "signer": tpsl.signer,
+                    "order_digest": digest,
+                    "cancel_signer": None,
+                    "cancel_digest": None,
+                }
         return {
             "successful": True,
             "message": "conditional order stored",
@@ -317,7 +344,7 @@ class MockCoh(_Mock):
             raise ServiceRefusal(NOT_CONFORMING, f"signature: recovers to {recovered}")
         if signature in self._cancel_signatures:
             raise ServiceRefusal(REPLAYED, "signature: this signed cancel was already executed")
-        for row in self.orders:
+        for i, row in enumerate(self.orders):
             if (
                 row["coh_quote_id"] == message.coh_quote_id
                 and row["party_a_address"] == message.virtual_account
@@ -325,6 +352,9 @@ class MockCoh(_Mock):
                 and row["state"] == "new"
             ):
                 row["state"] = "canceled"
+                self._identity_of[i].update(
+                    cancel_signer=signer, cancel_digest=to_hex(eip712.digest(domain, message))
+                )
                 self._cancel_signatures.add(signature)
                 return {
                     "successful": True,
@@ -333,24 +363,26 @@ class MockCoh(_Mock):
                 }
         raise ServiceRefusal(WRONG_POSITION, "typedData.message.cohQuoteId: no such new order")
 
-    def _search(self, request: httpx.Request) -> dict[str, Any]:
+    def _search(self, request: httpx.Request) -> WithHeaders:
         query = {k: v for k, v in self.body(request).items() if v is not None}
         fields = {"conditional_price_type": "action_price_type"}
         salt = query.pop("salt", None)  # the mock's own filter: rows carry no salt
-        rows = [
-            r for i, r in enumerate(self.orders) if salt is None or str(self._salt_of[i]) == salt
+        found = [
+            i for i in range(len(self.orders)) if salt is None or str(self._salt_of[i]) == salt
         ]
-        rows = [
-            r
-            for r in rows
+        found = [
+            i
+            for i in found
             if all(
-                r.get(fields.get(k, k)) == v
+                self.orders[i].get(fields.get(k, k)) == v
                 for k, v in query.items()
                 if k not in ("state", "start", "size")
             )
-            and r["state"] in query.get("state", [r["state"]])
+            and self.orders[i]["state"] in query.get("state", [self.orders[i]["state"]])
         ]
-        return {"data": rows, "count": len(rows)}
+        rows = [self.orders[i] for i in found]
+        identity = identity_header([dict(self._identity_of[i]) for i in found])
+        return WithHeaders({"data": rows, "count": len(rows)}, identity)
 
 
 class MockPrices:

@@ -10,6 +10,10 @@ A failure frame for the awaited id raises `NotificationFailed` (action, failure 
 code); no frame in time raises `NotificationTimeout`. Frames received earlier are kept (up to
 `MAX_KEPT`), so a frame that arrives before the wait starts is not missed. `SyncNotifications`
 is the same on `websockets.sync`.
+
+Both are thin shells over one sans-IO core (the pattern of h11): a generator per operation that
+yields what it needs done (`_SendText`, `_Receive` with the seconds left) and is sent back the
+raw frame or the exception the receive raised; the shells perform it blocking or with `await`.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
@@ -28,6 +33,7 @@ from websockets.sync.client import connect as sync_connect
 from ..model import parse_coh_quote_id
 from .client import ServiceError
 
+T = TypeVar("T")
 MAX_KEPT = 1000
 #: The states the SDK's deleteQuoteTpSl takes as a confirmed cancel.
 CANCELED_STATES = ("cancel", "canceled", "cancelled")
@@ -128,6 +134,87 @@ def _settle(frame: dict[str, Any], what: str) -> dict[str, Any]:
     return frame["data"]
 
 
+# ------------------------------------------------------------------------------ the core
+
+
+@dataclass(frozen=True)
+class _SendText:
+    """Send this text frame; answer with None."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class _Receive:
+    """Receive one frame within `seconds`; answer with it (str or bytes), or with the
+    TimeoutError / WebSocketException the receive raised."""
+
+    seconds: float
+
+
+_Flow = Generator[_SendText | _Receive, Any, T]
+
+
+def _next_frame(url: str, deadline: float) -> _Flow[dict[str, Any]]:
+    """The next JSON-object frame before `deadline` (other frames are skipped)."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise NotificationTimeout(f"{url}: no matching frame in time")
+        got = yield _Receive(left)
+        if isinstance(got, TimeoutError):
+            raise NotificationTimeout(f"{url}: no matching frame in time")
+        if isinstance(got, WebSocketException):
+            raise ServiceError(f"{url}: connection lost ({got.__class__.__name__})")
+        frame = _decode(got)
+        if frame is not None:
+            return frame
+
+
+def _subscribe(url: str, app_name: str, kept: _Kept, address: str, timeout: float) -> _Flow[None]:
+    """Subscribe to frames of `address`; done at the acknowledgement (frames before it kept)."""
+    wanted = [pattern(address, app_name)]
+    yield _SendText(json.dumps({"channel_patterns": wanted}))
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = yield from _next_frame(url, deadline)
+        if frame.get("subscribed") == wanted:
+            return
+        if "error" in frame:
+            raise ServiceError(f"subscribe refused: {frame['error']}", body=frame)
+        kept.keep(frame)
+
+
+def _wait_for(
+    url: str, kept: _Kept, match: Match, timeout: float, what: str
+) -> _Flow[dict[str, Any]]:
+    """The `data` of the first frame `match` accepts (a kept one first)."""
+    earlier = kept.take(match)
+    if earlier is not None:
+        return _settle(earlier, what)
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = yield from _next_frame(url, deadline)
+        if match(frame):
+            return _settle(frame, what)
+        kept.keep(frame)
+
+
+def _open_wait(temp_quote_id: int) -> tuple[Match, str]:
+    return open_settled(temp_quote_id), f"instant_open {temp_quote_id}"
+
+
+def _new_wait(coh_quote_id: int | str) -> tuple[Match, str]:
+    return order_state(coh_quote_id), f"TP/SL order {coh_quote_id}"
+
+
+def _canceled_wait(coh_quote_id: int | str) -> tuple[Match, str]:
+    return order_state(coh_quote_id, CANCELED_STATES), f"TP/SL cancel {coh_quote_id}"
+
+
+# ------------------------------------------------------------------------------ the shells
+
+
 class Notifications:
     """An async websocket client of the notifications (or COH order) websocket."""
 
@@ -151,72 +238,50 @@ class Notifications:
         if self._ws is not None:
             await self._ws.close()
 
-    async def _next(self, deadline: float) -> dict[str, Any]:
-        assert self._ws is not None, "use `async with Notifications(url) as ws`"
+    async def _run(self, flow: _Flow[T]) -> T:
+        ws = self._ws
+        assert ws is not None, "use `async with Notifications(url) as ws`"
+        answer: Any = None
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise NotificationTimeout(f"{self.url}: no matching frame in time")
             try:
-                raw = await asyncio.wait_for(self._ws.recv(), left)
-            except TimeoutError:
-                raise NotificationTimeout(f"{self.url}: no matching frame in time") from None
-            except WebSocketException as exc:
-                raise ServiceError(
-                    f"{self.url}: connection lost ({exc.__class__.__name__})"
-                ) from None
-            frame = _decode(raw)
-            if frame is not None:
-                return frame
+                effect = flow.send(answer)
+            except StopIteration as done:
+                return done.value
+            if isinstance(effect, _SendText):
+                answer = await ws.send(effect.text)
+                continue
+            try:
+                answer = await asyncio.wait_for(ws.recv(), effect.seconds)
+            except (TimeoutError, WebSocketException) as exc:
+                answer = exc
 
     async def subscribe(self, address: str, timeout: float = 10) -> None:
         """Subscribe to frames of `address` and wait for the acknowledgement."""
-        assert self._ws is not None, "use `async with Notifications(url) as ws`"
-        wanted = [pattern(address, self.app_name)]
-        await self._ws.send(json.dumps({"channel_patterns": wanted}))
-        deadline = time.monotonic() + timeout
-        while True:
-            frame = await self._next(deadline)
-            if frame.get("subscribed") == wanted:
-                return
-            if "error" in frame:
-                raise ServiceError(f"subscribe refused: {frame['error']}", body=frame)
-            self.kept.keep(frame)
+        await self._run(_subscribe(self.url, self.app_name, self.kept, address, timeout))
 
     async def wait_for(self, match: Match, timeout: float, what: str = "frame") -> dict[str, Any]:
         """The `data` of the first frame `match` accepts; NotificationFailed if it is a
         failure frame, NotificationTimeout if none comes within `timeout` seconds."""
-        kept = self.kept.take(match)
-        if kept is not None:
-            return _settle(kept, what)
-        deadline = time.monotonic() + timeout
-        while True:
-            frame = await self._next(deadline)
-            if match(frame):
-                return _settle(frame, what)
-            self.kept.keep(frame)
+        return await self._run(_wait_for(self.url, self.kept, match, timeout, what))
 
     async def wait_open(self, temp_quote_id: int, timeout: float = 30) -> dict[str, Any]:
         """`SendQuoteTransaction` success of the temp id: its data (`quote_id`, `va_address`)."""
-        return await self.wait_for(
-            open_settled(temp_quote_id), timeout, f"instant_open {temp_quote_id}"
-        )
+        match, what = _open_wait(temp_quote_id)
+        return await self.wait_for(match, timeout, what)
 
     async def wait_order_new(self, coh_quote_id: int | str, timeout: float = 30) -> dict[str, Any]:
         """A TP/SL order counts as placed once the COH websocket reports `state: "new"` (the
         SDK's setQuoteTpSl: "only confirmed once the WebSocket reports state: new")."""
-        return await self.wait_for(
-            order_state(coh_quote_id), timeout, f"TP/SL order {coh_quote_id}"
-        )
+        match, what = _new_wait(coh_quote_id)
+        return await self.wait_for(match, timeout, what)
 
     async def wait_order_canceled(
         self, coh_quote_id: int | str, timeout: float = 30
     ) -> dict[str, Any]:
         """A cancel counts as done once the COH websocket reports the order canceled (the SDK's
         deleteQuoteTpSl: `cancel`, `canceled` or `cancelled`)."""
-        return await self.wait_for(
-            order_state(coh_quote_id, CANCELED_STATES), timeout, f"TP/SL cancel {coh_quote_id}"
-        )
+        match, what = _canceled_wait(coh_quote_id)
+        return await self.wait_for(match, timeout, what)
 
 
 class SyncNotifications:
@@ -243,55 +308,37 @@ class SyncNotifications:
         if self._ws is not None:
             self._ws.close()
 
-    def _next(self, deadline: float) -> dict[str, Any]:
-        assert self._ws is not None, "use `with SyncNotifications(url) as ws`"
+    def _run(self, flow: _Flow[T]) -> T:
+        ws = self._ws
+        assert ws is not None, "use `with SyncNotifications(url) as ws`"
+        answer: Any = None
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise NotificationTimeout(f"{self.url}: no matching frame in time")
             try:
-                raw = self._ws.recv(timeout=left)
-            except TimeoutError:
-                raise NotificationTimeout(f"{self.url}: no matching frame in time") from None
-            except WebSocketException as exc:
-                raise ServiceError(
-                    f"{self.url}: connection lost ({exc.__class__.__name__})"
-                ) from None
-            frame = _decode(raw)
-            if frame is not None:
-                return frame
+                effect = flow.send(answer)
+            except StopIteration as done:
+                return done.value
+            if isinstance(effect, _SendText):
+                answer = ws.send(effect.text)
+                continue
+            try:
+                answer = ws.recv(timeout=effect.seconds)
+            except (TimeoutError, WebSocketException) as exc:
+                answer = exc
 
     def subscribe(self, address: str, timeout: float = 10) -> None:
-        assert self._ws is not None, "use `with SyncNotifications(url) as ws`"
-        wanted = [pattern(address, self.app_name)]
-        self._ws.send(json.dumps({"channel_patterns": wanted}))
-        deadline = time.monotonic() + timeout
-        while True:
-            frame = self._next(deadline)
-            if frame.get("subscribed") == wanted:
-                return
-            if "error" in frame:
-                raise ServiceError(f"subscribe refused: {frame['error']}", body=frame)
-            self.kept.keep(frame)
+        self._run(_subscribe(self.url, self.app_name, self.kept, address, timeout))
 
     def wait_for(self, match: Match, timeout: float, what: str = "frame") -> dict[str, Any]:
-        kept = self.kept.take(match)
-        if kept is not None:
-            return _settle(kept, what)
-        deadline = time.monotonic() + timeout
-        while True:
-            frame = self._next(deadline)
-            if match(frame):
-                return _settle(frame, what)
-            self.kept.keep(frame)
+        return self._run(_wait_for(self.url, self.kept, match, timeout, what))
 
     def wait_open(self, temp_quote_id: int, timeout: float = 30) -> dict[str, Any]:
-        return self.wait_for(open_settled(temp_quote_id), timeout, f"instant_open {temp_quote_id}")
+        match, what = _open_wait(temp_quote_id)
+        return self.wait_for(match, timeout, what)
 
     def wait_order_new(self, coh_quote_id: int | str, timeout: float = 30) -> dict[str, Any]:
-        return self.wait_for(order_state(coh_quote_id), timeout, f"TP/SL order {coh_quote_id}")
+        match, what = _new_wait(coh_quote_id)
+        return self.wait_for(match, timeout, what)
 
     def wait_order_canceled(self, coh_quote_id: int | str, timeout: float = 30) -> dict[str, Any]:
-        return self.wait_for(
-            order_state(coh_quote_id, CANCELED_STATES), timeout, f"TP/SL cancel {coh_quote_id}"
-        )
+        match, what = _canceled_wait(coh_quote_id)
+        return self.wait_for(match, timeout, what)

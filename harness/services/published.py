@@ -23,7 +23,8 @@ Harness headers (absent when empty; compact JSON, ASCII):
 - `X-Symmio-Harness-Warnings`: `[{"rule_id", "path", "message"}, ...]` of an accepted body;
 - `X-Symmio-Harness-Info`: the same shape, information only (e.g. which close form was sent);
 - `X-Symmio-Harness-Omitted`: how many items did not fit `HEADER_BUDGET` bytes (see `/mock/...`);
-- `X-Symmio-Harness-Tx-Hash`: the transaction of an open, a close or a temp quote's status.
+- `X-Symmio-Harness-Tx-Hash`: the transaction of an open, a close or a temp quote's status;
+- `X-Symmio-Harness-Identity` (the COH search): each row's signer and signed digests.
 """
 
 from __future__ import annotations
@@ -50,6 +51,14 @@ INFO_HEADER = "X-Symmio-Harness-Info"
 OMITTED_HEADER = "X-Symmio-Harness-Omitted"
 TX_HASH_HEADER = "X-Symmio-Harness-Tx-Hash"
 HARNESS_HEADERS = (WARNINGS_HEADER, INFO_HEADER, OMITTED_HEADER, TX_HASH_HEADER)
+#: The mock COH's search answer header (harness-only): who signed each returned row and what.
+#: A published search row (`ConditionalOrderResponseSchema`, SDK_COH below) carries no signer,
+#: salt or signed digest, so no row of a real COH proves WHICH signed request stored or
+#: cancelled it; an at-most-once client needs that to reconcile a lost reply, and without it (a
+#: real COH) the outcome stays unknown. Compact JSON `[{coh_quote_id, conditional_order_type,
+#: signer, order_digest, cancel_signer, cancel_digest}, ...]`, one entry per returned row while
+#: they fit `HEADER_BUDGET` (a row without an entry is unproven, never assumed).
+IDENTITY_HEADER = "X-Symmio-Harness-Identity"
 #: a client's header block is bounded (h11: 16 KiB by default); the lists stay under this
 HEADER_BUDGET = 8 * 1024
 
@@ -139,7 +148,16 @@ def harness_headers(
     return headers
 
 
-def _compact(items: list[Mapping[str, str]]) -> str:
+def identity_header(entries: list[dict[str, Any]]) -> dict[str, str]:
+    """`IDENTITY_HEADER` for a search answer's rows (in their order), as many as fit
+    `HEADER_BUDGET`; none when there is nothing to say."""
+    kept = list(entries)
+    while kept and len(_compact(kept)) > HEADER_BUDGET:
+        kept.pop()
+    return {IDENTITY_HEADER: _compact(kept)} if kept else {}
+
+
+def _compact(items: list[Mapping[str, Any]]) -> str:
     return json.dumps(items, separators=(",", ":"), ensure_ascii=True)
 
 
@@ -596,6 +614,7 @@ def schemas() -> dict[str, dict[str, Any]]:
 __all__ = [
     "ERROR_CATEGORIES",
     "HARNESS_HEADERS",
+    "IDENTITY_HEADER",
     "INFO_HEADER",
     "OMITTED_HEADER",
     "TX_HASH_HEADER",
@@ -603,6 +622,7 @@ __all__ = [
     "PublishedJSON",
     "dumps",
     "harness_headers",
+    "identity_header",
     "json_number",
     "number",
     "read_harness_list",

@@ -35,6 +35,7 @@ def test_sync_set_mock_price_is_never_resent_after_an_ambiguous_failure(services
         coh.set_mock_price(1, "66000.0")
     assert price_posts(services) == 1, f"{fault}: the price move was posted again"
     assert "not re-sent" in str(raised.value), str(raised.value)
+    assert raised.value.request == {"symbol_id": 1, "price": "66000.0"}, raised.value.request
 
 
 # httpx.ASGITransport cannot show a dropped reply (it asserts the response completed), so the
