@@ -30,7 +30,7 @@ from starlette.routing import Mount, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from .published import HARNESS_HEADERS, WARNINGS_HEADER
+from .published import HARNESS_HEADERS, IDENTITY_HEADER, WARNINGS_HEADER
 
 #: Loopback origins: http(s)://localhost, 127.x.x.x or [::1], any port.
 LOOPBACK_ORIGINS = r"https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?"
@@ -68,7 +68,7 @@ def cors(app: ASGIApp, origins: Sequence[str] | None = None) -> ASGIApp:
         allow_origin_regex=None if origins else LOOPBACK_ORIGINS,
         allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["*"],
-        expose_headers=["Retry-After", *HARNESS_HEADERS],
+        expose_headers=["Retry-After", *HARNESS_HEADERS, IDENTITY_HEADER],
         max_age=600,
     )
 
