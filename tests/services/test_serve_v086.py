@@ -8,18 +8,24 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 
+import httpx
 import pytest
+from web3 import Web3
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
+from harness import artifacts
 from harness import calldata as cd
 from harness.context import context_from_json
 from harness.keys import LocalKey
 from harness.protocol import V0_8_6
 from harness.services import Services, embedded_backend
+from harness.services.launch import ServeProcess
 from harness.services.server import NotListening, serve
+
+from ..anvil_needed import needs_anvil
 
 BASE = "http://127.0.0.1"
 
@@ -61,3 +67,22 @@ def test_an_unknown_contracts_version_is_refused_by_name() -> None:
         NotListening, match=r"--contracts-version: unknown contracts version '0\.8\.7'"
     ):
         serve(contracts_version="0.8.7", out=lambda _line: None)
+
+
+@pytest.mark.anvil
+@needs_anvil
+def test_serve_on_anvil_with_contracts_version_086_deploys_the_v086_mocks() -> None:
+    serve_process = ServeProcess(args=("--chain", "anvil", "--contracts-version", "0.8.6"))
+    try:
+        context = context_from_json(httpx.get(f"{serve_process.base}/context").json())
+        assert context.generation is V0_8_6, "the served context names v0.8.6"
+        assert context.gasless_layer is not None and context.rpc_url is not None
+        w3 = Web3(Web3.HTTPProvider(context.rpc_url))
+        code = bytes(w3.eth.get_code(context.instant_layer))
+        deployed = bytes.fromhex(
+            artifacts.load_artifact("InstantLayerV086")["deployedBytecode"][2:]
+        )
+        assert len(code) == len(deployed), "the InstantLayer on anvil is the v0.8.6 mock"
+        assert bytes(w3.eth.get_code(context.gasless_layer)), "the GaslessLayer is deployed"
+    finally:
+        serve_process.stop()
