@@ -273,7 +273,9 @@ def test_a_grant_operation_past_its_deadline_reverts_deadline_expired(
 def test_a_delegate_reaching_another_account_through_the_account_layer_reverts_out_of_scope(
     onboarded086: Scenario,
 ) -> None:
-    """The session key names its granted sub-account but adds margin from another one."""
+    """The session key names its granted sub-account but adds margin from another one (on v0.8.5
+    the same operation succeeds: test_real_behaviours.py
+    test_a_delegate_of_one_sub_account_acts_with_the_owners_authority_on_another)."""
     s = onboarded086
     other = second_sub_account(s)
     op = s.sign(s.session, s.add_margin_call(1, sub_account=other))
@@ -491,16 +493,3 @@ def test_the_v086_flow_onboards_by_grant_operation_opens_capped_and_closes(
     assert s.system.quote(opened.quote_id)["quoteStatus"] == 4, "opened"
     s.system.instant_close(s.close_plan(s.session, QUANTITY).body, closed_price=FILL_PRICE)
     assert s.system.quote(opened.quote_id)["quoteStatus"] == 7, "closed"
-
-
-def test_on_v085_a_delegate_reaching_another_account_is_not_scoped(onboarded: Scenario) -> None:
-    """The control of the scope rule: the v0.8.5 AccountLayer has no scope, so the same
-    operation passes the owner check and moves the other account's margin."""
-    s = onboarded
-    other = second_sub_account(s)
-    s.system.mint(s.user.address, DEPOSIT_UNITS)
-    s.system.approve(s.user.address, DEPOSIT_UNITS)
-    s.system.deposit(s.user.address, other, DEPOSIT_UNITS)
-    before = s.system.balance(other)
-    s.system.execute_batch([s.sign(s.session, s.add_margin_call(WAD, sub_account=other))])
-    assert s.system.balance(other) == before - WAD, "v0.8.5: the delegate acted on the other"
