@@ -114,7 +114,7 @@ class Deployment:
     @classmethod
     def seen_from(cls, context: Context, collateral: str) -> Deployment:
         """A frontend's view of the deployment `context` describes (its PartyB is the hedger;
-        no hedger key, default templates)."""
+        no hedger key, default templates; the context's generation and GaslessLayer)."""
         if context.hedger is None or context.affiliate is None:
             raise ChainError("a deployment needs the context's hedger and affiliate")
         return cls(
@@ -125,6 +125,8 @@ class Deployment:
             party_b=context.hedger,
             affiliate=context.affiliate,
             symbols=tuple(context.symbols or ()),
+            generation=context.generation,
+            gasless_layer=context.gasless_layer,
         )
 
 

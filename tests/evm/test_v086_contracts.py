@@ -15,7 +15,7 @@ from eth_abi import decode
 
 from harness import calldata as cd
 from harness import flow
-from harness.chain import Call
+from harness.chain import Call, Deployment, System
 from harness.fee_limit_salt import fee_limit_salt
 from harness.model import Account, DelegationInfo, FlexField, WrappedOperation
 from harness.primitives import keccak
@@ -493,3 +493,14 @@ def test_the_v086_flow_onboards_by_grant_operation_opens_capped_and_closes(
     assert s.system.quote(opened.quote_id)["quoteStatus"] == 4, "opened"
     s.system.instant_close(s.close_plan(s.session, QUANTITY).body, closed_price=FILL_PRICE)
     assert s.system.quote(opened.quote_id)["quoteStatus"] == 7, "closed"
+
+
+def test_a_frontends_view_of_a_v086_context_drives_the_v086_surfaces(
+    deployed086: Scenario,
+) -> None:
+    s = deployed086
+    seen = Deployment.seen_from(s.system.context(), s.system.collateral.address)
+    assert (seen.generation, seen.gasless_layer) == (V0_8_6, s.system.deployment.gasless_layer)
+    driver = System(s.chain, seen)
+    names = {f["name"] for f in driver.instant_layer.abi if f.get("type") == "function"}
+    assert "grantDelegations" in names, "the v0.8.6 InstantLayer surface"
