@@ -290,6 +290,8 @@ class Backend:
             self.bot.address: "the TP/SL bot",
             system.admin: "the deployer and solver account",
         }
+        if system.gasless_layer is not None:
+            named[system.gasless_layer.address] = "the GaslessLayer contract"
         return {address.lower(): what for address, what in named.items()}
 
     def session_key_refusal(self, session_key: str) -> str | None:

@@ -86,3 +86,13 @@ def test_serve_on_anvil_with_contracts_version_086_deploys_the_v086_mocks() -> N
         assert bytes(w3.eth.get_code(context.gasless_layer)), "the GaslessLayer is deployed"
     finally:
         serve_process.stop()
+
+
+def test_the_gasless_layer_is_refused_as_a_session_key(
+    stack: tuple[Services, TestClient],
+) -> None:
+    services, http = stack
+    gasless = services.backend.system.gasless_layer.address
+    got = http.post("/mock/onboard", json={"session_key": gasless})
+    assert got.status_code == 400, got.text
+    assert "the GaslessLayer contract" in got.text, got.text
