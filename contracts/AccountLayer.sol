@@ -108,11 +108,11 @@ contract AccountLayer is AccessControl {
 
     // ---------------------------------------------------------------- storage
     uint256 public globalNonce;
-    address private _globalSigner;
+    address internal _globalSigner;
 
     mapping(address => bool) public isSymmioCoreAllowed;
     mapping(address => SubAccountDetail) private _subs;
-    mapping(address => VirtualAccountDetail) private _vas;
+    mapping(address => VirtualAccountDetail) internal _vas;
     mapping(address => address[]) private _userSubs;
     mapping(address => address[]) private _subVAs;
     mapping(address => uint256) private _virtualNonce;
@@ -135,7 +135,7 @@ contract AccountLayer is AccessControl {
     }
 
     /// Session signer for the following calls (InstantLayer sets it before and clears it after).
-    function setSigner(address signer) external {
+    function setSigner(address signer) external virtual {
         _checkSignerSetter();
         _globalSigner = signer;
     }
@@ -389,7 +389,7 @@ contract AccountLayer is AccessControl {
         if (!hasRole(INSTANT_LAYER_ROLE, msg.sender) && !hasRole(SIGNER_SETTER_ROLE, msg.sender)) revert Unauthorized();
     }
 
-    function _checkAccountOwner(address account) internal view {
+    function _checkAccountOwner(address account) internal view virtual {
         address signer = _signer();
         address owner = ownerOf(account);
         if ((owner == address(0) || owner != signer) && !hasRole(INSTANT_LAYER_ROLE, signer)) revert NotOwner();

@@ -509,7 +509,7 @@ contract InstantLayer is AccessControlEnumerable, EIP712, ReentrancyGuard {
     /// the account and is registered; PartyA: the owner, or a delegate active for the selector on
     /// the canonical account), signature (skipped when the signer sends the transaction), use count,
     /// then the optional nonce of signerAccount.addr.
-    function _verifyOperation(SignedOperation calldata op, bytes calldata signature) internal returns (bytes32 hash) {
+    function _verifyOperation(SignedOperation calldata op, bytes calldata signature) internal virtual returns (bytes32 hash) {
         ReplayAttackHeader calldata header = op.replayAttackHeader;
         if (header.deadline != 0 && header.deadline < block.timestamp) revert DeadlineExpired(header.deadline);
         if (op.callData.length < 4) revert CallDataLengthMismatch();
@@ -598,7 +598,7 @@ contract InstantLayer is AccessControlEnumerable, EIP712, ReentrancyGuard {
     /// AccountLayer as target -> a direct call; both with AccountLayer setSigner(owner) before and
     /// setSigner(0) after; any other whitelisted target -> a plain call. A failure reverts
     /// OperationFailed(index, revert data).
-    function _execute(uint256 index, SignedOperation calldata op, bytes memory callData) internal returns (bytes memory result) {
+    function _execute(uint256 index, SignedOperation calldata op, bytes memory callData) internal virtual returns (bytes memory result) {
         bool ok;
         bool nested;
         if (op.signerAccount.isPartyB) {
@@ -606,14 +606,14 @@ contract InstantLayer is AccessControlEnumerable, EIP712, ReentrancyGuard {
         } else if (op.target == symmio || op.target == accountLayer) {
             address al = accountLayer;
             if (al == address(0)) revert AccountLayerNotSet();
-            IAccountLayer(al).setSigner(_ownerOf(op.signerAccount.addr));
+            _openSignerSession(al, op);
             if (op.target == symmio) {
                 (ok, result) = al.call(abi.encodeCall(IAccountLayer._call, (op.signerAccount.addr, _single(callData))));
                 nested = true;
             } else {
                 (ok, result) = al.call(callData);
             }
-            IAccountLayer(al).setSigner(address(0));
+            _closeSignerSession(al);
         } else {
             (ok, result) = op.target.call(callData);
         }
@@ -621,8 +621,17 @@ contract InstantLayer is AccessControlEnumerable, EIP712, ReentrancyGuard {
         if (nested && result.length > 0) result = abi.decode(result, (bytes[]))[0];
     }
 
+    /// The AccountLayer signer for a PartyA operation on the core or the AccountLayer: the owner.
+    function _openSignerSession(address al, SignedOperation calldata op) internal virtual {
+        IAccountLayer(al).setSigner(_ownerOf(op.signerAccount.addr));
+    }
+
+    function _closeSignerSession(address al) internal virtual {
+        IAccountLayer(al).setSigner(address(0));
+    }
+
     // ================================================================ internals: helpers
-    function _grant(address delegator, address delegate, bytes4[] calldata selectors, uint256 expiry) internal {
+    function _grant(address delegator, address delegate, bytes4[] memory selectors, uint256 expiry) internal {
         for (uint256 i = 0; i < selectors.length; i++) {
             bytes4 selector = selectors[i];
             delegations[delegator][delegate][selector] = expiry;

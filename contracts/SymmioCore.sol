@@ -396,6 +396,41 @@ contract SymmioCore {
         SingleUpnlAndPriceSig calldata upnlSig,
         bytes calldata data
     ) external whenInstantModeIsNotActive(_sender()) returns (uint256 quoteId) {
+        return _sendQuote(
+            partyBsWhiteList,
+            symbolId,
+            positionType,
+            orderType,
+            price,
+            quantity,
+            cva,
+            lf,
+            partyAmm,
+            partyBmm,
+            deadline,
+            affiliate,
+            upnlSig,
+            data
+        );
+    }
+
+    /// The open both generations share (v0.8.6 `sendQuote` adds its SolverFeeCaps on top).
+    function _sendQuote(
+        address[] calldata partyBsWhiteList,
+        uint256 symbolId,
+        uint8 positionType,
+        uint8 orderType,
+        uint256 price,
+        uint256 quantity,
+        uint256 cva,
+        uint256 lf,
+        uint256 partyAmm,
+        uint256 partyBmm,
+        uint256 deadline,
+        address affiliate,
+        SingleUpnlAndPriceSig calldata upnlSig,
+        bytes calldata data
+    ) internal returns (uint256 quoteId) {
         address partyA = _sender();
         require(deadline >= block.timestamp, "SymmioCore: low deadline");
         require(positionType <= SHORT, "SymmioCore: invalid positionType");

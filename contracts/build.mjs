@@ -22,7 +22,18 @@ const NODE_MODULES = path.join(HERE, 'node_modules');
 const PINNED = { solc: '0.8.30', '@openzeppelin/contracts': '4.9.6' };
 
 // Deployable contracts, in the order they are reported. Python loads artifacts by these names.
-const DEPLOYABLE = ['MockERC20', 'SymmioCore', 'AccountLayer', 'InstantLayer', 'MockPartyB'];
+const DEPLOYABLE = [
+  'MockERC20',
+  'SymmioCore',
+  'AccountLayer',
+  'InstantLayer',
+  'MockPartyB',
+  // v0.8.6 (contracts/v086/): each inherits its v0.8.5 mock and overrides what v0.8.6 changes
+  'SymmioCoreV086',
+  'AccountLayerV086',
+  'InstantLayerV086',
+  'GaslessLayer',
+];
 
 const EIP170_LIMIT = 24576; // bytes of runtime code
 

@@ -13,8 +13,19 @@ from typing import Any
 
 from .errors import HarnessError
 
-#: Every deployable contract of contracts/, in deployment order.
-CONTRACT_NAMES = ("MockERC20", "SymmioCore", "AccountLayer", "InstantLayer", "MockPartyB")
+#: Every deployable contract of contracts/, in deployment order: the v0.8.5 mocks, then the
+#: v0.8.6 ones (contracts/v086/: each inherits its v0.8.5 mock; the GaslessLayer is v0.8.6's).
+CONTRACT_NAMES = (
+    "MockERC20",
+    "SymmioCore",
+    "AccountLayer",
+    "InstantLayer",
+    "MockPartyB",
+    "SymmioCoreV086",
+    "AccountLayerV086",
+    "InstantLayerV086",
+    "GaslessLayer",
+)
 
 _PACKAGED = Path(__file__).resolve().parent / "_artifacts"
 _CHECKOUT = Path(__file__).resolve().parents[1] / "contracts_abi"

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from .errors import HarnessError
-from .protocol import BODY_KINDS, BY_VERSION, VERSION
+from .protocol import BODY_KINDS, BY_VERSION, CURRENT, VERSION
 
 #: `-h` as well as `--help` on the app and every command and sub-command.
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -100,6 +100,11 @@ class ServeChain(StrEnum):
     anvil = "anvil"
 
 
+#: The contract generations `serve` deploys (from `protocol.BY_VERSION`, spelled once).
+ContractsVersion = StrEnum("ContractsVersion", {v: v for v in BY_VERSION})  # type: ignore[misc]
+DEFAULT_CONTRACTS_VERSION = ContractsVersion(CURRENT.version)
+
+
 @app.command(
     context_settings=CONTEXT_SETTINGS,
     short_help="Serve the mock services on a chain for a frontend.",
@@ -126,6 +131,15 @@ def serve(
             "node).",
         ),
     ] = ServeChain.embedded,
+    contracts_version: Annotated[
+        ContractsVersion,
+        typer.Option(
+            "--contracts-version",
+            metavar=_choices(ContractsVersion),
+            help="The mock contracts: 0.8.5 (Base) or 0.8.6 (Arbitrum: capped sendQuote, grant "
+            "operations relayed by a GaslessLayer, scoped delegations).",
+        ),
+    ] = DEFAULT_CONTRACTS_VERSION,
     cors_origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -167,6 +181,7 @@ def serve(
             cors_origins=cors_origin or None,
             quiet=quiet,
             price_tick_seconds=price_tick,
+            contracts_version=contracts_version.value,
         )
     except HarnessError as exc:
         err_console.print(f"serve failed: {exc}")

@@ -13,9 +13,11 @@ from harness import calldata as cd
 from harness import flow, pricing
 from harness.anvil import Anvil
 from harness.chain import Chain, deploy_system
+from harness.context import Symbol
 from harness.demo import Market
 from harness.keys import LocalKey
 from harness.primitives import keccak
+from harness.protocol import V0_8_6, Protocol
 from harness.revert import Reverted
 
 from .anvil_needed import needs_anvil
@@ -28,13 +30,22 @@ def key(label: str) -> LocalKey:
     return LocalKey(keccak(f"symmio-harness rpc test {label}".encode()))
 
 
-def lifecycle(chain: Chain) -> None:
-    """Deploy, onboard a fresh user, open, close: the driver's whole path on `chain`."""
-    system = deploy_system(chain, hedger=key("hedger"))
+def lifecycle(chain: Chain, generation: type[Protocol] | None = None) -> None:
+    """Deploy, onboard a fresh user, open, close: the driver's whole path on `chain`. On v0.8.6
+    the onboarding grants by an owner-signed operation relayed by the GaslessLayer and the open
+    is the capped sendQuote, whose caps (the symbol's minimums) the core stores."""
+    if generation is None:
+        system = deploy_system(chain, hedger=key("hedger"))
+    else:
+        symbol = Symbol(1, "BTCUSDT", 1, 3, Decimal("0.0006"), Decimal("0.0004"))
+        system = deploy_system(
+            chain, hedger=key("hedger"), generation=generation, symbols=(symbol,)
+        )
     user, session = key("user"), key("session")
     chain.add_key(user)
     expiry = chain.now() + 86_400
-    done = system.onboard(user.address, session.address, deposit_units=10**9, expiry=expiry)
+    owner = user.address if generation is None else user
+    done = system.onboard(owner, session.address, deposit_units=10**9, expiry=expiry)
     ctx = system.context(sub_account=done.sub_account, session_key=session.address)
     plan = flow.build_instant_open(
         ctx,
@@ -51,6 +62,8 @@ def lifecycle(chain: Chain) -> None:
     )
     opened = system.instant_open(plan.body)
     assert opened.quote_id == 1 and system.quote(1)["quoteStatus"] == 4  # OPENED
+    if generation is not None:
+        assert system.solver_fee_caps(1) == (6 * 10**14, 4 * 10**14), "the capped open's caps"
     close = flow.build_instant_close(
         ctx,
         session,
@@ -88,6 +101,13 @@ def test_the_driver_runs_the_lifecycle_on_anvil_and_travels_in_time() -> None:
         assert chain.now() == target
         chain.revert(snap)
         assert chain.latest_block() < 5
+
+
+@pytest.mark.anvil
+@needs_anvil
+def test_the_driver_runs_the_v086_lifecycle_on_anvil() -> None:
+    with Anvil() as node:
+        lifecycle(Chain(Web3(Web3.HTTPProvider(node.rpc_url))), V0_8_6)
 
 
 @pytest.mark.evm

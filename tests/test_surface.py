@@ -20,6 +20,21 @@ FACT_SELECTORS = {
         "isDelegationActive": "9d1daab3",
     },
     "AccountLayer": {"createSubAccounts": "817ed7f6", "_call": "bd367d8e"},
+    # real-world.md §2.1, §2.5
+    "InstantLayerV086": {"grantDelegations": "9cfb6914", "grantDelegation": "fd7f4c5e"},
+    "SymmioCoreV086": {"sendQuote": "0ac30baf"},
+}
+
+#: The v0.8.6 errors real-world.md §2 quotes, by the surface that raises them.
+FACT_ERRORS_V086 = {
+    "InstantLayerV086": {
+        "InvalidGrantOperation()": "f7b39f62",
+        "InvalidDelegation()": "a9e649e9",
+        "DelegationExpired(uint256)": "12b6b89c",
+        "SelfDelegation()": "52e0d047",
+    },
+    "AccountLayerV086": {"AccountOutOfScope(address,address)": "4705304f"},
+    "GaslessLayer": {"FeeLimitExceeded(uint256,uint256)": "c61c3974"},
 }
 
 
@@ -42,6 +57,26 @@ def test_selectors_quoted_by_the_facts_are_in_the_surface(contract: str) -> None
     }
     for name, selector in FACT_SELECTORS[contract].items():
         assert by_name.get(name) == selector, name
+
+
+@pytest.mark.parametrize("contract", sorted(FACT_ERRORS_V086))
+def test_v086_errors_quoted_by_the_facts_are_in_the_surface(contract: str) -> None:
+    errors = {sig: sel.hex() for sig, sel in surface.surface(contract).errors.items()}
+    for sig, selector in FACT_ERRORS_V086[contract].items():
+        assert errors.get(sig) == selector, sig
+
+
+def test_a_v086_surface_inherits_its_v085_one() -> None:
+    v085, v086 = surface.surface("InstantLayer"), surface.surface("InstantLayerV086")
+    assert set(v085.functions) < set(v086.functions), "every v0.8.5 function, and more"
+    assert set(v085.errors) < set(v086.errors), "every v0.8.5 error, and more"
+
+
+def test_a_missing_error_of_an_incomplete_surface_is_named() -> None:
+    compiled = [e for e in artifacts.abi("GaslessLayer") if e.get("name") != "FeeLimitExceeded"]
+    assert surface.differences("GaslessLayer", compiled) == [
+        "missing error FeeLimitExceeded(uint256,uint256)"
+    ]
 
 
 def test_struct_names_expand_to_canonical_tuples() -> None:

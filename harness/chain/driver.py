@@ -40,6 +40,7 @@ from ..model import (
     SignedOperation,
     WrappedOperation,
 )
+from ..protocol import V0_8_5, Protocol
 from . import surface
 from .node import Chain, ChainError, Sent
 
@@ -54,6 +55,20 @@ FILL_CLOSE_REQUEST = cd.Function(
     ),
     (),
     "symmio_core",
+)
+
+#: v0.8.6 GaslessLayer: relays owner-signed operations (walletIds all 0: InstantLayer operations).
+RELAY_WALLET_BATCH = cd.Function(
+    "relayWalletBatch",
+    (
+        ("signedOps", f"{cd.OP7}[]"),
+        ("signatures", "bytes[]"),
+        ("fills", "bytes[][]"),
+        ("flexFillerSignatures", "bytes[][]"),
+        ("walletIds", "uint256[]"),
+    ),
+    ("bytes[]",),
+    "gasless_layer",
 )
 
 #: Instant open = [addMarginToNextVA, sendQuote, lockQuote, openPosition]: the quote id that
@@ -91,11 +106,15 @@ class Deployment:
     #: signs the PartyB's operations (ERC-1271 on the PartyB contract): the solver side only;
     #: None for a frontend's view of a deployment
     hedger: flow.Signer | None = None
+    #: the protocol generation of the contracts (which surfaces they implement)
+    generation: type[Protocol] = V0_8_5
+    #: v0.8.6: the GaslessLayer relaying owner-signed operations (None: none)
+    gasless_layer: str | None = None
 
     @classmethod
     def seen_from(cls, context: Context, collateral: str) -> Deployment:
         """A frontend's view of the deployment `context` describes (its PartyB is the hedger;
-        no hedger key, default templates)."""
+        no hedger key, default templates; the context's generation and GaslessLayer)."""
         if context.hedger is None or context.affiliate is None:
             raise ChainError("a deployment needs the context's hedger and affiliate")
         return cls(
@@ -106,6 +125,8 @@ class Deployment:
             party_b=context.hedger,
             affiliate=context.affiliate,
             symbols=tuple(context.symbols or ()),
+            generation=context.generation,
+            gasless_layer=context.gasless_layer,
         )
 
 
@@ -134,16 +155,29 @@ class System:
         self.chain = chain
         self.deployment = deployment
         w3 = chain.w3
+        names = surface.names(deployment.generation)
         self.collateral: Contract = w3.eth.contract(deployment.collateral, abi=surface.abi("ERC20"))
-        self.core: Contract = w3.eth.contract(deployment.symmio_core, abi=surface.abi("SymmioCore"))
+        self.core: Contract = w3.eth.contract(
+            deployment.symmio_core, abi=surface.abi(names.symmio_core)
+        )
         self.account_layer: Contract = w3.eth.contract(
-            deployment.account_layer, abi=surface.abi("AccountLayer")
+            deployment.account_layer, abi=surface.abi(names.account_layer)
         )
         self.instant_layer: Contract = w3.eth.contract(
-            deployment.instant_layer, abi=surface.abi("InstantLayer")
+            deployment.instant_layer, abi=surface.abi(names.instant_layer)
+        )
+        #: v0.8.6: the GaslessLayer (None where the generation or the deployment has none)
+        self.gasless_layer: Contract | None = (
+            w3.eth.contract(deployment.gasless_layer, abi=surface.abi(names.gasless_layer))
+            if names.gasless_layer is not None and deployment.gasless_layer is not None
+            else None
         )
         #: the driver never calls the PartyB contract: its operations go through the InstantLayer
         self.party_b: Contract = w3.eth.contract(deployment.party_b, abi=[])
+
+    @property
+    def generation(self) -> type[Protocol]:
+        return self.deployment.generation
 
     @property
     def hedger(self) -> flow.Signer:
@@ -174,7 +208,15 @@ class System:
         return eip712.instant_layer_domain(self.chain.chain_id, self.instant_layer.address)
 
     def context(self, **optional: Any) -> Context:
-        """The context file's content for this deployment (the PartyB contract is the hedger)."""
+        """The context file's content for this deployment (the PartyB contract is the hedger).
+        After v0.8.5 it names its generation (`contracts_version`) and the GaslessLayer; the
+        symbols carry their fee-cap minimums. A v0.8.5 context stays as it was (no version:
+        v0.8.5 is what a context without one means)."""
+        later: dict[str, Any] = {}
+        if self.generation is not V0_8_5:
+            later["contracts_version"] = self.generation.version
+            if self.gasless_layer is not None:
+                later["gasless_layer"] = self.gasless_layer.address
         return Context(
             chain_id=self.chain.chain_id,
             instant_layer=self.instant_layer.address,
@@ -183,7 +225,7 @@ class System:
             hedger=self.party_b.address,
             affiliate=self.affiliate,
             symbols=self.symbols,
-            **optional,
+            **{**later, **optional},
         )
 
     # --- steps 1-5, from the user's EOA
@@ -210,7 +252,7 @@ class System:
 
     def onboard(
         self,
-        user: str,
+        user: str | flow.Signer,
         session_key: str,
         tpsl_bot: str | None = None,
         *,
@@ -220,18 +262,61 @@ class System:
     ) -> Onboarded:
         """Steps 1-5 for `user` (who must hold `deposit_units` of collateral and be able to
         send here): sub-account, approve + deposit, bind to the PartyB, the session key's and
-        the bot's delegations."""
-        sub, sent = self.create_sub_account(user, name)
+        the bot's delegations, with the generation's session-key set.
+
+        Where the generation grants by operation (v0.8.6) and `user` is the owner's key, the
+        delegations are one owner-signed grant operation (grantDelegations for the key and the
+        bot, grantDelegation for the key alone) relayed by the GaslessLayer (executeBatch where
+        the deployment has none); given only an address, the owner sends grantDelegation itself
+        (which v0.8.6 keeps)."""
+        owner = user if isinstance(user, str) else user.address
+        sub, sent = self.create_sub_account(owner, name)
         steps = {"createSubAccounts": sent}
-        steps["approve"] = self.approve(user, deposit_units)
-        steps["depositForAccount"] = self.deposit(user, sub, deposit_units)
-        steps["bindToPartyB"] = self.bind(user, sub)
-        session = flow.session_key_delegation(sub, session_key, expiry)
-        steps["grantDelegation(session key)"] = self.grant_delegation(user, session)
-        if tpsl_bot is not None:
-            bot = flow.tpsl_bot_delegation(sub, tpsl_bot, expiry)
-            steps["grantDelegation(TP/SL bot)"] = self.grant_delegation(user, bot)
-        return Onboarded(user, sub, steps)
+        steps["approve"] = self.approve(owner, deposit_units)
+        steps["depositForAccount"] = self.deposit(owner, sub, deposit_units)
+        steps["bindToPartyB"] = self.bind(owner, sub)
+        session = flow.session_key_delegation(sub, session_key, expiry, self.generation)
+        bot = flow.tpsl_bot_delegation(sub, tpsl_bot, expiry) if tpsl_bot is not None else None
+        if self.generation.grants_as_operations and not isinstance(user, str):
+            infos = (session,) if bot is None else (session, bot)
+            op = self.grant_operation(user, infos if bot is not None else session)
+            label = "grantDelegations" if bot is not None else "grantDelegation"
+            steps[f"{label}(operation)"] = self.relay([op])
+            return Onboarded(owner, sub, steps)
+        steps["grantDelegation(session key)"] = self.grant_delegation(owner, session)
+        if bot is not None:
+            steps["grantDelegation(TP/SL bot)"] = self.grant_delegation(owner, bot)
+        return Onboarded(owner, sub, steps)
+
+    # --- v0.8.6: grant operations and the GaslessLayer
+
+    def grant_operation(
+        self,
+        owner_key: flow.Signer,
+        infos: DelegationInfo | tuple[DelegationInfo, ...],
+        *,
+        deadline: int = 0,
+        salt: bytes | None = None,
+    ) -> WrappedOperation:
+        """An owner-signed grant operation (`flow.grant_operation`) for this deployment."""
+        return flow.grant_operation(self.context(), owner_key, infos, deadline=deadline, salt=salt)
+
+    def relay_tx(
+        self, ops: Sequence[WrappedOperation], *, sender: str | None = None
+    ) -> flow.TxRequest:
+        """Owner-signed operations as the relayer submits them: GaslessLayer.relayWalletBatch
+        (every walletId 0: InstantLayer operations), or executeBatch where there is none."""
+        if self.gasless_layer is None:
+            return self.batch_tx(ops, sender=sender)
+        signed, signatures, fills, flex = self._batch_args(ops, None, None)
+        data = RELAY_WALLET_BATCH.encode(signed, signatures, fills, flex, [0] * len(ops))
+        to = self.gasless_layer.address
+        return flow.TxRequest(
+            "relayWalletBatch", sender or self.admin, to, data, RELAY_WALLET_BATCH
+        )
+
+    def relay(self, ops: Sequence[WrappedOperation], **options: Any) -> Sent:
+        return self.chain.send(self.relay_tx(ops, **options))
 
     # --- solver side
 
@@ -335,9 +420,7 @@ class System:
         `InvalidFlexFillLength`. The PartyB fills as the transaction's sender where the driver
         can send as it (`as_party_b`: no filler signature needed), else it signs FlexFillAuth."""
         if quote is None:
-            quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(
-                body.send_quote.signed_operation.call_data
-            )
+            quote = self.decode_open(body.send_quote.signed_operation.call_data)
         price = quote["price"] if opened_price is None else opened_price
         until = quote["deadline"] if deadline is None else deadline
         # quote id 0 is the placeholder the template overwrites
@@ -411,7 +494,7 @@ class System:
         is), the quote id what sendQuote returns (read by running the template as a call)."""
         send = body.send_quote.signed_operation
         if quote is None:
-            quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(send.call_data)
+            quote = self.decode_open(send.call_data)
         if body.add_margin is not None:
             margin = cd.ADD_MARGIN_TO_NEXT_VA.decode(body.add_margin.signed_operation.call_data)
             sub, iso = margin["subAccount"], margin["vaIsolationType"]
@@ -427,6 +510,14 @@ class System:
         step = 0 if body.add_margin is None else 1  # sendQuote's place in the template
         (quote_id,) = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode_output(results[step])
         return Opened(quote_id, va, self.chain.send(tx))
+
+    def decode_open(self, call_data: bytes) -> dict[str, Any]:
+        """The arguments of an open's callData: the generation's open (v0.8.6: the capped
+        sendQuote), or the legacy open a v0.8.6 core still has (it stores zero caps)."""
+        for fn in (cd.open_function(self.generation), cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA):
+            if call_data[:4] == fn.selector:
+                return fn.decode(call_data)
+        raise ChainError(f"not an open of v{self.generation.version}: {call_data[:4].hex()}")
 
     def instant_close_tx(
         self,

@@ -1,7 +1,8 @@
 """Deploy and wire our mock contracts (contracts/), and the mock-only helpers on top of them.
 
 `deploy_system` deploys MockERC20, SymmioCore, AccountLayer, InstantLayer and MockPartyB on a
-`Chain`, wires them (contracts/README.md "Deploy and wire") and returns a `MockSystem`: the
+`Chain` (for `generation=V0_8_6`: their v0.8.6 mocks and a GaslessLayer, contracts/v086/),
+wires them (contracts/README.md "Deploy and wire") and returns a `MockSystem`: the
 real-surface driver (`harness.chain.driver.System`) plus what only our mocks have: the token
 faucet, the mock core's quote and balance views, and full-ABI contract objects for tests.
 """
@@ -21,6 +22,8 @@ from .. import calldata as cd
 from ..context import Symbol
 from ..keys import LocalKey
 from ..primitives import keccak
+from ..protocol import V0_8_5, Protocol
+from . import surface
 from .driver import (
     INSTANT_OPEN_NO_MARGIN_TEMPLATE,
     INSTANT_OPEN_TEMPLATE,
@@ -49,16 +52,21 @@ class MockSystem(System):
     def __init__(self, chain: Chain, deployment: Deployment, wiring_gas: dict[str, int]) -> None:
         super().__init__(chain, deployment)
         self.wiring_gas = wiring_gas
-        #: full-ABI objects of our mocks (tests reach mock-only functions through these)
+        names = surface.names(deployment.generation)
+        located = [
+            ("MockERC20", "MockERC20", deployment.collateral),
+            ("SymmioCore", names.symmio_core, deployment.symmio_core),
+            ("AccountLayer", names.account_layer, deployment.account_layer),
+            ("InstantLayer", names.instant_layer, deployment.instant_layer),
+            ("MockPartyB", "MockPartyB", deployment.party_b),
+        ]
+        if names.gasless_layer is not None and deployment.gasless_layer is not None:
+            located.append(("GaslessLayer", names.gasless_layer, deployment.gasless_layer))
+        #: full-ABI objects of our mocks by role (the v0.8.5 names; a v0.8.6 system's entries
+        #: are its v0.8.6 mocks), tests reach mock-only functions through these
         self.mock = {
-            name: chain.contract(name, address)
-            for name, address in (
-                ("MockERC20", deployment.collateral),
-                ("SymmioCore", deployment.symmio_core),
-                ("AccountLayer", deployment.account_layer),
-                ("InstantLayer", deployment.instant_layer),
-                ("MockPartyB", deployment.party_b),
-            )
+            role: chain.contract(surface.ARTIFACT_OF.get(name, name), address)
+            for role, name, address in located
         }
         self.party_b = self.mock["MockPartyB"]
 
@@ -80,10 +88,11 @@ class MockSystem(System):
         return self.chain.send(self.mock["MockERC20"].functions.mint(to, units), to)
 
     def onboard(
-        self, user: str, session_key: str, tpsl_bot: str | None = None, **kw: Any
+        self, user: str | flow.Signer, session_key: str, tpsl_bot: str | None = None, **kw: Any
     ) -> Onboarded:
-        """Faucet mint of the deposit, then the driver's steps 1-5."""
-        minted = self.mint(user, kw["deposit_units"])
+        """Faucet mint of the deposit, then the driver's steps 1-5 (`user`: the owner's address,
+        or its key where the generation grants by operation)."""
+        minted = self.mint(user if isinstance(user, str) else user.address, kw["deposit_units"])
         done = super().onboard(user, session_key, tpsl_bot, **kw)
         return Onboarded(done.user, done.sub_account, {"mint": minted, **done.steps})
 
@@ -92,6 +101,11 @@ class MockSystem(System):
         fn = self.mock["SymmioCore"].functions.getQuote(quote_id)
         outputs = fn.abi["outputs"][0]["components"]
         return dict(zip([o["name"] for o in outputs], self.view(fn), strict=True))
+
+    def solver_fee_caps(self, quote_id: int) -> tuple[int, int]:
+        """v0.8.6: the (openRateCap, closeRateCap) the mock core stored with the quote, wei."""
+        caps = self.view(self.mock["SymmioCore"].functions.getQuoteSolverFeeCaps(quote_id))
+        return int(caps[0]), int(caps[1])
 
     def balance(self, account: str) -> int:
         """The account's free balance inside the mock core (18 decimals)."""
@@ -106,9 +120,12 @@ def deploy_system(
     symbols: Sequence[Symbol] = (Symbol(1, "BTCUSDT", 1, 3),),
     min_quote_value: Decimal = Decimal(5),
     affiliate: str | None = None,
+    generation: type[Protocol] = V0_8_5,
 ) -> MockSystem:
-    """Deploy and wire the mocks; the instant-open templates (with and without addMargin) get
-    the InstantLayer's next ids."""
+    """Deploy and wire the mocks of `generation`; the instant-open templates (with and without
+    addMargin) get the InstantLayer's next ids. v0.8.6 adds the GaslessLayer, holding the
+    InstantLayer's OPERATOR_ROLE, with the admin as its relayer and no fee set."""
+    names = surface.names(generation)
     chain = chain if chain is not None else Chain()
     hedger = hedger if hedger is not None else LocalKey.generate()
     admin = chain.admin
@@ -123,10 +140,15 @@ def deploy_system(
         gas[label] = chain.send(fn, admin).gas_used
 
     usdc = deploy("MockERC20", "Mock USDC", "mUSDC", collateral_decimals)
-    core = deploy("SymmioCore", usdc.address, admin)
-    al = deploy("AccountLayer", admin)
-    il = deploy("InstantLayer", core.address, admin)
+    core = deploy(surface.ARTIFACT_OF[names.symmio_core], usdc.address, admin)
+    al = deploy(surface.ARTIFACT_OF[names.account_layer], admin)
+    il = deploy(surface.ARTIFACT_OF[names.instant_layer], core.address, admin)
     pb = deploy("MockPartyB", hedger.address, core.address, admin)
+    gasless = (
+        deploy(surface.ARTIFACT_OF[names.gasless_layer], il.address, admin)
+        if names.gasless_layer is not None
+        else None
+    )
 
     send("core.setAccountLayer", core.functions.setAccountLayer(al.address))
     send("core.setInstantLayer", core.functions.setInstantLayer(il.address))
@@ -140,6 +162,12 @@ def deploy_system(
     send("il.setAccountLayer", il.functions.setAccountLayer(al.address))
     send("il.registerPartyBs", il.functions.registerPartyBs([pb.address]))
     send("pb.setInstantLayer", pb.functions.setInstantLayer(il.address))
+    if gasless is not None:
+        operator = il.functions.OPERATOR_ROLE().call()
+        send(
+            "il.grantRole(OPERATOR_ROLE, gasless)",
+            il.functions.grantRole(operator, gasless.address),
+        )
     template_ids = []
     for name, steps in (
         ("instant_open", INSTANT_OPEN_TEMPLATE),
@@ -162,6 +190,8 @@ def deploy_system(
         symbols=tuple(symbols),
         open_template_id=template_ids[0],
         open_no_margin_template_id=template_ids[1],
+        generation=generation,
+        gasless_layer=gasless.address if gasless is not None else None,
     )
     return MockSystem(chain, deployment, gas)
 

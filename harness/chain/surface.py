@@ -9,7 +9,9 @@ driver of the flow calls. From it:
   surface, so calling anything else raises before it reaches a chain;
 - `differences(contract, abi)`: how a compiled ABI differs from the surface (missing, extra, or
   other return types), which a test runs on our mocks;
-- `selectors(contract)`: the 4-byte selectors of the surface's functions.
+- `selectors(contract)`: the 4-byte selectors of the surface's functions;
+- `names(generation)`: which surface (and so which artifact) each contract of a protocol
+  generation is. A v0.8.6 entry `inherits` its v0.8.5 one and lists what v0.8.6 adds.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from .. import artifacts
 from ..primitives import keccak
+from ..protocol import V0_8_6, Protocol
 
 _PATH = Path(__file__).with_name("surface.json")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -33,7 +36,29 @@ ARTIFACT_OF = {
     "AccountLayer": "AccountLayer",
     "SymmioCore": "SymmioCore",
     "ERC20": "MockERC20",
+    "InstantLayerV086": "InstantLayerV086",
+    "AccountLayerV086": "AccountLayerV086",
+    "SymmioCoreV086": "SymmioCoreV086",
+    "GaslessLayer": "GaslessLayer",
 }
+
+
+@dataclass(frozen=True)
+class Names:
+    """The surface name of each contract of one protocol generation (None: it has none)."""
+
+    instant_layer: str
+    account_layer: str
+    symmio_core: str
+    gasless_layer: str | None
+
+
+def names(generation: type[Protocol]) -> Names:
+    """The surfaces a generation's contracts implement (real-world.md §2: v0.8.6 changes the
+    InstantLayer, the AccountLayer and the core, and adds the GaslessLayer)."""
+    if generation.at_least(V0_8_6):
+        return Names("InstantLayerV086", "AccountLayerV086", "SymmioCoreV086", "GaslessLayer")
+    return Names("InstantLayer", "AccountLayer", "SymmioCore", None)
 
 
 @dataclass(frozen=True)
@@ -83,11 +108,7 @@ def selector_of(signature: str) -> bytes:
 
 @cache
 def surface(contract: str) -> Surface:
-    try:
-        raw = _raw()["contracts"][contract]
-    except KeyError:
-        known = ", ".join(_raw()["contracts"])
-        raise KeyError(f"no surface for {contract!r} (known: {known})") from None
+    raw = _entry(contract)
     functions = {}
     for sig, spec in raw.get("functions", {}).items():
         full = expand(sig)
@@ -99,6 +120,21 @@ def surface(contract: str) -> Surface:
     }
     errors = {expand(sig): bytes.fromhex(sel[2:]) for sig, sel in raw.get("errors", {}).items()}
     return Surface(contract, raw["complete"], functions, events, errors)
+
+
+def _entry(contract: str) -> dict[str, Any]:
+    """The contract's raw entry, with what it `inherits` merged under its own lists."""
+    try:
+        raw = _raw()["contracts"][contract]
+    except KeyError:
+        known = ", ".join(_raw()["contracts"])
+        raise KeyError(f"no surface for {contract!r} (known: {known})") from None
+    parent = raw.get("inherits")
+    if parent is None:
+        return raw
+    base = _entry(parent)
+    merged = {k: {**base.get(k, {}), **raw.get(k, {})} for k in ("functions", "events", "errors")}
+    return {"complete": raw["complete"], **merged}
 
 
 def contracts() -> tuple[str, ...]:
@@ -154,6 +190,8 @@ def differences(contract: str, compiled: list[dict[str, Any]]) -> list[str]:
         if _view(entry) != fn.view:
             real = "view" if fn.view else "state-changing"
             found.append(f"function {sig} is {entry['stateMutability']}, the real one {real}")
+    errors = {artifacts.signature(e) for e in compiled if e.get("type") == "error"}
+    found += [f"missing error {sig}" for sig in sorted(set(s.errors) - errors)]
     if not s.complete:
         return found
     found += [f"extra function {sig}" for sig in sorted(set(funcs) - set(s.functions))]
@@ -167,7 +205,5 @@ def differences(contract: str, compiled: list[dict[str, Any]]) -> list[str]:
         if indexed != ev.indexed:
             found.append(f"event {sig} indexes {list(indexed)}, the real one {list(ev.indexed)}")
     found += [f"extra event {sig}" for sig in sorted(set(events) - set(s.events))]
-    errors = {artifacts.signature(e) for e in compiled if e.get("type") == "error"}
-    found += [f"missing error {sig}" for sig in sorted(set(s.errors) - errors)]
     found += [f"extra error {sig}" for sig in sorted(errors - set(s.errors))]
     return found

@@ -29,6 +29,7 @@ from ..errors import InputError
 from ..flow import Signer
 from ..keys import LocalKey
 from ..primitives import UINT256_MAX, keccak
+from ..protocol import CURRENT, Protocol
 from .faults import Faults
 from .notifications import Notifier
 
@@ -289,6 +290,8 @@ class Backend:
             self.bot.address: "the TP/SL bot",
             system.admin: "the deployer and solver account",
         }
+        if system.gasless_layer is not None:
+            named[system.gasless_layer.address] = "the GaslessLayer contract"
         return {address.lower(): what for address, what in named.items()}
 
     def session_key_refusal(self, session_key: str) -> str | None:
@@ -333,20 +336,27 @@ class Backend:
             expiry = self.chain.now() + 24 * 3600
             decimals = self.system.collateral.functions.decimals().call()
             units = pricing.to_token_units(deposit, decimals, "deposit")
+            # the key, not only its address: on v0.8.6 the owner signs a grant operation
             done = self.system.onboard(
-                user.address, session_key, self.bot.address, deposit_units=units, expiry=expiry
+                user, session_key, self.bot.address, deposit_units=units, expiry=expiry
             )
             return Onboarded(user.address, done.sub_account, session_key, self.bot.address, expiry)
 
 
 def embedded_backend(
-    markets: Sequence[SymbolMarket] | None = None, symbols: Sequence[Symbol] | None = None
+    markets: Sequence[SymbolMarket] | None = None,
+    symbols: Sequence[Symbol] | None = None,
+    *,
+    generation: type[Protocol] = CURRENT,
 ) -> Backend:
-    """A fresh embedded chain with the system deployed, a fresh hedger and TP/SL bot key."""
+    """A fresh embedded chain with the system of `generation` deployed, a fresh hedger and
+    TP/SL bot key."""
     if symbols is None:
         symbols = [m.symbol for m in markets] if markets else [Symbol(1, "BTCUSDT", 1, 3)]
     chain = Chain()
-    system = deploy_system(chain, hedger=LocalKey.generate(), symbols=tuple(symbols))
+    system = deploy_system(
+        chain, hedger=LocalKey.generate(), symbols=tuple(symbols), generation=generation
+    )
     return Backend(system, LocalKey.generate(), markets)
 
 
@@ -355,16 +365,20 @@ def rpc_backend(
     test_accounts: Sequence[str],
     markets: Sequence[SymbolMarket] | None = None,
     symbols: Sequence[Symbol] | None = None,
+    *,
+    generation: type[Protocol] = CURRENT,
 ) -> Backend:
-    """Our system deployed on a JSON-RPC node (anvil) whose first unlocked account is the
-    admin; each of `test_accounts` gets TEST_ACCOUNT_UNITS of collateral (the admin mints:
-    their nonces stay untouched for the frontends' own wallets)."""
+    """Our system (of `generation`) deployed on a JSON-RPC node (anvil) whose first unlocked
+    account is the admin; each of `test_accounts` gets TEST_ACCOUNT_UNITS of collateral (the
+    admin mints: their nonces stay untouched for the frontends' own wallets)."""
     from web3 import Web3
 
     if symbols is None:
         symbols = [m.symbol for m in markets] if markets else [Symbol(1, "BTCUSDT", 1, 3)]
     chain = Chain(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30})))
-    system = deploy_system(chain, hedger=LocalKey.generate(), symbols=tuple(symbols))
+    system = deploy_system(
+        chain, hedger=LocalKey.generate(), symbols=tuple(symbols), generation=generation
+    )
     decimals = system.collateral.functions.decimals().call()
     units = pricing.to_token_units(Decimal(TEST_ACCOUNT_UNITS), decimals, "test collateral")
     token = system.mock["MockERC20"].functions

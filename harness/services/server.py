@@ -42,6 +42,7 @@ from starlette.routing import Mount, Route
 
 from .. import artifacts
 from ..errors import HarnessError, InputError
+from ..protocol import CURRENT, generation
 from ..wire import Reader
 from . import openapi
 from .backend import Backend, embedded_backend, rpc_backend
@@ -426,13 +427,19 @@ def serve(
     cors_origins: list[str] | None = None,
     quiet: bool = False,
     price_tick_seconds: float = DEFAULT_TICK_SECONDS,
+    contracts_version: str = CURRENT.version,
 ) -> None:
-    """Deploy on a fresh chain (embedded, or a new anvil node) and serve both apps until
-    interrupted; anvil stops with the server (lifespan shutdown; and it dies with this process)."""
+    """Deploy the mocks of `contracts_version` ("0.8.5", "0.8.6") on a fresh chain (embedded,
+    or a new anvil node) and serve both apps until interrupted; anvil stops with the server
+    (lifespan shutdown; and it dies with this process)."""
     import uvicorn
 
     if chain not in ("embedded", "anvil"):
         raise NotListening(f"--chain {chain}: expected embedded or anvil")
+    try:
+        contracts = generation(contracts_version)
+    except ValueError as exc:
+        raise NotListening(f"--contracts-version: {exc}") from None
     require_loopback(host, allow_non_loopback)
     check_port(host, port)
     node = None
@@ -446,12 +453,12 @@ def serve(
             shutdown.append(node.stop)
             try:
                 funded = [a.address for a in node.accounts[1:]]
-                backend = rpc_backend(node.rpc_url, funded)
+                backend = rpc_backend(node.rpc_url, funded, generation=contracts)
             except BaseException:
                 node.stop()
                 raise
         else:
-            backend = embedded_backend()
+            backend = embedded_backend(generation=contracts)
         services = Services(
             backend,
             cors_origins=cors_origins,

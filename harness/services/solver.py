@@ -126,8 +126,8 @@ class Solver:
         """`quote`: sendQuote's decoded arguments (the validator's), else decoded here."""
         backend = self.backend
         send = body.send_quote.signed_operation
-        if quote is None:
-            quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(send.call_data)
+        if quote is None:  # the deployment's open (v0.8.6: the capped sendQuote) or the legacy one
+            quote = backend.system.decode_open(send.call_data)
         with backend.lock:
             record = TempQuote(
                 -next(self._temp_ids), send.signer_account.addr, PENDING, quote=quote

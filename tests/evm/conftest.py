@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 
 from harness.chain import Chain, System, deploy_system
+from harness.context import Symbol
+from harness.protocol import V0_8_6
 
 from .scenario import DEPOSIT_UNITS, FILL_PRICE, Scenario, key_for
 
@@ -81,3 +84,63 @@ def opened(_opened_state: Scenario) -> Iterator[Scenario]:
 def read_only_system(_deployed_state: Scenario) -> System:
     """For view-only checks (hashing): no snapshot restore, the contracts' code never changes."""
     return _deployed_state.system
+
+
+# --- v0.8.6: the same states on the v0.8.6 mocks (onboarded with a grant operation relayed by
+# the GaslessLayer, opened with the capped sendQuote). The symbol serves fee-cap minimums.
+
+SYMBOL_086 = Symbol(1, "BTCUSDT", 1, 3, Decimal("0.0006"), Decimal("0.0004"))
+
+
+@pytest.fixture(scope="session")
+def _deployed086_state() -> Scenario:
+    chain = Chain()
+    hedger = key_for("hedger")
+    system = deploy_system(chain, hedger=hedger, generation=V0_8_6, symbols=(SYMBOL_086,))
+    user, session, stranger = key_for("user"), key_for("session"), key_for("stranger")
+    for key in (user, session, stranger):
+        chain.add_key(key)
+    return Scenario(system, user, session, key_for("tpsl bot"), hedger, stranger, chain.snapshot())
+
+
+@pytest.fixture(scope="session")
+def _onboarded086_state(_deployed086_state: Scenario) -> Scenario:
+    base = _deployed086_state.restore()
+    expiry = base.chain.now() + 30 * 24 * 3600
+    onboarded = base.system.onboard(
+        base.user,
+        base.session.address,
+        base.bot.address,
+        deposit_units=DEPOSIT_UNITS,
+        expiry=expiry,
+    )
+    return replace(
+        base, sub_account=onboarded.sub_account, expiry=expiry, snapshot=base.chain.snapshot()
+    )
+
+
+@pytest.fixture(scope="session")
+def _opened086_state(_onboarded086_state: Scenario) -> Scenario:
+    base = _onboarded086_state.restore()
+    opened = base.system.instant_open(base.open_plan().body, opened_price=FILL_PRICE)
+    return replace(
+        base,
+        virtual_account=opened.virtual_account,
+        quote_id=opened.quote_id,
+        snapshot=base.chain.snapshot(),
+    )
+
+
+@pytest.fixture
+def deployed086(_deployed086_state: Scenario) -> Iterator[Scenario]:
+    yield _deployed086_state.restore()
+
+
+@pytest.fixture
+def onboarded086(_onboarded086_state: Scenario) -> Iterator[Scenario]:
+    yield _onboarded086_state.restore()
+
+
+@pytest.fixture
+def opened086(_opened086_state: Scenario) -> Iterator[Scenario]:
+    yield _opened086_state.restore()

@@ -16,18 +16,8 @@ from .scenario import DEPOSIT_UNITS, FILL_PRICE, Scenario
 pytestmark = pytest.mark.evm
 
 
-def test_a_whole_lifecycle_calls_nothing_outside_the_real_surface(
-    deployed: Scenario, request: pytest.FixtureRequest
-) -> None:
-    s = deployed
-    s.system.mint(s.user.address, DEPOSIT_UNITS)  # the faucet is mock-only: before recording
-    d = s.system.deployment
-    contract_at = {
-        d.instant_layer: "InstantLayer",
-        d.account_layer: "AccountLayer",
-        d.symmio_core: "SymmioCore",
-        d.collateral: "ERC20",
-    }
+def record_calls(s: Scenario, request: pytest.FixtureRequest) -> list[tuple[str, str, bytes]]:
+    """(method, to, selector) of every call and transaction sent from now to the test's end."""
     seen: list[tuple[str, str, bytes]] = []
     w3 = s.chain.w3
 
@@ -44,9 +34,14 @@ def test_a_whole_lifecycle_calls_nothing_outside_the_real_surface(
 
     w3.middleware_onion.add(Recorder, name="surface-recorder")
     request.addfinalizer(lambda: w3.middleware_onion.remove("surface-recorder"))
-    driver = System(s.chain, d)  # the plain driver, not the mock system
+    return seen
+
+
+def lifecycle(s: Scenario, user: Any) -> None:
+    """Onboard (`user`: address or key), open, close, revoke, read, with the plain driver."""
+    driver = System(s.chain, s.system.deployment)  # the plain driver, not the mock system
     onboarded = driver.onboard(
-        s.user.address,
+        user,
         s.session.address,
         s.bot.address,
         deposit_units=DEPOSIT_UNITS,
@@ -65,12 +60,56 @@ def test_a_whole_lifecycle_calls_nothing_outside_the_real_surface(
     )
     driver.nonce(s.sub), driver.is_delegation_active(s.sub, s.session.address, b"\x00\x00\x00\x01")
 
-    assert seen, "nothing was recorded"
-    outside = [
+
+def outside_the_surface(
+    seen: list[tuple[str, str, bytes]], contract_at: dict[str, str]
+) -> list[tuple[str, str, str]]:
+    return [
         (method, contract_at.get(to, to), selector.hex())
         for method, to, selector in seen
         if to not in contract_at or selector not in surface.selectors(contract_at[to])
     ]
-    assert outside == [], "calls outside the real surface"
+
+
+def test_a_whole_lifecycle_calls_nothing_outside_the_real_surface(
+    deployed: Scenario, request: pytest.FixtureRequest
+) -> None:
+    s = deployed
+    s.system.mint(s.user.address, DEPOSIT_UNITS)  # the faucet is mock-only: before recording
+    d = s.system.deployment
+    contract_at = {
+        d.instant_layer: "InstantLayer",
+        d.account_layer: "AccountLayer",
+        d.symmio_core: "SymmioCore",
+        d.collateral: "ERC20",
+    }
+    seen = record_calls(s, request)
+    lifecycle(s, s.user.address)
+
+    assert seen, "nothing was recorded"
+    assert outside_the_surface(seen, contract_at) == [], "calls outside the real surface"
     reached = {contract_at[to] for _, to, _ in seen}
     assert reached == {"InstantLayer", "AccountLayer", "ERC20"}, reached
+
+
+def test_a_whole_v086_lifecycle_calls_nothing_outside_the_v086_surface(
+    deployed086: Scenario, request: pytest.FixtureRequest
+) -> None:
+    """Onboarded with a grant operation relayed by the GaslessLayer, opened capped."""
+    s = deployed086
+    s.system.mint(s.user.address, DEPOSIT_UNITS)
+    d = s.system.deployment
+    assert d.gasless_layer is not None, "a v0.8.6 deployment has a GaslessLayer"
+    contract_at = {
+        d.instant_layer: "InstantLayerV086",
+        d.account_layer: "AccountLayerV086",
+        d.symmio_core: "SymmioCoreV086",
+        d.collateral: "ERC20",
+        d.gasless_layer: "GaslessLayer",
+    }
+    seen = record_calls(s, request)
+    lifecycle(s, s.user)
+
+    assert outside_the_surface(seen, contract_at) == [], "calls outside the v0.8.6 surface"
+    reached = {contract_at[to] for _, to, _ in seen}
+    assert reached == {"InstantLayerV086", "AccountLayerV086", "ERC20", "GaslessLayer"}, reached

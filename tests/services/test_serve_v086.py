@@ -1,0 +1,98 @@
+"""`serve --contracts-version 0.8.6`: the services over the v0.8.6 mocks. `/context` names the
+generation and the GaslessLayer; `/mock/onboard` grants by an owner-signed grant operation
+relayed by the GaslessLayer, with the v0.8.6 session-key set. (Judging v0.8.6 bodies is the
+validator's; this covers the chain side of the services.)"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from web3 import Web3
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+from harness import artifacts
+from harness import calldata as cd
+from harness.context import context_from_json
+from harness.keys import LocalKey
+from harness.protocol import V0_8_6
+from harness.services import Services, embedded_backend
+from harness.services.launch import ServeProcess
+from harness.services.server import NotListening, serve
+
+from ..anvil_needed import needs_anvil
+
+BASE = "http://127.0.0.1"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[tuple[Services, TestClient]]:
+    services = Services(embedded_backend(generation=V0_8_6))
+    with TestClient(services.app, base_url=BASE) as http:
+        yield services, http
+
+
+def test_the_v086_context_names_its_generation_and_gasless_layer(
+    stack: tuple[Services, TestClient],
+) -> None:
+    services, http = stack
+    served = http.get("/context").json()
+    assert served["contracts_version"] == "0.8.6", served
+    assert served["gasless_layer"] == services.backend.system.gasless_layer.address
+    assert context_from_json(served).generation is V0_8_6, "the context reads back as v0.8.6"
+
+
+def test_mock_onboard_on_v086_grants_the_v086_session_key_set(
+    stack: tuple[Services, TestClient],
+) -> None:
+    services, http = stack
+    session = LocalKey.generate()
+    got = http.post("/mock/onboard", json={"session_key": session.address})
+    assert got.status_code == 200, got.text
+    sub = got.json()["sub_account"]
+    system = services.backend.system
+    for selector in cd.session_key_selectors(V0_8_6):
+        assert system.is_delegation_active(sub, session.address, selector), selector.hex()
+    legacy = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.selector
+    assert not system.is_delegation_active(sub, session.address, legacy), "no v0.8.5 open"
+
+
+def test_an_unknown_contracts_version_is_refused_by_name() -> None:
+    with pytest.raises(
+        NotListening, match=r"--contracts-version: unknown contracts version '0\.8\.7'"
+    ):
+        serve(contracts_version="0.8.7", out=lambda _line: None)
+
+
+@pytest.mark.anvil
+@needs_anvil
+def test_serve_on_anvil_with_contracts_version_086_deploys_the_v086_mocks() -> None:
+    serve_process = ServeProcess(args=("--chain", "anvil", "--contracts-version", "0.8.6"))
+    try:
+        context = context_from_json(httpx.get(f"{serve_process.base}/context").json())
+        assert context.generation is V0_8_6, "the served context names v0.8.6"
+        assert context.gasless_layer is not None and context.rpc_url is not None
+        w3 = Web3(Web3.HTTPProvider(context.rpc_url))
+        code = bytes(w3.eth.get_code(context.instant_layer))
+        deployed = bytes.fromhex(
+            artifacts.load_artifact("InstantLayerV086")["deployedBytecode"][2:]
+        )
+        assert len(code) == len(deployed), "the InstantLayer on anvil is the v0.8.6 mock"
+        assert bytes(w3.eth.get_code(context.gasless_layer)), "the GaslessLayer is deployed"
+    finally:
+        serve_process.stop()
+
+
+def test_the_gasless_layer_is_refused_as_a_session_key(
+    stack: tuple[Services, TestClient],
+) -> None:
+    services, http = stack
+    gasless = services.backend.system.gasless_layer.address
+    got = http.post("/mock/onboard", json={"session_key": gasless})
+    assert got.status_code == 400, got.text
+    assert "the GaslessLayer contract" in got.text, got.text
