@@ -70,6 +70,11 @@ def _root(
     """The options before a command (the help text is the app's)."""
 
 
+class DemoDeployment(StrEnum):
+    local = "local"
+    arbitrum = "arbitrum"
+
+
 @app.command(context_settings=CONTEXT_SETTINGS, short_help="Run the whole lifecycle once.")
 def demo(
     record: Annotated[
@@ -80,12 +85,20 @@ def demo(
             help="Also write DIR/context.json and every HTTP body as DIR/NN-<kind>.json.",
         ),
     ] = None,
+    deployment: Annotated[
+        DemoDeployment,
+        typer.Option(
+            metavar=_choices(DemoDeployment),
+            help="Which deployment to reproduce locally (the deployments command lists them).",
+        ),
+    ] = DemoDeployment.local,
 ) -> None:
     """Run the whole lifecycle on an embedded chain and print each step."""
+    from . import deployments
     from .demo import run_demo
 
     try:
-        run_demo(console.print, record_dir=record)
+        run_demo(console.print, record_dir=record, profile=deployments.profile(deployment.value))
     except HarnessError as exc:
         err_console.print(f"demo failed: {exc}")
         raise typer.Exit(1) from None

@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from . import eip712, flow, pricing, wire
+from . import deployments, eip712, flow, pricing, wire
 from .chain import Chain, Sent, System, deploy_system
 from .context import CohLimits, Context, Symbol, dump_context
 from .keys import LocalKey, generate_session_key
@@ -136,13 +136,27 @@ def _check(domain: Any, wrapped: Any, expected: str, who: str) -> None:
 
 
 def _tx(number: str, step: str, sent: Sent, note: str = "") -> str:
-    line = f"{number:<4}{step:<30} block {sent.block_number:>3}  gas {sent.gas_used:>9,}  {note}"
+    line = f"{number:<6}{step:<36} block {sent.block_number:>3}  gas {sent.gas_used:>9,}  {note}"
     return line.rstrip()
 
 
-def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None = None) -> dict:
-    """Deploy, run the lifecycle on the embedded chain, print a line per step and a summary."""
+#: v0.8.6 (Arbitrum): the least SolverFeeCaps the example symbol's quotes must allow, as the
+#: solver's contract-symbols would serve them (example values, not Enigma's)
+EXAMPLE_FEE_CAP_MINIMUMS = (Decimal("0.0006"), Decimal("0.0006"))
+
+
+def run_demo(
+    out: Printer,
+    record_dir: Path | None = None,
+    market: Market | None = None,
+    profile: deployments.Profile = deployments.DEFAULT,
+) -> dict:
+    """Deploy, run the lifecycle on the embedded chain, print a line per step and a summary.
+    `profile` picks the deployment reproduced locally: its contracts generation (v0.8.6 grants
+    the delegations as one owner-signed operation relayed by the GaslessLayer and opens with the
+    capped sendQuote) and its services."""
     market = market or Market()
+    generation = profile.generation
     recorder = Recorder(record_dir)  # fail early on an unwritable directory
     started = time.perf_counter()
     chain = Chain()
@@ -153,11 +167,22 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
         LocalKey.generate(),
         LocalKey.generate(),
     )
-    system = deploy_system(chain, hedger=hedger, symbols=(EXAMPLE_SYMBOL,))
-    symbol, domain = EXAMPLE_SYMBOL, system.domain
+    symbol = EXAMPLE_SYMBOL
+    if generation.solver_fee_caps:
+        symbol = replace(
+            symbol,
+            min_open_solver_fee_cap=EXAMPLE_FEE_CAP_MINIMUMS[0],
+            min_close_solver_fee_cap=EXAMPLE_FEE_CAP_MINIMUMS[1],
+        )
+    system = deploy_system(chain, hedger=hedger, symbols=(symbol,), generation=generation)
+    domain = system.domain
+    out(f"deployment profile {profile.name}: {profile.title}")
+    contracts = "SymmioCore, AccountLayer, InstantLayer, MockPartyB"
+    if system.gasless_layer is not None:
+        contracts += ", GaslessLayer"
     out(
         f"embedded chain: eth-tester + py-evm, chain id {chain.chain_id}; deployed and wired "
-        f"MockERC20 (6 decimals), SymmioCore, AccountLayer, InstantLayer, MockPartyB "
+        f"MockERC20 (6 decimals), {contracts} (v{generation.version}) "
         f"in {len(system.wiring_gas)} transactions"
     )
     chain.add_key(user)
@@ -182,12 +207,24 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
     note = f"PartyB {system.party_b.address}"
     step("[3]", "_call(bindToPartyB)", system.bind(user.address, sub_account), note)
     expiry = chain.now() + 24 * 3600
-    session_info = flow.session_key_delegation(sub_account, session.address, expiry)
+    session_info = flow.session_key_delegation(sub_account, session.address, expiry, generation)
     bot_info = flow.tpsl_bot_delegation(sub_account, bot.address, expiry)
-    for number, who, info in (("[4]", "session key", session_info), ("[5]", "TP/SL bot", bot_info)):
-        selectors = " ".join(s.hex() for s in info.selectors)
-        sent = system.grant_delegation(user.address, info)
-        step(number, f"grantDelegation({who})", sent, selectors)
+    if generation.grants_as_operations:
+        # v0.8.6: one owner-signed grantDelegations operation, relayed (the owner pays no gas)
+        grant = system.grant_operation(user, (session_info, bot_info), deadline=chain.now() + 600)
+        _check(domain, grant, user.address, "owner")
+        recorder.body("grant_operation", wire.wrapped_operation_to_wire(grant))
+        sent = system.relay([grant])
+        note = "session key " + " ".join(s.hex() for s in session_info.selectors)
+        step("[4-5]", "relayWalletBatch(grantDelegations)", sent, note + " + TP/SL bot")
+    else:
+        for number, who, info in (
+            ("[4]", "session key", session_info),
+            ("[5]", "TP/SL bot", bot_info),
+        ):
+            selectors = " ".join(s.hex() for s in info.selectors)
+            sent = system.grant_delegation(user.address, info)
+            step(number, f"grantDelegation({who})", sent, selectors)
 
     # --- steps 6-8 as a frontend does them: through the mock services, in-process (ASGI)
     locked = {k: v for k, v in market.locked_params.items() if k != "leverage"}
@@ -197,6 +234,8 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
         [SymbolMarket(symbol, market.mark_price, market.trading_fee, locked_params=locked)],
     )
     context = system.context(sub_account=sub_account, session_key=session.address)
+    if generation.grants_as_operations:  # the grant operation's signer, for `validate`
+        context = replace(context, owner=user.address)
     with in_process_client(Services(backend)) as http:
         solver = SolverClient(f"{IN_PROCESS_BASE}{SOLVER_PREFIX}", client=http)
         coh = CohClient(f"{IN_PROCESS_BASE}{COH_PREFIX}", client=http)
@@ -238,6 +277,12 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
         open_sent = _sent(chain, "executeTemplate (instant open)", open_tx)
         qty = pricing.format_decimal(plan.quantity)
         step("[6]", "executeTemplate (instant open)", open_sent, f"quote {quote_id} on VA {va}")
+        if plan.solver_fee_caps is not None:
+            caps = " / ".join(
+                pricing.format_decimal(pricing.from_wei(c).normalize())
+                for c in plan.solver_fee_caps
+            )
+            out(f"    sendQuote 0x0ac30baf with SolverFeeCaps (open / close) {caps}")
         out(
             f"    POST instant_open -> temp_quote_id {accepted.temp_quote_id}; websocket "
             f"SendQuoteTransaction/success -> quote {quote_id}, VA {va}"
@@ -330,6 +375,8 @@ def run_demo(out: Printer, record_dir: Path | None = None, market: Market | None
     for path in recorder.written:
         out(f"wrote {path}")
     return {
+        "deployment": profile.name,
+        "contracts_version": generation.version,
         "chain_id": chain.chain_id,
         "sub_account": sub_account,
         "virtual_account": va,

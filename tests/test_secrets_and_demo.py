@@ -103,3 +103,21 @@ def test_secret_file_refuses_a_symlink_and_leaves_its_target_untouched(tmp_path)
     assert other.read_text() == "keep me", "the symlink's target was written"
     assert stat.S_IMODE(other.stat().st_mode) == 0o644, "the symlink's target was chmod-ed"
     assert link.is_symlink(), "the symlink was replaced"
+
+
+def test_the_demo_reproduces_arbitrum_v086_and_its_record_validates_strictly(tmp_path) -> None:
+    """`demo --deployment arbitrum`: the v0.8.6 mocks, the delegations as one owner-signed
+    grant operation relayed by the GaslessLayer, the capped open; the record (grant operation
+    included) validates under its own v0.8.6 context with every rule checked."""
+    demo = CliRunner().invoke(app, ["demo", "--deployment", "arbitrum", "--record", str(tmp_path)])
+    assert demo.exit_code == 0, demo.output
+    assert "deployment profile arbitrum" in demo.output
+    assert "relayWalletBatch(grantDelegations)" in demo.output
+    assert "sendQuote 0x0ac30baf with SolverFeeCaps (open / close) 0.0006 / 0.0006" in demo.output
+    assert "quote 1 CLOSED" in demo.output
+    context = load_context(tmp_path / "context.json")
+    assert context.contracts_version == "0.8.6" and context.owner and context.gasless_layer
+    result = CliRunner().invoke(app, ["validate", "--strict", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "4 inputs: 4 passed" in result.stdout and "0 warning(s)" in result.stdout
+    assert "not checked" not in result.output, result.output
