@@ -292,6 +292,14 @@ def validate(
             help="Exit 2 when a rule could not be checked (no context, or a key it needs).",
         ),
     ] = False,
+    deployment: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Judge against this real deployment (the deployments command lists them): "
+            "its registry addresses are the context unless one is given.",
+        ),
+    ] = None,
 ) -> None:
     """Check frontend payloads rule by rule.
 
@@ -314,6 +322,7 @@ def validate(
         err=sys.stderr,
         input_format=input_format.value,
         strict=strict,
+        deployment=deployment,
     )
     raise typer.Exit(code)
 

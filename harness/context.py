@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from . import deployments
 from .eip712 import default_conditional_order_domain
 from .errors import ContextError
 from .model import Domain
@@ -274,6 +275,34 @@ class Context:
         if self.coh_limits is not None:
             out["coh_limits"] = self.coh_limits.to_json()
         return out
+
+
+def deployment_context(profile: deployments.Profile) -> Context:
+    """The context of a real deployment of the registry (`validate --deployment NAME` without a
+    context file): its chain, contracts, PartyB, affiliate, collateral, retired layers, contracts
+    version and, where it has a COH, the COH's domain (its wallet as verifyingContract)."""
+    if profile.chain_id is None or profile.instant_layer is None:
+        raise ContextError(f"deployment {profile.name}: a local profile has no addresses")
+    role = profile.address
+    coh = profile.coh
+    return Context(
+        chain_id=profile.chain_id,
+        instant_layer=profile.instant_layer,
+        account_layer=role("account_layer") or "",
+        symmio_core=role("symmio_core") or "",
+        hedger=role("party_b"),
+        affiliate=role("affiliate"),
+        collateral=role("collateral"),
+        retired_instant_layers=tuple(a.address for a in profile.retired),
+        contracts_version=profile.generation.version,
+        conditional_order_domain=(
+            ConditionalOrderDomainConfig(
+                coh.domain_name, coh.domain_version, profile.chain_id, coh.wallet
+            )
+            if coh is not None and coh.wallet is not None
+            else None
+        ),
+    )
 
 
 def _symbol_json(s: Symbol) -> dict[str, Any]:

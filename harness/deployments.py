@@ -265,6 +265,18 @@ def owner_of_layer(address: str) -> tuple[Profile, Address] | None:
     return None
 
 
+def layer_domains() -> tuple[tuple[Profile, Address], ...]:
+    """Every InstantLayer of a real deployment, current and retired, with its deployment (for
+    naming a signature made for one of them)."""
+    return tuple(
+        (p, a)
+        for p in REGISTRY.values()
+        if p.chain_id is not None
+        for a in (*p.addresses, *p.retired)
+        if a.role == "instant_layer"
+    )
+
+
 def owner_of_coh_wallet(address: str) -> Profile | None:
     want = address.lower()
     return next(

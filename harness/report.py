@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, TextIO
 
-from . import inputs
-from .context import describe_error, load_context
+from . import deployments, inputs
+from .context import deployment_context, describe_error, load_context
 from .errors import ContextError
 from .exchange import render_ctrf, render_sarif
 from .progress import Progress
@@ -196,6 +196,7 @@ def validate_command(
     stdin: Any = None,
     input_format: str = "auto",
     strict: bool = False,
+    deployment: str | None = None,
 ) -> int:
     """`symmio-harness validate`: 0 all conform, 1 a violation, 2 an input or the context could
     not be used (a one-line reason, never a traceback: an unusable input's in the text report,
@@ -216,7 +217,17 @@ def validate_command(
         err.write(f"{prog}: --contracts-version must be one of {known}, got {contracts_version}\n")
         return 2
     context = None
-    if context_file is None:
+    profile = None
+    if deployment is not None:
+        try:
+            profile = deployments.profile(deployment)
+        except ValueError as exc:
+            err.write(f"{prog}: --deployment: {exc}\n")
+            return 2
+        if profile.chain_id is None:
+            err.write(f"{prog}: --deployment {deployment}: a local profile has no addresses\n")
+            return 2
+    if context_file is None and profile is None:
         context_file, problem = record_context(paths)
         if problem is not None:
             err.write(f"{prog}: {problem}\n")
@@ -227,6 +238,18 @@ def validate_command(
         except ContextError as exc:
             err.write(f"{prog}: context file {context_file}: {_one_line(describe_error(exc))}\n")
             return 2
+    if profile is not None:
+        # the deployment's registry context, or the given one judged as that deployment
+        if context is None:
+            context = deployment_context(profile)
+        elif context.contracts_version not in (None, profile.generation.version):
+            err.write(
+                f"{prog}: the context says contracts_version {context.contracts_version}, "
+                f"--deployment {profile.name} is v{profile.generation.version}\n"
+            )
+            return 2
+        elif context.contracts_version is None:
+            context = replace(context, contracts_version=profile.generation.version)
     if context is None:
         err.write(f"{prog}: {NO_CONTEXT_LINE}\n")
         err.flush()

@@ -243,6 +243,17 @@ RULES: tuple[Rule, ...] = (
         ("retired_instant_layers",),
     ),
     _r(
+        "deployment.other-layer",
+        E,
+        "the operation is signed for another deployment's InstantLayer (or a retired one)",
+        "docs/protocol.md §13",
+        "Each deployment has its own InstantLayer (the verifyingContract) and chain id; two "
+        "retired Arbitrum layers still answer reads, so an operation signed for one of them, or "
+        "for another chain's layer, fails only downstream (the Trading-SDK changelog records "
+        "both incidents).",
+        SIGNED_OPS,
+    ),
+    _r(
         "open.add-margin-absent",
         W,
         "an instant_open without addMargin: the next virtual account must already hold the margin",

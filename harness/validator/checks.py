@@ -23,7 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import calldata as cd
-from .. import fee_limit_salt, pricing
+from .. import deployments, fee_limit_salt, pricing
 from ..context import Context
 from ..errors import CalldataError
 from ..model import ZERO_LEG, ZERO_SEND_QUOTE, Domain, Leg
@@ -342,6 +342,19 @@ def retired_instant_layer(env: Env, body: Body) -> None:
                 f"signed for the retired InstantLayer {layer} (listed in retired_instant_layers); "
                 f"the current one is {env.context.instant_layer}: delegations, nonces and replay "  # type: ignore[union-attr]
                 "counts were not migrated, so re-sign for it",
+            )
+
+
+@check("deployment.other-layer", only_if="explained")
+def other_deployment_layer(env: Env, body: Body) -> None:
+    ctx = env.context
+    for op in body.ops:
+        if op.foreign_layer and ctx is not None:
+            env.add(
+                "deployment.other-layer",
+                op.signed.path,
+                f"signed for {op.foreign_layer}; this context's InstantLayer is "
+                f"{ctx.instant_layer} on chain {ctx.chain_id}: re-sign for it",
             )
 
 
@@ -1216,7 +1229,21 @@ def tpsl_domain(env: Env, body: Body) -> None:
         )
         if a != b
     ]
-    env.add("tpsl.domain", "typedData.domain", "differs: " + "; ".join(diffs))
+    known = _known_verifier(got.verifying_contract)
+    env.add("tpsl.domain", "typedData.domain", "differs: " + "; ".join(diffs) + known)
+
+
+def _known_verifier(address: str) -> str:
+    """What a TP/SL domain's verifyingContract is, when it is a real deployment's COH wallet or
+    InstantLayer (the SDK's changelog: orders signed for another chain's COH wallet)."""
+    coh = deployments.owner_of_coh_wallet(address)
+    if coh is not None:
+        return f" ({address} is the COH wallet of {coh.name}, chain {coh.chain_id})"
+    layer = deployments.owner_of_layer(address)
+    if layer is not None:
+        profile, entry = layer
+        return f" ({address} is {profile.name}'s InstantLayer, {entry.status.value})"
+    return ""
 
 
 def _order_field(rule: str, key: str, context_key: str) -> CheckFn:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import calldata as cd
-from .. import eip712, inputs, wire
+from .. import deployments, eip712, inputs, wire
 from ..context import Context
 from ..errors import SignatureError
 from ..model import (
@@ -114,6 +114,20 @@ class Validator:
             tuple(
                 eip712.instant_layer_domain(ctx.chain_id, a)
                 for a in ctx.retired_instant_layers or ()
+            )
+            if ctx
+            else ()
+        )
+        # every real deployment's InstantLayer, current or retired, at its own chain id and at
+        # the context's: a signature made for one of them is named with its deployment
+        self.foreign_domains: tuple[tuple[Domain, str], ...] = (
+            tuple(
+                (eip712.instant_layer_domain(chain, a.address), describe_layer(p, a, chain))
+                for p, a in deployments.layer_domains()
+                for chain in dict.fromkeys((p.chain_id, ctx.chain_id))
+                if chain is not None
+                and (chain, a.address) != (ctx.chain_id, ctx.instant_layer)
+                and a.address not in (ctx.retired_instant_layers or ())
             )
             if ctx
             else ()
@@ -389,6 +403,12 @@ class Validator:
                 op.explained = frozenset(("generation.retired-instant-layer",))
                 op.retired_layer = retired.verifying_contract
                 return
+        for other, described in self.foreign_domains:
+            digest = eip712.legacy_digest(other, value) if legacy else eip712.digest(other, value)
+            if _recovers(digest, sig) == want:
+                op.explained = frozenset(("deployment.other-layer",))
+                op.foreign_layer = described
+                return
         if (
             self.gasless_domain is not None
             and _recovers(eip712.legacy_digest(self.gasless_domain, value), sig) == want
@@ -414,6 +434,19 @@ class Validator:
                         "body dropped two signed members"
                     )
                     return
+
+
+def describe_layer(profile: deployments.Profile, layer: deployments.Address, chain: int) -> str:
+    """A registry InstantLayer as a finding names it: whose, which chain, its status."""
+    status = ""
+    if layer.status is not deployments.Status.TRADING:
+        status = f", {layer.status.value}"
+        if layer.replaced_by:
+            status += f" (replaced by {layer.replaced_by})"
+    where = (
+        f"chain {chain}" if chain == profile.chain_id else f"chain {chain}, not {profile.name}'s"
+    )
+    return f"{profile.name}'s InstantLayer {layer.address} ({where}{status})"
 
 
 _GRANT_PREFIXES = tuple(

@@ -91,6 +91,7 @@ class Op:
     explained: frozenset[str] = frozenset()  # generation rules that explain a mismatch
     other_type: str | None = None  # the type the signature is over, when not the one shown
     retired_layer: str | None = None  # the retired InstantLayer the signature is for
+    foreign_layer: str | None = None  # another deployment's InstantLayer it is for (described)
     quote_uuid: tuple[str | None, str | None] | None = None  # sendQuote data: (uuid, error)
     called: cd.Function | None = None  # the slot function the selector names (decode)
     expected: cd.Function | None = None  # the function the slot should call (decode)
