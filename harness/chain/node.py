@@ -248,6 +248,31 @@ class Chain:
             raise Reverted(step, decode_revert(raw), raw) from None
         return bytes(result)
 
+    def call_all(self, calls: list[Call], *, block: str | int = "pending") -> list[bytes]:
+        """Each of `calls` run without mining on the same block, from the admin or the
+        TxRequest's sender: their return data, in order; the first that reverts raises. On a
+        node, one JSON-RPC batch (one round trip)."""
+        if self._node is None:
+            return [self.call(call, block=block) for call in calls]
+        resolved = [self._resolve(call, None) for call in calls]
+        batch = [
+            (
+                "eth_call",
+                [
+                    {"from": frm, "to": to, "data": _rpc_value(data), "gas": hex(DEFAULT_GAS)},
+                    _block(block),
+                ],
+            )
+            for _step, frm, to, data in resolved
+        ]
+        answers = self._node.make_batch_request(batch)  # type: ignore[arg-type]
+        if not isinstance(answers, list):  # the node refused the batch as a whole
+            raise ChainError(f"eth_call batch: the node refused ({answers.get('error')})")
+        return [
+            self._node_result(step, answer)
+            for (step, *_), answer in zip(resolved, answers, strict=True)
+        ]
+
     @staticmethod
     def _node_result(step: str, answer: Any) -> bytes:
         """An eth_call's answer from a `NodeProvider`: its bytes; Reverted (decoded) when the
