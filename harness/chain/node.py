@@ -298,10 +298,10 @@ class Chain:
 
     def _submit(self, tx: dict[str, Any]) -> tuple[bytes, Any]:
         """Send `tx` and wait until it is mined: its hash and its receipt. From an unlocked
-        account on a node that has EIP-7966's `eth_sendTransactionSync` (anvil), that is one
-        request answering with the receipt once the transaction is mined; elsewhere the hash,
-        then the receipt (polled for on a node)."""
-        if self.tester is None and self._sync_sends and tx["from"] not in self._keys:
+        account on a `node_web3` node that has EIP-7966's `eth_sendTransactionSync` (anvil),
+        that is one request answering with the receipt once the transaction is mined;
+        elsewhere the hash, then the receipt (polled for on a node)."""
+        if self._node is not None and self._sync_sends and tx["from"] not in self._keys:
             receipt = self._send_sync(tx)
             if receipt is not None:
                 return bytes(receipt["transactionHash"]), receipt
@@ -317,7 +317,8 @@ class Chain:
         params = {
             k: v if k in ("from", "to") else _rpc_value(v) for k, v in tx.items() if k != "to" or v
         }
-        answer = self.w3.provider.make_request(SEND_SYNC, [params])  # type: ignore[arg-type]
+        assert self._node is not None
+        answer = self._node.make_request(SEND_SYNC, [params])
         error = answer.get("error")
         if error is not None:
             if error.get("code") == METHOD_NOT_FOUND:
