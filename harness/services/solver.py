@@ -128,9 +128,6 @@ class Solver:
         self.temp_quotes: dict[int, TempQuote] = {}
         self._temp_ids = itertools.count(1)
 
-    def options(self, kind: str) -> Options:
-        return Options(kind, self.backend.context, self.backend.now())
-
     async def prejudge(self, data: Any, where: str, kind: str) -> Prejudged:
         """The body judged before the chain worker, on the judges' pool, at a clock ahead of the
         chain's: a refusal that no clock can change is raised here at once, never queued behind
