@@ -124,7 +124,9 @@ def _one_chain(chain: str, quick: bool) -> list[dict]:
             loadgen.Req("open", "POST", loadgen.OPEN, b, body_id=i)
             for i, b in enumerate(bodies[:half])
         ]
+        cpu_before = served.cpu_seconds()
         out, seconds = loadgen.run(served.base, opens, CONCURRENCY)
+        cpu_after = served.cpu_seconds()
         accepted = sum(1 for o in out if o.status == 200)
         rows.append(
             {
@@ -132,6 +134,17 @@ def _one_chain(chain: str, quick: bool) -> list[dict]:
                 "value": accepted / seconds,
                 "unit": "1/s",
                 "note": f"{accepted}/{len(opens)} accepted and executed, {CONCURRENCY} clients",
+            }
+        )
+        serve_cpu, node_cpu = (a - b for a, b in zip(cpu_after, cpu_before, strict=True))
+        rows.append(
+            {
+                "benchmark": f"{chain}: serve CPU per open",
+                "value": serve_cpu / max(accepted, 1) * 1000,
+                "unit": "ms",
+                "note": "the server process's user + system time (steadier than opens/s on a "
+                "busy machine)"
+                + (f"; the node's {node_cpu / max(accepted, 1) * 1000:.1f} ms" if node_cpu else ""),
             }
         )
         forged = json.loads(bodies[0])
