@@ -14,6 +14,7 @@ import pytest
 from harness.anvil import Anvil
 from harness.chain.node import METHOD_NOT_FOUND, SEND_SYNC, Chain, NodeProvider, node_web3
 from harness.keys import LocalKey
+from harness.revert import Reverted
 from harness.services import Services, loadgen
 from harness.services.backend import Backend, rpc_backend
 from harness.services.server import in_process_client
@@ -99,3 +100,13 @@ def test_a_node_without_synchronous_send_gets_the_hash_then_the_receipt_asked_on
     assert [chain.w3.eth.get_balance(a) for a in funded] == [10, 10], "a transfer was not mined"
     assert refused == [SEND_SYNC], f"eth_sendTransactionSync asked {len(refused)} times"
     assert provider.requests["eth_sendTransaction"] == 2, dict(provider.requests)
+
+
+def test_a_reverting_send_over_the_node_is_decoded_like_its_call(backend: Backend) -> None:
+    token = backend.system.mock["MockERC20"].functions
+    overdraw = token.transfer(LocalKey.generate().address, 10**30)  # the admin holds none
+    called = backend.chain.revert_of(overdraw)
+    with pytest.raises(Reverted) as sent:
+        backend.chain.send(overdraw)
+    assert sent.value.decoded == called, f"the send reverted {sent.value.decoded}, a call {called}"
+    assert called == ("Error", ("ERC20: transfer amount exceeds balance",)), called
