@@ -504,9 +504,12 @@ class System:
         predict = self.account_layer.functions.predictNextVirtualAccountAddress(
             self.chain.w3.to_checksum_address(sub), iso, quote["symbolId"]
         )
-        va = self.view(predict, "pending")
         tx = self.instant_open_tx(body, quote=quote, **options)
-        results = self.template_results(tx, self.chain.call(tx))
+        # the VA and the template's results read together (one round trip on a node)
+        predicted, raw = self.chain.call_all([predict, tx])
+        (va,) = cd.PREDICT_NEXT_VIRTUAL_ACCOUNT_ADDRESS.decode_output(predicted)
+        va = self.chain.w3.to_checksum_address(va)
+        results = self.template_results(tx, raw)
         step = 0 if body.add_margin is None else 1  # sendQuote's place in the template
         (quote_id,) = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode_output(results[step])
         return Opened(quote_id, va, self.chain.send(tx))

@@ -10,13 +10,18 @@ of its own block to name the error, and raised as `revert.Reverted`.
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from eth_account import Account as EthAccount
-from web3 import EthereumTesterProvider, Web3
+from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3._utils.method_formatters import receipt_formatter
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
+from web3.datastructures import AttributeDict
 
 from .. import artifacts, flow
 from ..errors import HarnessError
@@ -47,7 +52,77 @@ class Sent:
     receipt: Any = field(repr=False)
 
 
-# ------------------------------------------------------------------------------ ABI tuples
+# ------------------------------------------------------------------------------ a JSON-RPC node
+
+#: EIP-7966 "send and wait for the receipt" (anvil has it); JSON-RPC's "method not found" code
+SEND_SYNC = "eth_sendTransactionSync"
+METHOD_NOT_FOUND = -32601
+
+
+def _block(block: str | int) -> str:
+    """A block parameter as JSON-RPC writes it (a number as 0x hex, a tag as itself)."""
+    return hex(block) if isinstance(block, int) else block
+
+
+def _rpc_value(value: Any) -> str:
+    """A transaction field as JSON-RPC writes it: a quantity as 0x hex, bytes as 0x hex."""
+    if isinstance(value, int):
+        return hex(value)
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    return str(value)
+
+
+class NodeProvider(HTTPProvider):
+    """web3's HTTP provider for one node, with what cannot change kept and every request counted:
+    - one HTTP session (keep-alive) for every thread that calls (web3 keeps one per thread),
+      reaching the node directly: no proxy or netrc looked up in the environment for each
+      request (requests does by default; the node is a local one, `serve`'s anvil);
+    - the chain id asked once: web3's validation asks `eth_chainId` again before every call and
+      transaction it sends, and a node's chain id does not change while it runs;
+    - `requests`: the JSON-RPC requests sent to the node, by method (a batch counts each of its
+      requests), for the figures and tests that pin how many an operation needs."""
+
+    def __init__(self, url: str, *, timeout: float = 30) -> None:
+        session = requests.Session()
+        session.trust_env = False
+        super().__init__(url, request_kwargs={"timeout": timeout}, session=session)
+        self.requests: Counter[str] = Counter()
+        self._count_lock = threading.Lock()
+        self._chain_id: str | None = None
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        if method == "eth_chainId" and self._chain_id is not None:
+            return {"jsonrpc": "2.0", "id": 0, "result": self._chain_id}
+        self._count(method)
+        answer = super().make_request(method, params)
+        if method == "eth_chainId" and isinstance(answer.get("result"), str):
+            self._chain_id = answer["result"]
+        return answer
+
+    def make_batch_request(self, batch_requests: list[tuple[Any, Any]]) -> Any:
+        for method, _params in batch_requests:
+            self._count(method)
+        return super().make_batch_request(batch_requests)
+
+    def _count(self, method: str) -> None:
+        with self._count_lock:
+            self.requests[method] += 1
+
+    def request_count(self) -> int:
+        """JSON-RPC requests sent so far (all methods)."""
+        with self._count_lock:
+            return sum(self.requests.values())
+
+
+def node_web3(url: str, *, timeout: float = 30) -> Web3:
+    """A `Web3` on the JSON-RPC node at `url` through a `NodeProvider`, without web3's gas price
+    middleware: it fetches the latest block before every eth_sendTransaction only to check fee
+    fields, and `Chain` sends none (the node fills them; a transaction signed here carries its
+    own gasPrice and goes out raw, which the middleware never sees)."""
+    w3 = Web3(NodeProvider(url, timeout=timeout))
+    w3.middleware_onion.remove("gas_price_strategy")
+    return w3
 
 
 # ------------------------------------------------------------------------------ the chain
@@ -61,6 +136,10 @@ class Chain:
     def __init__(self, w3: Web3 | None = None, *, sign_locally: bool | None = None) -> None:
         self.w3 = w3 if w3 is not None else Web3(EthereumTesterProvider())
         self.tester = getattr(self.w3.provider, "ethereum_tester", None)
+        #: a node reached through `node_web3`: calls and the clock go to it as plain JSON-RPC
+        #: (web3's request machinery costs more than the request itself), everything else
+        #: through web3
+        self._node = self.w3.provider if isinstance(self.w3.provider, NodeProvider) else None
         self.chain_id: int = self.w3.eth.chain_id
         self.accounts: list[str] = _unlocked_accounts(self.w3)
         #: the first unlocked account: deployer, funder and solver-side sender (a public node has
@@ -71,6 +150,9 @@ class Chain:
         self._keys: dict[str, LocalKey] = {}
         #: JSON-RPC: the timestamp set for the next block by time_travel (None: the node's own)
         self._next_timestamp: int | None = None
+        #: JSON-RPC: whether to send from unlocked accounts with eth_sendTransactionSync (until
+        #: the node says it has no such method)
+        self._sync_sends = True
 
     @property
     def admin(self) -> str:
@@ -94,7 +176,7 @@ class Chain:
             self.accounts.append(key.address)
         if fund_wei:
             fund = {"from": self.admin, "to": key.address, "value": fund_wei, "gas": 21_000}
-            self._mined("fund " + key.address, self._transact(fund))
+            self._mined("fund " + key.address, *self._submit(fund))
         return key.address
 
     def deploy(
@@ -110,8 +192,7 @@ class Chain:
         factory = self.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
         frm = sender or self.admin
         data = factory.constructor(*args).data_in_transaction
-        tx_hash = self._transact({"from": frm, "data": data, "gas": gas, "value": 0})
-        receipt = self._receipt(tx_hash)
+        tx_hash, receipt = self._submit({"from": frm, "data": data, "gas": gas, "value": 0})
         if receipt.status != 1:
             raise ChainError(f"deploying {name} failed (gas used {receipt.gasUsed} of {gas})")
         sent = Sent(
@@ -133,8 +214,7 @@ class Chain:
         """
         step, frm, to, data = self._resolve(call, sender)
         tx = {"from": frm, "to": to, "data": data, "gas": gas, "value": value}
-        tx_hash = self._transact(tx)
-        receipt = self._receipt(tx_hash)
+        tx_hash, receipt = self._submit(tx)
         if receipt.status != 1:
             # The failed transaction changed nothing but its sender's nonce and balance, so the
             # same call on top of its own block, which carries that block's timestamp, reverts
@@ -156,6 +236,9 @@ class Chain:
     ) -> bytes:
         """Run `call` without mining (on the pending block: the next transaction's timestamp)."""
         step, frm, to, data = self._resolve(call, sender)
+        if self._node is not None:
+            tx = {"from": frm, "to": to, "data": _rpc_value(data), "gas": hex(gas)}
+            return self._node_result(step, self._node.make_request("eth_call", [tx, _block(block)]))
         try:
             result = self.w3.eth.call({"from": frm, "to": to, "data": data, "gas": gas}, block)  # type: ignore[arg-type]
         except Exception as exc:
@@ -164,6 +247,43 @@ class Chain:
                 raise
             raise Reverted(step, decode_revert(raw), raw) from None
         return bytes(result)
+
+    def call_all(self, calls: list[Call], *, block: str | int = "pending") -> list[bytes]:
+        """Each of `calls` run without mining on the same block, from the admin or the
+        TxRequest's sender: their return data, in order; the first that reverts raises. On a
+        node, one JSON-RPC batch (one round trip)."""
+        if self._node is None:
+            return [self.call(call, block=block) for call in calls]
+        resolved = [self._resolve(call, None) for call in calls]
+        batch = [
+            (
+                "eth_call",
+                [
+                    {"from": frm, "to": to, "data": _rpc_value(data), "gas": hex(DEFAULT_GAS)},
+                    _block(block),
+                ],
+            )
+            for _step, frm, to, data in resolved
+        ]
+        answers = self._node.make_batch_request(batch)  # type: ignore[arg-type]
+        if not isinstance(answers, list):  # the node refused the batch as a whole
+            raise ChainError(f"eth_call batch: the node refused ({answers.get('error')})")
+        return [
+            self._node_result(step, answer)
+            for (step, *_), answer in zip(resolved, answers, strict=True)
+        ]
+
+    @staticmethod
+    def _node_result(step: str, answer: Any) -> bytes:
+        """An eth_call's answer from a `NodeProvider`: its bytes; Reverted (decoded) when the
+        error carries revert data, ChainError naming the node's message otherwise."""
+        error = answer.get("error")
+        if error is None:
+            return bytes.fromhex(answer["result"][2:])
+        raw = revert_data(error)
+        if raw is None:
+            raise ChainError(f"{step}: eth_call refused by the node ({error.get('message')})")
+        raise Reverted(step, decode_revert(raw), raw)
 
     def revert_of(
         self, call: Call, sender: str | None = None, *, gas: int = DEFAULT_GAS
@@ -175,6 +295,37 @@ class Chain:
             return exc.decoded
         step = self._resolve(call, sender)[0]
         raise ChainError(f"{step}: expected a revert, the call succeeded")
+
+    def _submit(self, tx: dict[str, Any]) -> tuple[bytes, Any]:
+        """Send `tx` and wait until it is mined: its hash and its receipt. From an unlocked
+        account on a `node_web3` node that has EIP-7966's `eth_sendTransactionSync` (anvil),
+        that is one request answering with the receipt once the transaction is mined;
+        elsewhere the hash, then the receipt (polled for on a node)."""
+        if self._node is not None and self._sync_sends and tx["from"] not in self._keys:
+            receipt = self._send_sync(tx)
+            if receipt is not None:
+                return bytes(receipt["transactionHash"]), receipt
+        tx_hash = self._transact(tx)
+        return tx_hash, self._receipt(tx_hash)
+
+    def _send_sync(self, tx: dict[str, Any]) -> Any:
+        """`tx` by `eth_sendTransactionSync`; its receipt (formatted as web3's
+        get_transaction_receipt formats one), or None when the node has no such method (it
+        is not asked again). Any other error is raised and the transaction never sent again:
+        a node may have taken it before failing (an EIP-7966 timeout), so a resend could run
+        it twice."""
+        params = {
+            k: v if k in ("from", "to") else _rpc_value(v) for k, v in tx.items() if k != "to" or v
+        }
+        assert self._node is not None
+        answer = self._node.make_request(SEND_SYNC, [params])
+        error = answer.get("error")
+        if error is not None:
+            if error.get("code") == METHOD_NOT_FOUND:
+                self._sync_sends = False
+                return None
+            raise ChainError(f"{SEND_SYNC}: the node refused ({error.get('message')})")
+        return AttributeDict.recursive(receipt_formatter(answer["result"]))
 
     def _transact(self, tx: dict[str, Any]) -> bytes:
         """Send `tx` (from an unlocked/keystore account, or signed here); its hash."""
@@ -202,8 +353,7 @@ class Chain:
             poll_latency=0.005,
         )
 
-    def _mined(self, step: str, tx_hash: bytes) -> Any:
-        receipt = self._receipt(tx_hash)
+    def _mined(self, step: str, tx_hash: bytes, receipt: Any) -> Any:
         if receipt.status != 1:
             raise ChainError(f"{step}: the transaction failed")
         return receipt
@@ -223,7 +373,13 @@ class Chain:
         """The block timestamp the next transaction (or pending-block call) runs at."""
         if self.tester is not None:
             return self.tester.get_block_by_number("pending")["timestamp"]
-        latest = self.w3.eth.get_block("latest")["timestamp"]
+        if self._node is not None:  # the one field read, without web3's block formatting
+            answer = self._node.make_request("eth_getBlockByNumber", ["latest", False])
+            if "error" in answer:
+                raise ChainError(f"eth_getBlockByNumber: the node refused ({answer['error']})")
+            latest = int(answer["result"]["timestamp"], 16)
+        else:
+            latest = self.w3.eth.get_block("latest")["timestamp"]
         if self._next_timestamp is not None and self._next_timestamp > latest:
             return self._next_timestamp
         return latest + 1
@@ -282,6 +438,12 @@ class Chain:
         if "error" in answer:
             raise ChainError(f"{method}: the node refused ({answer['error'].get('message')})")
         return answer.get("result")
+
+    def rpc_requests(self) -> int | None:
+        """JSON-RPC requests sent to the node so far (a chain on `node_web3`); None where
+        nothing counts them (the embedded chain, another provider)."""
+        provider = self.w3.provider
+        return provider.request_count() if isinstance(provider, NodeProvider) else None
 
     def view_sender(self) -> dict[str, str]:
         """The `from` of an eth_call: the admin when there is one (web3 would otherwise list

@@ -2,7 +2,9 @@
 
 `Backend` executes on the chain (`harness.chain.System`) under a lock (eth-tester is not
 thread-safe, and uvicorn, Starlette's TestClient and tests may all call in); the HTTP handlers
-hand their chain work to one worker thread (`Backend.run`), never running it on the event loop.
+hand their chain work to one worker thread (`Backend.run`), never running it on the event loop,
+and judge bodies before it on a small pool of their own (`Backend.judging`, against
+`Backend.clock_ahead`, a clock that needs no chain), so a refusal never queues behind executions.
 It keeps the mark price per symbol that the solver fills at and the TP/SL bot triggers on
 (`Backend.prices`, a `MarkBook`: the one place marks are stored; it announces every change to
 its listeners, e.g. the price service's websocket), and remembers which sub-account owns each
@@ -24,6 +26,7 @@ from typing import Any, TypeVar
 from .. import calldata as cd
 from .. import pricing
 from ..chain import Chain, MockSystem, deploy_system
+from ..chain.node import node_web3
 from ..context import CohLimits, Context, Symbol
 from ..errors import InputError
 from ..flow import Signer
@@ -75,6 +78,14 @@ TEST_ACCOUNT_UNITS = 10_000
 def now_ms() -> int:
     """Wall-clock unix time in milliseconds (the price service's `time` unit)."""
     return time.time_ns() // 1_000_000
+
+
+#: threads judging bodies before the chain worker (parse, rules, signatures: CPU work, no chain)
+JUDGE_THREADS = 2
+#: seconds ahead of the chain's last known time at which bodies are judged before the worker:
+#: an acceptance there stands while the chain's clock is not past it (plumbing.settle); a body
+#: whose deadline falls within the margin is judged again by the worker at the chain's clock
+CLOCK_MARGIN_SECONDS = 60
 
 
 #: the largest mark the chain can hold: its 18-decimal (wei) value is a uint256, as every price
@@ -187,11 +198,20 @@ class Backend:
         #: the limits the COH over this backend enforces (set by it), for /context
         self.coh_limits: CohLimits | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="symmio-chain")
+        self._judges = ThreadPoolExecutor(JUDGE_THREADS, thread_name_prefix="symmio-judge")
+        #: the chain's clock when last read, and the monotonic time it was read at
+        self._clock_seen = (0, 0.0)
+        self.now()
 
     async def run(self, work: Callable[[], T]) -> T:
         """Run chain work off the event loop on the one chain thread (serialized: requests
         queue there, while requests that need no chain are answered meanwhile)."""
         return await asyncio.get_running_loop().run_in_executor(self._worker, self._locked, work)
+
+    async def judging(self, work: Callable[[], T]) -> T:
+        """Run work that needs no chain (judging a body) off the event loop, on the judges'
+        pool: never behind the chain worker's queue, never holding the chain lock."""
+        return await asyncio.get_running_loop().run_in_executor(self._judges, work)
 
     def _locked(self, work: Callable[[], T]) -> T:
         with self.lock:
@@ -202,8 +222,19 @@ class Backend:
         return self.system.chain
 
     def now(self) -> int:
+        """The chain's clock (a chain read: call it where chain work runs)."""
         with self.lock:
-            return self.chain.now()
+            now = self.chain.now()
+            self._clock_seen = (now, time.monotonic())
+            return now
+
+    def clock_ahead(self) -> int:
+        """A clock at least as late as the chain's in the usual course, read without the chain:
+        its time when last read, plus the wall time since, plus CLOCK_MARGIN_SECONDS. Not a
+        bound (a test or a frontend may move the chain's time on): `plumbing.settle` checks it
+        against the chain's clock before an early verdict stands."""
+        seen, at = self._clock_seen
+        return seen + int(time.monotonic() - at) + CLOCK_MARGIN_SECONDS
 
     def market_by_name(self, name: str) -> SymbolMarket | None:
         return next((m for m in self.markets.values() if m.symbol.name == name), None)
@@ -371,11 +402,9 @@ def rpc_backend(
     """Our system (of `generation`) deployed on a JSON-RPC node (anvil) whose first unlocked
     account is the admin; each of `test_accounts` gets TEST_ACCOUNT_UNITS of collateral (the
     admin mints: their nonces stay untouched for the frontends' own wallets)."""
-    from web3 import Web3
-
     if symbols is None:
         symbols = [m.symbol for m in markets] if markets else [Symbol(1, "BTCUSDT", 1, 3)]
-    chain = Chain(Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": 30})))
+    chain = Chain(node_web3(rpc_url, timeout=30))
     system = deploy_system(
         chain, hedger=LocalKey.generate(), symbols=tuple(symbols), generation=generation
     )

@@ -172,6 +172,68 @@ async def _run(base: str, reqs: list[Req], concurrency: int, timeout: float) -> 
     return out
 
 
+def refused_bodies(valid_body: bytes, n: int) -> list[Req]:
+    """`n` open bodies refused only by judging them (they read as JSON and reach the validator):
+    alternately a forged sendQuote signature and a rule broken (maxUses not a number)."""
+    bad = bad_requests(random.Random(0), valid_body)
+    forged = next(r for r in bad if r.kind == "bad:forged-signature")
+    broken = json.loads(valid_body)
+    broken["sendQuote"]["signedOperation"]["maxUses"] = "x"
+    rules = Req("bad:rules", "POST", OPEN, json.dumps(broken).encode())
+    return [forged if i % 2 == 0 else rules for i in range(n)]
+
+
+async def _run_during(
+    base: str, opens: list[Req], refused: list[Req], clients: int, timeout: float
+) -> tuple[list[Outcome], float, list[Outcome]]:
+    """`clients` clients post `opens`; meanwhile `clients` others post `refused` bodies in turn
+    until the opens are all answered. The opens' outcomes and wall time, and the refusals'."""
+    open_queue: asyncio.Queue[Req] = asyncio.Queue()
+    for r in opens:
+        open_queue.put_nowait(r)
+    opened: list[Outcome] = []
+    refusals: list[Outcome] = []
+    done = asyncio.Event()
+    limits = httpx.Limits(max_connections=2 * clients, max_keepalive_connections=2 * clients)
+
+    async def post(http: httpx.AsyncClient, r: Req) -> Outcome:
+        start = time.perf_counter()
+        try:
+            response = await http.request(r.method, r.path, content=r.content, headers=r.headers)
+            status = response.status_code
+        except httpx.HTTPError:
+            status = -1
+        return Outcome(r, status, time.perf_counter() - start)
+
+    async def opener(http: httpx.AsyncClient) -> None:
+        while not open_queue.empty():
+            opened.append(await post(http, open_queue.get_nowait()))
+
+    async def refuser(http: httpx.AsyncClient, k: int) -> None:
+        i = k
+        while not done.is_set():
+            refusals.append(await post(http, refused[i % len(refused)]))
+            i += clients
+
+    async with httpx.AsyncClient(base_url=base, timeout=timeout, limits=limits) as http:
+        refusers = [asyncio.create_task(refuser(http, k)) for k in range(clients)]
+        start = time.perf_counter()
+        await asyncio.gather(*(opener(http) for _ in range(clients)))
+        seconds = time.perf_counter() - start
+        done.set()
+        await asyncio.gather(*refusers)
+    return opened, seconds, refusals
+
+
+def run_during(
+    base: str, opens: list[Req], refused: list[Req], clients: int = 4, timeout: float = 60
+) -> tuple[list[Outcome], float, list[Outcome]]:
+    """Opens by `clients` clients while `clients` others send refused bodies (`refused`, in
+    turn) until the last open is answered: the opens' outcomes and wall time, and every
+    refusal's outcome (its latency is what a refused client waits while opens run)."""
+    return asyncio.run(_run_during(base, opens, refused, clients, timeout))
+
+
 def run(
     base: str, reqs: list[Req], concurrency: int = 8, timeout: float = 60
 ) -> tuple[list[Outcome], float]:

@@ -4,7 +4,9 @@ Every body of every route goes through `read_json`: Content-Type must be JSON (4
 cap is enforced while the body streams in (413 as soon as it is crossed, before the rest is
 read), a body that stalls is answered 408 after `BODY_READ_TIMEOUT_SECONDS`, and the text is
 read by `harness.jsonread` (depth measured without recursion, duplicate
-keys, NaN/Infinity and out-of-range numbers refused). `judge` runs the validator on the value.
+keys, NaN/Infinity and out-of-range numbers refused). `judge` runs the validator on the value;
+`prejudge` and `settle` split that judgment around the chain worker (the clock is the only chain
+state the validator reads), so a refused body never waits behind executions.
 `decimal_text` is the one strict reader of decimal strings the services take themselves.
 """
 
@@ -177,6 +179,48 @@ def judge(value: Any, where: str, options: Options) -> Result:
         )
         raise ServiceRefusal(NOT_CONFORMING, detail, result.findings)
     return result
+
+
+#: The validator's rules that read the clock (harness.validator.checks `deadline.expired` and
+#: `deadline.call-expired`, the only checks reading `env.now`; a test pins the list against the
+#: checks' source). Each refuses a deadline at or before now, so a body accepted at a clock is
+#: accepted at any earlier one.
+CLOCK_RULES = frozenset({"deadline.expired", "deadline.call-expired"})
+
+
+@dataclass(frozen=True)
+class Prejudged:
+    """A body judged before the chain worker, at `options.now` (a clock ahead of the chain's):
+    `result` when it was accepted there, None when a clock rule refused it (then only the
+    chain's own clock decides: `settle` judges it again)."""
+
+    data: Any
+    where: str
+    options: Options
+    result: Result | None
+
+
+def prejudge(data: Any, where: str, options: Options) -> Prejudged:
+    """The verdict that needs no chain: `judge` at `options.now`. A refusal naming no clock rule
+    is final and raised here (parse, rules, signatures: no clock can change it); a refusal
+    naming one is kept for `settle`."""
+    try:
+        return Prejudged(data, where, options, judge(data, where, options))
+    except ServiceRefusal as refusal:
+        if CLOCK_RULES.isdisjoint(f.rule for f in refusal.findings):
+            raise
+        return Prejudged(data, where, options, None)
+
+
+def settle(prejudged: Prejudged, now: int) -> Result:
+    """The verdict at the chain's clock `now` (read by the chain worker, just before it
+    executes): the early acceptance stands when `now` is not past the clock it was judged at
+    (every deadline is after that clock, so after `now`); otherwise the body is judged again
+    at `now`, exactly as if it had never been judged early."""
+    early = prejudged.options
+    if prejudged.result is not None and early.now is not None and now <= early.now:
+        return prejudged.result
+    return judge(prejudged.data, prejudged.where, Options(early.kind, early.context, now))
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,16 @@
 `POST /instant_trade/instant_open` and `/instant_trade/instant_close` judge the body with the
 validator against the service's context (deployed addresses, hedger, affiliate, symbols; the
 chain's clock) and refuse a non-conforming body with error 3000 and the rule IDs, before anything
-touches the chain. A conforming open runs as ONE `executeTemplate` (the user's addMargin +
-sendQuote, the PartyB's lockQuote + openPosition, filled at the mark; when the body gives the
-PartyB a flex range over sendQuote's upnlSig, as the SDK's Enigma open does, the PartyB fills it
-with the placeholder at the fill price, sending the transaction itself: `harness.upnl_sig`,
-`System.instant_open_tx`); a close as one
-`executeBatch` (each close request + the PartyB's fill at the mark). Unlike the real solver the
-chain work is done before the answer, so `temp_quote_status` is final at once; the websocket still
-reports `SendQuoteTransaction` / `FillMarketOrderInstantClose` as the real one does.
+touches the chain: judged first off the chain worker (parse, rules, signatures need no chain, so a
+refusal never waits behind opens), the chain's clock settled by the worker just before it executes
+(`plumbing.prejudge`, `plumbing.settle`). A conforming open runs as ONE `executeTemplate` (the
+user's addMargin + sendQuote, the PartyB's lockQuote + openPosition, filled at the mark; when the
+body gives the PartyB a flex range over sendQuote's upnlSig, as the SDK's Enigma open does, the
+PartyB fills it with the placeholder at the fill price, sending the transaction itself:
+`harness.upnl_sig`, `System.instant_open_tx`); a close as one `executeBatch` (each close request +
+the PartyB's fill at the mark). Unlike the real solver the chain work is done before the answer, so
+`temp_quote_status` is final at once; the websocket still reports `SendQuoteTransaction` /
+`FillMarketOrderInstantClose` as the real one does.
 """
 
 from __future__ import annotations
@@ -46,7 +48,16 @@ from .errors import (
 )
 from .faults import faultable
 from .notifications import notifications_endpoint
-from .plumbing import NO_ROUTE_HANDLERS, Noted, guarded, judge, noted, read_json
+from .plumbing import (
+    NO_ROUTE_HANDLERS,
+    Noted,
+    Prejudged,
+    guarded,
+    noted,
+    prejudge,
+    read_json,
+    settle,
+)
 from .published import harness_headers
 
 #: Where the notifications websocket lives, relative to the solver's base URL.
@@ -117,8 +128,12 @@ class Solver:
         self.temp_quotes: dict[int, TempQuote] = {}
         self._temp_ids = itertools.count(1)
 
-    def options(self, kind: str) -> Options:
-        return Options(kind, self.backend.context, self.backend.now())
+    async def prejudge(self, data: Any, where: str, kind: str) -> Prejudged:
+        """The body judged before the chain worker, on the judges' pool, at a clock ahead of the
+        chain's: a refusal that no clock can change is raised here at once, never queued behind
+        executions; the rest is settled by the worker at the chain's clock (`settle`)."""
+        options = Options(kind, self.backend.context, self.backend.clock_ahead())
+        return await self.backend.judging(lambda: prejudge(data, where, options))
 
     # --- execution (callable without HTTP)
 
@@ -136,10 +151,11 @@ class Solver:
                 margin = cd.ADD_MARGIN_TO_NEXT_VA.decode(body.add_margin.signed_operation.call_data)
                 record.margin = margin.get("amount")
             self.temp_quotes[record.temp_quote_id] = record
+            mark = backend.mark_wei(quote["symbolId"])
+            # the PartyB fills the whole quantity at this price (System.instant_open_tx)
+            fill_price = quote["price"] if mark is None else mark
             try:
-                opened = backend.system.instant_open(
-                    body, quote=quote, opened_price=backend.mark_wei(quote["symbolId"])
-                )
+                opened = backend.system.instant_open(body, quote=quote, opened_price=fill_price)
             except Reverted as exc:
                 record.state = FAILED
                 record.error = error_body(CHAIN_REVERTED, str(exc))
@@ -154,15 +170,17 @@ class Solver:
             record.state, record.sent = OPENED, opened.sent
             record.quote_id, record.va_address = opened.quote_id, opened.virtual_account
             backend.va_owner[opened.virtual_account] = record.sub_account
-            on_chain = backend.system.quote(opened.quote_id)
-            record.opened_price = on_chain["openedPrice"]
+            # No read of the quote back: the transaction succeeded, so the core holds what the
+            # solver sent (openPosition by the PartyB of the whole quantity at the fill price;
+            # a test compares the two).
+            record.opened_price = fill_price
         backend.notifier.publish(
             record.sub_account,
             quote_id=record.quote_id,
             temp_quote_id=record.temp_quote_id,
-            counterparty_address=on_chain["partyB"],
-            filled_amount_open=_amount(on_chain["quantity"]),
-            avg_price_open=_amount(on_chain["openedPrice"]),
+            counterparty_address=backend.system.party_b.address,
+            filled_amount_open=_amount(quote["quantity"]),
+            avg_price_open=_amount(fill_price),
             last_seen_action="SendQuoteTransaction",
             action_status="success",
             va_address=record.va_address,
@@ -220,9 +238,10 @@ class Solver:
     @faultable("instant_open")
     async def http_instant_open(self, request: Request) -> JSONResponse:
         data = await read_json(request)
+        early = await self.prejudge(data, request.url.path, "instant_open")
 
         def work() -> tuple[TempQuote, dict[str, Any], Noted]:
-            result = judge(data, request.url.path, self.options("instant_open"))
+            result = settle(early, self.backend.now())
             quote = result.calls["sendQuote"]  # read and decoded once, by the validator
             return self.open(result.value, quote), quote, noted(result, data)
 
@@ -244,9 +263,10 @@ class Solver:
     @faultable("instant_close")
     async def http_instant_close(self, request: Request) -> Response:
         data = await read_json(request)
+        early = await self.prejudge(data, request.url.path, "instant_close")
 
         def work() -> tuple[Sent, Noted]:
-            result = judge(data, request.url.path, self.options("instant_close"))
+            result = settle(early, self.backend.now())
             body: InstantClose = result.value  # read and decoded once, by the validator
             closes = [result.calls[k] for k in sorted(result.calls, key=_op_index)]
             return self.close(body, closes), noted(result, data)
