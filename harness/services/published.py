@@ -224,6 +224,11 @@ def _solver_schemas() -> dict[str, dict[str, Any]]:
         "max_quantity",
         "min_acceptable_portion_lf",
         "min_acceptable_quote_value",
+        # v0.8.6 (real-world.md §2.2): the least SolverFeeCaps a quote must allow; the SDK reads
+        # them from the Enigma row (`symbol.min_open_solver_fee_cap ?? "0"`, its market mapper
+        # and CHANGELOG "minimum solver-fee caps on the market catalog")
+        "min_close_solver_fee_cap",
+        "min_open_solver_fee_cap",
         "min_notional_value",
         "name",
         "symbol",

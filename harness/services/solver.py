@@ -31,6 +31,7 @@ from starlette.websockets import WebSocket
 from .. import calldata as cd
 from .. import eip712, pricing, wire
 from ..chain import Sent
+from ..context import Symbol
 from ..model import InstantClose, InstantOpen
 from ..primitives import to_hex
 from ..revert import Reverted
@@ -297,7 +298,8 @@ class Solver:
 
     @guarded
     async def http_contract_symbols(self, request: Request) -> JSONResponse:
-        rows = [contract_symbol_row(m) for _sid, m in sorted(self.backend.markets.items())]
+        caps = self.backend.system.generation.solver_fee_caps
+        rows = [contract_symbol_row(m, caps) for _sid, m in sorted(self.backend.markets.items())]
         return JSONResponse({"count": len(rows), "symbols": rows})
 
     @guarded
@@ -392,7 +394,7 @@ MAX_QUANTITY = Decimal(1_000_000)
 MAX_NOTIONAL_VALUE = 100_000_000_000
 
 
-def contract_symbol_row(m: SymbolMarket) -> dict[str, Any]:
+def contract_symbol_row(m: SymbolMarket, fee_caps: bool = False) -> dict[str, Any]:
     """One row of `GET /api/contract-symbols` (`SymbolContractSymbol`: decimal strings, a
     string `max_leverage`, an integer `state`). `token_address` is left out: the mock's symbols
     have no token (absent, not invented)."""
@@ -419,6 +421,15 @@ def contract_symbol_row(m: SymbolMarket) -> dict[str, Any]:
         "state": SYMBOL_FULLY_ENABLED,
         "side": SYMBOL_SIDE_ALL,
         **NO_FUNDING,
+        **(_fee_cap_minimums(s) if fee_caps else {}),
+    }
+
+
+def _fee_cap_minimums(s: Symbol) -> dict[str, str]:
+    """v0.8.6: the symbol's SolverFeeCaps minimums, as Enigma serves them (decimal strings)."""
+    return {
+        "min_open_solver_fee_cap": pricing.format_decimal(s.min_open_solver_fee_cap),
+        "min_close_solver_fee_cap": pricing.format_decimal(s.min_close_solver_fee_cap),
     }
 
 

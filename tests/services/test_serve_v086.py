@@ -47,6 +47,22 @@ def test_the_v086_context_names_its_generation_and_gasless_layer(
     assert context_from_json(served).generation is V0_8_6, "the context reads back as v0.8.6"
 
 
+def test_v086_contract_symbols_serve_the_fee_cap_minimums_as_enigma_does(
+    stack: tuple[Services, TestClient],
+) -> None:
+    """Enigma's rows carry min_open/min_close_solver_fee_cap (decimal strings; the SDK defaults
+    them to "0": its market mapper and CHANGELOG), on v0.8.6 only."""
+    _, http = stack
+    rows = http.get("/solver/api/contract-symbols").json()["symbols"]
+    assert rows and all(
+        (r["min_open_solver_fee_cap"], r["min_close_solver_fee_cap"]) == ("0", "0") for r in rows
+    ), rows
+    local = Services(embedded_backend())
+    with TestClient(local.app, base_url=BASE) as v085:
+        rows = v085.get("/solver/api/contract-symbols").json()["symbols"]
+    assert all("min_open_solver_fee_cap" not in r for r in rows), "v0.8.5 rows are unchanged"
+
+
 def test_mock_onboard_on_v086_grants_the_v086_session_key_set(
     stack: tuple[Services, TestClient],
 ) -> None:
