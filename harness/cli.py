@@ -100,6 +100,14 @@ class ServeChain(StrEnum):
     anvil = "anvil"
 
 
+class ServeDeployment(StrEnum):
+    """The deployment profiles `serve` runs locally (harness.deployments)."""
+
+    local = "local"
+    base = "base"
+    arbitrum = "arbitrum"
+
+
 @app.command(
     context_settings=CONTEXT_SETTINGS,
     short_help="Serve the mock services on a chain for a frontend.",
@@ -126,6 +134,15 @@ def serve(
             "node).",
         ),
     ] = ServeChain.embedded,
+    deployment: Annotated[
+        ServeDeployment,
+        typer.Option(
+            metavar=_choices(ServeDeployment),
+            help="The deployment profile: local (v0.8.5, Enigma-shaped solver, COH; the "
+            "default), base (v0.8.5, Rasa solver, no COH, Binance-style prices) or arbitrum "
+            "(v0.8.6, Enigma, COH).",
+        ),
+    ] = ServeDeployment.local,
     cors_origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -152,6 +169,7 @@ def serve(
     test accounts for any frontend to point at.
 
     Ctrl-C or SIGTERM stops it (and its anvil)."""
+    from .deployments import profile
     from .services.server import serve as run_server
 
     def out(line: str) -> None:
@@ -167,6 +185,7 @@ def serve(
             cors_origins=cors_origin or None,
             quiet=quiet,
             price_tick_seconds=price_tick,
+            profile=profile(deployment.value),
         )
     except HarnessError as exc:
         err_console.print(f"serve failed: {exc}")

@@ -40,17 +40,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from .. import artifacts
+from .. import artifacts, deployments
+from ..context import ServedDeployment
+from ..deployments import PriceFeed, Profile, SolverKind
 from ..errors import HarnessError, InputError
 from ..wire import Reader
 from . import openapi
 from .backend import Backend, embedded_backend, rpc_backend
+from .binance import MARK_PRICE_WS_PATH, BinanceMarkPrices
 from .coh import ConditionalOrders, coh_app
 from .edge import AccessLog, cors, on_shutdown, refuse_unknown_websockets
 from .errors import BAD_PARAMETER, ServiceRefusal
 from .faults import read_fault
 from .plumbing import MAX_BODY_BYTES, NO_ROUTE_HANDLERS, guarded, read_json
 from .prices import DEFAULT_TICK_SECONDS, PRICE_WS_PATH, PriceService
+from .rasa import POSITION_STATE_WS, RasaSolver, rasa_app
 from .solver import NOTIFICATIONS_PATH, Solver, solver_app
 
 log = logging.getLogger("harness.services")
@@ -60,15 +64,34 @@ COH_PREFIX = "/coh"
 PRICE_PREFIX = "/prices"
 
 
-def price_urls(base: str) -> dict[str, str]:
-    """`price_url` (the price service's base URL) and `price_ws_url` (its websocket) of a server
-    reached at `base` (`http://host:port`)."""
+def _ws(base: str) -> str:
+    return "ws" + base[4:] if base.startswith("http") else base  # http -> ws, https -> wss
+
+
+def price_urls(base: str, ws_path: str = PRICE_WS_PATH) -> dict[str, str]:
+    """`price_url` (the price service's base URL) and `price_ws_url` (its websocket, at
+    `ws_path`: the profile's feed) of a server reached at `base` (`http://host:port`)."""
     base = base.rstrip("/")
-    ws_base = "ws" + base[4:] if base.startswith("http") else base  # http -> ws, https -> wss
     return {
         "price_url": f"{base}{PRICE_PREFIX}",
-        "price_ws_url": f"{ws_base}{PRICE_PREFIX}{PRICE_WS_PATH}",
+        "price_ws_url": f"{_ws(base)}{PRICE_PREFIX}{ws_path}",
     }
+
+
+def served_deployment(profile: Profile, base: str) -> ServedDeployment:
+    """`/context`'s `deployment`: the profile's kinds and its services' URLs under `base`."""
+    base = base.rstrip("/")
+    solver_url = f"{base}{SOLVER_PREFIX}/api"
+    notify = POSITION_STATE_WS if profile.solver is SolverKind.RASA else NOTIFICATIONS_PATH
+    return ServedDeployment(
+        name=profile.name,
+        solver_kind=profile.solver.value,
+        solver_url=solver_url,
+        notifications_protocol=profile.notifications.value,
+        notifications_url=f"{_ws(base)}{SOLVER_PREFIX}{notify}",
+        price_feed=profile.prices.value,
+        coh_url=None if profile.coh is None else f"{base}{COH_PREFIX}",
+    )
 
 
 #: GET /abi/{name}: the served name -> our compiled artifact
@@ -83,25 +106,43 @@ ABI_NAMES = {
 class Services:
     """The solver, the COH and the price service over one backend, and the ASGI app serving them
     (`app`: CORS for `cors_origins`, default loopback; one line per request to `access_log` when
-    given; the price websocket pushes a snapshot every `price_tick_seconds` besides each move)."""
+    given; the price websocket pushes a snapshot every `price_tick_seconds` besides each move).
+
+    `profile` (issue 18; default `deployments.LOCAL`, the services as they always were) picks
+    the solver kind mounted at `/solver` (Enigma, or Rasa: `harness.services.rasa`), the COH at
+    `/coh` (none where the profile has none: its routes are no routes) and the price feed at
+    `/prices` (Enigma's price service, or the Binance-style feed: `harness.services.binance`)."""
 
     def __init__(
         self,
         backend: Backend,
         *,
+        profile: Profile = deployments.LOCAL,
         cors_origins: list[str] | None = None,
         access_log: Callable[[str], None] | None = None,
         price_tick_seconds: float = DEFAULT_TICK_SECONDS,
     ) -> None:
+        self.profile = profile
         self.backend = backend
         self.solver = Solver(backend)
-        self.coh = ConditionalOrders(backend)
-        self.prices = PriceService(backend, tick_seconds=price_tick_seconds)
+        mounts: list[Mount] = []
+        if profile.solver is SolverKind.RASA:
+            mounts.append(Mount(SOLVER_PREFIX, app=rasa_app(RasaSolver(self.solver))))
+        else:
+            mounts.append(Mount(SOLVER_PREFIX, app=solver_app(self.solver)))
+        self.coh: ConditionalOrders | None = None
+        if profile.coh is not None:
+            self.coh = ConditionalOrders(backend)
+            mounts.append(Mount(COH_PREFIX, app=coh_app(self.coh)))
+        feed = BinanceMarkPrices if profile.prices is PriceFeed.BINANCE else PriceService
+        self.prices = feed(backend, tick_seconds=price_tick_seconds)
+        self.price_ws_path = (
+            MARK_PRICE_WS_PATH if profile.prices is PriceFeed.BINANCE else PRICE_WS_PATH
+        )
+        mounts.append(Mount(PRICE_PREFIX, app=self.prices.app))
         self.router = Starlette(
             routes=[
-                Mount(SOLVER_PREFIX, app=solver_app(self.solver)),
-                Mount(COH_PREFIX, app=coh_app(self.coh)),
-                Mount(PRICE_PREFIX, app=self.prices.app),
+                *mounts,
                 Route("/context", self.http_context),
                 Route("/abi/{name}", self.http_abi),
                 Route("/openapi.json", self.http_openapi),
@@ -124,8 +165,11 @@ class Services:
             owner = r.address(raw, "owner")
             if owner is None or r.problems:
                 raise ServiceRefusal(BAD_PARAMETER, "; ".join(str(p) for p in r.problems))
-        urls = price_urls(str(request.base_url))  # where this client reached us
+        base = str(request.base_url)  # where this client reached us
+        urls = price_urls(base, self.price_ws_path)
         context = await self.backend.run(lambda: self.backend.context_json(owner, **urls))
+        context.setdefault("contracts_version", self.profile.generation.version)
+        context["deployment"] = served_deployment(self.profile, base).to_json()
         return JSONResponse(context)
 
     @guarded
@@ -285,20 +329,41 @@ class Listening:
 def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
     base = where.base
     backend = services.backend
+    profile = services.profile
     ctx = backend.context
     chain = "anvil" if node is not None else "the embedded chain"
-    urls = price_urls(base)
-    lines = [f"mock services on {chain} (chain id {ctx.chain_id}), listening on {base}"]
+    urls = price_urls(base, services.price_ws_path)
+    served = served_deployment(profile, base)
+    rasa = profile.solver is SolverKind.RASA
+    routes = (
+        "/instant_trade/open, /instant_trade/close" if rasa else "/api/instant_trade/instant_open"
+    )
+    prices = "/fapi/v1/premiumIndex" if profile.prices is PriceFeed.BINANCE else "/api/v1/price"
+    lines = [
+        f"mock services on {chain} (chain id {ctx.chain_id}), listening on {base}",
+        f"deployment profile:     {profile.name} ({profile.title}); contracts "
+        f"v{profile.generation.version}; solver {profile.solver.value}",
+    ]
     if backend.rpc_url is not None:
         lines.append(f"JSON-RPC URL: {backend.rpc_url}")
+    lines.append(f"solver base URL:        {base}{SOLVER_PREFIX}  ({routes}, ...)")
+    if services.coh is not None:
+        lines.append(
+            f"TP/SL (COH) base URL:   {base}{COH_PREFIX}  (/api/v5/signing-spec, /api/v5/, ...)"
+        )
+    else:
+        lines.append("TP/SL (COH):            none on this deployment")
     lines += [
-        f"solver base URL:        {base}{SOLVER_PREFIX}  (/api/instant_trade/instant_open, ...)",
-        f"TP/SL (COH) base URL:   {base}{COH_PREFIX}  (/api/v5/signing-spec, /api/v5/, ...)",
-        f"notifications:          ws{base[4:]}{SOLVER_PREFIX}{NOTIFICATIONS_PATH}",
-        f"price service base URL: {urls['price_url']}  (/api/v1/price, /api/v1/prices/{{names}})",
+        f"notifications:          {served.notifications_url}  ({profile.notifications.value})",
+        f"price service base URL: {urls['price_url']}  ({prices}, ...)",
         f"price websocket:        {urls['price_ws_url']}",
-        f"mock price:             POST {base}{COH_PREFIX}/mock/price "
-        '{"symbol_id": 1, "price": "68000.0"}',
+    ]
+    if services.coh is not None:
+        lines.append(
+            f"mock price:             POST {base}{COH_PREFIX}/mock/price "
+            '{"symbol_id": 1, "price": "68000.0"}'
+        )
+    lines += [
         f'onboard a session key:  POST {base}/mock/onboard {{"session_key": "0x..."}}',
         f"context:                GET {base}/context",
         f"OpenAPI document:       GET {base}/openapi.json",
@@ -349,6 +414,19 @@ def check_port(host: str, port: int) -> None:
 
 class NotListening(HarnessError):
     pass
+
+
+#: the contracts generation the mock chain deploys (`chain.deploy_system`)
+SERVED_GENERATION = deployments.LOCAL.generation
+
+
+def require_servable(profile: Profile) -> None:
+    """A profile whose contracts the mock chain deploys; NotListening naming what is missing."""
+    if profile.generation is not SERVED_GENERATION:
+        raise NotListening(
+            f"--deployment {profile.name}: needs the v{profile.generation.version} mock "
+            f"contracts; this build deploys v{SERVED_GENERATION.version} only"
+        )
 
 
 #: seconds an idle keep-alive connection is kept open after its last answer
@@ -426,6 +504,7 @@ def serve(
     cors_origins: list[str] | None = None,
     quiet: bool = False,
     price_tick_seconds: float = DEFAULT_TICK_SECONDS,
+    profile: Profile = deployments.LOCAL,
 ) -> None:
     """Deploy on a fresh chain (embedded, or a new anvil node) and serve both apps until
     interrupted; anvil stops with the server (lifespan shutdown; and it dies with this process)."""
@@ -433,6 +512,7 @@ def serve(
 
     if chain not in ("embedded", "anvil"):
         raise NotListening(f"--chain {chain}: expected embedded or anvil")
+    require_servable(profile)
     require_loopback(host, allow_non_loopback)
     check_port(host, port)
     node = None
@@ -454,6 +534,7 @@ def serve(
             backend = embedded_backend()
         services = Services(
             backend,
+            profile=profile,
             cors_origins=cors_origins,
             access_log=log_line,
             price_tick_seconds=price_tick_seconds,
