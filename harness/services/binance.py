@@ -49,6 +49,54 @@ MARK_PRICE_WS_PATH = f"/market/ws/{MARK_PRICE_STREAM}"
 MARK_PRICE_EVENT = "markPriceUpdate"
 #: Binance's error for an unknown `symbol` (its REST error body `{code, msg}`)
 INVALID_SYMBOL = {"code": -1121, "msg": "Invalid symbol."}
+_STR: dict[str, Any] = {"type": "string"}
+_MS: dict[str, Any] = {"type": "integer", "minimum": 0}
+
+
+def _object(props: dict[str, Any], required: tuple[str, ...]) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": list(required)}
+
+
+#: the subset of Binance's shapes the SDK reads, each declared once with its source
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "RawBinancePremiumIndexRow": {
+        "x-source": f"{SDK_BINANCE_TYPES} RawBinancePremiumIndexRow",
+        **_object(
+            {
+                "symbol": _STR,
+                "markPrice": _STR,
+                "indexPrice": _STR,
+                "estimatedSettlePrice": _STR,
+                "lastFundingRate": _STR,
+                "interestRate": _STR,
+                "nextFundingTime": _MS,
+                "time": _MS,
+            },
+            ("symbol", "markPrice", "indexPrice", "lastFundingRate", "nextFundingTime"),
+        ),
+    },
+    "RawBinanceMarkPriceFrame": {
+        "x-source": f"{SDK_BINANCE_TYPES} RawBinanceMarkPriceFrame (an array of them per push)",
+        **_object(
+            {
+                "e": {"const": MARK_PRICE_EVENT},
+                "E": _MS,
+                "s": _STR,
+                "p": _STR,
+                "i": _STR,
+                "P": _STR,
+                "r": _STR,
+                "T": _MS,
+            },
+            ("s", "p"),
+        ),
+    },
+    "BinanceError": {
+        "x-source": "Binance's REST error body {code, msg} (-1121 Invalid symbol.)",
+        **_object({"code": {"type": "integer"}, "msg": _STR}, ("code", "msg")),
+    },
+}
+
 FUNDING_EPOCH_MS = int(NO_FUNDING["funding_rate_epoch_duration"]) * 1000
 NO_FUNDING_RATE = "0"
 
@@ -123,6 +171,7 @@ class BinanceMarkPrices(PriceService):
 __all__ = [
     "MARK_PRICE_WS_PATH",
     "PREMIUM_INDEX_PATH",
+    "SCHEMAS",
     "BinanceMarkPrices",
     "mark_price_update",
     "premium_index_row",

@@ -97,45 +97,113 @@ POSITION_STATE_PATH = "/ws/position-state-ws3"
 #: relative to the solver app's root (the Enigma kind's `/api` mount, kept for both kinds)
 POSITION_STATE_WS = "/api" + POSITION_STATE_PATH
 
-#: `InstantRFQResponse`, every field required (`toRasaInstantOpen`: "Rasa returns every field
-#: required")
-RFQ_FIELDS = (
-    "temp_quote_id",
-    "position_type",
-    "symbol_id",
-    "requested_open_price",
-    "quantity",
-    "party_a_address",
-    "cva",
-    "partyAmm",
-    "partyBmm",
-    "lf",
-    "order_type",
-)
-#: the contract-symbols row keys `RASA_RESPONSE` (typed `SymbolsContractResponseSchema`, so each
-#: key is a property of the published schema) carries; Enigma's `state`, `side` and funding-epoch
-#: keys are not among them
-SYMBOL_FIELDS = (
-    "symbol_id",
-    "name",
-    "symbol",
-    "asset",
-    "is_valid",
-    "rfq_allowed",
-    "price_precision",
-    "quantity_precision",
-    "trading_fee",
-    "max_leverage",
-    "max_notional_value",
-    "max_funding_rate",
-    "min_acceptable_quote_value",
-    "min_acceptable_portion_lf",
-    "hedger_fee_open",
-    "hedger_fee_close",
-    "min_notional_value",
-    "max_quantity",
-    "lot_size",
-)
+_STR: dict[str, Any] = {"type": "string"}
+_INT: dict[str, Any] = {"type": "integer"}
+_NUM: dict[str, Any] = {"type": "number"}
+_BOOL: dict[str, Any] = {"type": "boolean"}
+
+
+def _required(props: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": list(props)}
+
+
+#: Rasa's published shapes, each declared once (the mock's answers are built to them, the tests
+#: hold the answers against them, `openapi.document(BASE)` publishes them), with its source.
+SCHEMAS: dict[str, dict[str, Any]] = {
+    # every field required (`toRasaInstantOpen`: "Rasa returns every field required"); ids and
+    # the `0 | 1` enums numbers; the amounts map unconverted onto the SDK's decimal strings
+    "InstantRFQResponse": {
+        "x-source": f"{SDK_RASA} InstantRFQResponse; {SDK_RASA_OPENS}",
+        **_required(
+            {
+                "temp_quote_id": _INT,
+                "position_type": {"type": "integer", "enum": [0, 1]},
+                "symbol_id": _INT,
+                "requested_open_price": _STR,
+                "quantity": _STR,
+                "party_a_address": _STR,
+                "cva": _STR,
+                "partyAmm": _STR,
+                "partyBmm": _STR,
+                "lf": _STR,
+                "order_type": {"type": "integer", "enum": [0, 1]},
+            }
+        ),
+    },
+    "InstantOpenRequest": {
+        "x-source": f"{SDK_RASA} (open body); {SDK_RASA_OPEN}",
+        "type": "object",
+        "properties": {"sendQuote": {"type": "object"}, "addMargin": {"type": "object"}},
+        "required": ["sendQuote"],
+    },
+    "InstantCloseRequest": {
+        "x-source": f"{SDK_RASA} (close body: a bare list); {SDK_RASA_CLOSE}",
+        "type": "array",
+        "items": {"type": "object"},
+        "minItems": 1,
+    },
+    "StatusResponse": {
+        "x-source": f"{SDK_RASA} (close reply); {SDK_RASA_CLOSE}",
+        **_required({"successful": _BOOL, "message": _STR}),
+    },
+    # the keys `RASA_RESPONSE` carries (typed `SymbolsContractResponseSchema`: each is a
+    # property of the published schema); Enigma's `state`, `side`, funding-epoch keys are not
+    "SymbolsContract": {
+        "x-source": f"{SDK_RASA} SymbolsContract; {SDK_RASA_SYMBOLS}",
+        **_required(
+            {
+                "symbol_id": _INT,
+                "name": _STR,
+                "symbol": _STR,
+                "asset": _STR,
+                "is_valid": _BOOL,
+                "rfq_allowed": _BOOL,
+                "price_precision": _INT,
+                "quantity_precision": _INT,
+                "trading_fee": _STR,
+                "max_leverage": _NUM,
+                "max_notional_value": _NUM,
+                "max_funding_rate": _STR,
+                "min_acceptable_quote_value": _STR,
+                "min_acceptable_portion_lf": _STR,
+                "hedger_fee_open": _STR,
+                "hedger_fee_close": _STR,
+                "min_notional_value": _STR,
+                "max_quantity": _STR,
+                "lot_size": _STR,
+            }
+        ),
+    },
+    "SymbolsContractResponseSchema": {
+        "x-source": f"{SDK_RASA} SymbolsContractResponseSchema; {SDK_RASA_SYMBOLS}",
+        **_required(
+            {
+                "count": _INT,
+                "symbols": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/SymbolsContract"},
+                },
+            }
+        ),
+    },
+    "ErrorCodeMap": {
+        "x-source": f"{SDK_RASA} (/error_codes, /error_codes/{{code}}); {SDK_RASA_ERROR_CODE}",
+        "type": "object",
+        "additionalProperties": _STR,
+    },
+    "RasaErrorResponse": {
+        "x-source": f"{SDK_RASA} (error body), real-world.md §1",
+        **_required({"error_code": _INT, "error_message": _STR, "error_detail": _STR}),
+    },
+    "NotFound": {
+        "x-source": "FastAPI's default answer for no route (Rasa's operation ids are FastAPI's)",
+        **_required({"detail": _STR}),
+    },
+}
+
+#: `InstantRFQResponse`'s fields, and the contract-symbols row keys (from `SCHEMAS`)
+RFQ_FIELDS = tuple(SCHEMAS["InstantRFQResponse"]["properties"])
+SYMBOL_FIELDS = tuple(SCHEMAS["SymbolsContract"]["properties"])
 #: `RawPositionNotificationBase` + the Rasa variant's `order_type`; the Enigma variant's
 #: `va_address`, `failure_message`, `version` are not on this wire
 NOTIFICATION_FIELDS = (
@@ -450,6 +518,7 @@ __all__ = [
     "POSITION_STATE_PATH",
     "POSITION_STATE_WS",
     "RFQ_FIELDS",
+    "SCHEMAS",
     "SDK_RASA",
     "SYMBOL_FIELDS",
     "RasaSolver",

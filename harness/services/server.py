@@ -154,7 +154,7 @@ class Services:
         )
         refuse_unknown_websockets(self.router)
         self.app = AccessLog(cors(self.router, cors_origins), access_log)
-        self._openapi = openapi.document()
+        self._openapi = openapi.document(profile)
 
     @guarded
     async def http_context(self, request: Request) -> JSONResponse:
@@ -335,9 +335,7 @@ def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
     urls = price_urls(base, services.price_ws_path)
     served = served_deployment(profile, base)
     rasa = profile.solver is SolverKind.RASA
-    routes = (
-        "/instant_trade/open, /instant_trade/close" if rasa else "/api/instant_trade/instant_open"
-    )
+    routes = "/api/instant_trade/open" if rasa else "/api/instant_trade/instant_open"
     prices = "/fapi/v1/premiumIndex" if profile.prices is PriceFeed.BINANCE else "/api/v1/price"
     lines = [
         f"mock services on {chain} (chain id {ctx.chain_id}), listening on {base}",

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import httpx
+import jsonschema
 import pytest
 
 with warnings.catch_warnings():  # Starlette 1.x nudges towards httpx2; httpx 0.28 is pinned
@@ -27,12 +29,15 @@ from harness.keys import LocalKey
 from harness.pricing import LockedParamsPct
 from harness.services import Services, embedded_backend
 from harness.services.binance import MARK_PRICE_WS_PATH, PREMIUM_INDEX_PATH
+from harness.services.launch import ServeProcess
 from harness.services.rasa import (
     CLOSE_PATH,
     OPEN_PATH,
     RFQ_FIELDS,
     SYMBOL_FIELDS,
 )
+
+from ..anvil_needed import needs_anvil
 
 BASE = "http://testserver"
 
@@ -54,6 +59,18 @@ def served(http: TestClient) -> dict[str, Any]:
     return http.get(f"{BASE}/context").json()
 
 
+@pytest.fixture(scope="module")
+def document(stack: tuple[Services, TestClient]) -> dict[str, Any]:
+    return stack[1].get(f"{BASE}/openapi.json").json()
+
+
+def problems(document: dict[str, Any], name: str, value: Any) -> list[str]:
+    """How `value` departs from the served document's schema `name` (empty: it conforms)."""
+    schema = {"components": document["components"], "$ref": f"#/components/schemas/{name}"}
+    found = jsonschema.Draft202012Validator(schema).iter_errors(value)
+    return [f"{list(e.absolute_path)}: {e.message}" for e in found]
+
+
 def solver_url(served: dict[str, Any]) -> str:
     return served["deployment"]["solver"]["url"]
 
@@ -70,13 +87,13 @@ class ContextClient:
     """A frontend that knows nothing but the served `/context`: it onboards a session key,
     reads the market from the solver and the price feed, and signs with `harness.flow`."""
 
-    def __init__(self, http: TestClient) -> None:
-        self.http = http
+    def __init__(self, http: Any, base: str = BASE) -> None:
+        self.http, self.base = http, base
         self.session = LocalKey.generate()
-        done = http.post(f"{BASE}/mock/onboard", json={"session_key": self.session.address})
+        done = http.post(f"{base}/mock/onboard", json={"session_key": self.session.address})
         assert done.status_code == 200, done.text
         self.owner = done.json()["user"]
-        self.served = http.get(f"{BASE}/context", params={"owner": self.owner}).json()
+        self.served = http.get(f"{base}/context", params={"owner": self.owner}).json()
         self.context = context_from_json(self.served)
         self.solver = solver_url(self.served)
 
@@ -105,7 +122,7 @@ class ContextClient:
         return wire.instant_open_to_wire(plan.body)
 
     def close_body(self, quote_id: int, quantity: str = "0.010") -> list[Any]:
-        served = self.http.get(f"{BASE}/context", params={"owner": self.owner}).json()
+        served = self.http.get(f"{self.base}/context", params={"owner": self.owner}).json()
         symbol = self.context.symbol(1)
         assert symbol is not None
         plan = flow.build_instant_close(
@@ -201,7 +218,7 @@ def test_open_answers_the_published_instant_rfq_response(http) -> None:
     assert rfq["party_a_address"] == client.context.sub_account, rfq["party_a_address"]
 
 
-def test_close_answers_successful_and_a_message(http) -> None:
+def test_close_answers_successful_and_a_message(http, document) -> None:
     """Source: RASA `POST /instant_trade/close` -> `{successful, message}` (the SDK's
     `sendRasaInstantClose` reads both)."""
     client = ContextClient(http)
@@ -212,7 +229,7 @@ def test_close_answers_successful_and_a_message(http) -> None:
     got = http.post(client.solver + CLOSE_PATH, json=client.close_body(quote_id))
     assert got.status_code == 200, got.text
     assert set(got.json()) == {"successful", "message"}, got.json()
-    assert isinstance(got.json()["message"], str)
+    assert not problems(document, "StatusResponse", got.json()), got.json()
 
 
 def test_close_refuses_the_enigma_operations_envelope_naming_the_bare_list(http) -> None:
@@ -412,3 +429,66 @@ def test_serve_refuses_a_profile_whose_contracts_the_mock_chain_does_not_deploy(
 
     with pytest.raises(NotListening, match="v0.8.6"):
         require_servable(deployments.ARBITRUM)
+
+
+# ------------------------------------------------------------------------------------ serve
+
+
+@pytest.mark.server
+@pytest.mark.subprocess
+def test_serve_deployment_base_says_which_profile_in_its_banner_and_context() -> None:
+    with ServeProcess(args=("--deployment", "base", "--quiet")) as serve:
+        text = "\n".join(serve.lines)
+        assert "deployment profile:     base (" in text, text
+        assert "TP/SL (COH):            none on this deployment" in text, text
+        described = httpx.get(f"{serve.base}/context", timeout=10).json()
+        assert described["deployment"]["name"] == "base", described["deployment"]
+
+
+@pytest.mark.anvil
+@pytest.mark.server
+@pytest.mark.subprocess
+@needs_anvil
+def test_serve_deployment_base_on_anvil_opens_through_rasas_route() -> None:
+    with (
+        ServeProcess(120, args=("--chain", "anvil", "--deployment", "base", "--quiet")) as serve,
+        httpx.Client(timeout=60) as http,
+    ):
+        client = ContextClient(http, serve.base)
+        got = http.post(client.solver + OPEN_PATH, json=client.open_body())
+        assert got.status_code == 200, got.text
+        assert set(got.json()) == set(RFQ_FIELDS), sorted(got.json())
+
+
+# ------------------------------------------------------------------------- the served document
+
+
+def test_the_base_document_publishes_rasas_routes_and_no_enigma_or_coh_route(document) -> None:
+    paths = set(document["paths"])
+    assert {f"/solver/api{OPEN_PATH}", f"/solver/api{CLOSE_PATH}"} <= paths, sorted(paths)
+    assert "/solver/api/instant_trade/instant_open" not in paths
+    assert not [p for p in paths if p.startswith("/coh")], sorted(paths)
+    assert f"/prices{PREMIUM_INDEX_PATH}" in paths and "/prices/api/v1/price" not in paths
+
+
+def test_answers_conform_to_the_schemas_the_document_publishes(http, document) -> None:
+    """Each answer against its declaration (declared once: `rasa.SCHEMAS`, `binance.SCHEMAS`)."""
+    client = ContextClient(http)
+    opened = http.post(client.solver + OPEN_PATH, json=client.open_body()).json()
+    answers = {
+        "InstantRFQResponse": opened,
+        "SymbolsContractResponseSchema": http.get(f"{client.solver}/contract-symbols").json(),
+        "ErrorCodeMap": http.get(f"{client.solver}/error_codes").json(),
+        "RasaErrorResponse": http.get(f"{client.solver}/error_codes/1").json(),
+        "NotFound": http.get(f"{client.solver}/temp_quote_status/-1").json(),
+        "BinanceError": http.get(
+            client.served["price_url"] + PREMIUM_INDEX_PATH, params={"symbol": "X"}
+        ).json(),
+    }
+    (row,) = http.get(client.served["price_url"] + PREMIUM_INDEX_PATH).json()
+    answers["RawBinancePremiumIndexRow"] = row
+    with http.websocket_connect(path_of(client.served["price_ws_url"])) as ws:
+        (entry,) = ws.receive_json()
+    answers["RawBinanceMarkPriceFrame"] = entry
+    departed = {name: problems(document, name, value) for name, value in answers.items()}
+    assert not any(departed.values()), departed
