@@ -2,13 +2,17 @@
 
 Layout of the root app (every frontend points its own base URLs at it):
 - `/solver` : the solver's base URL (endpoints under `/solver/api/...`, websocket at
-  `/solver/api/ws/notifications`);
+  `/solver/api/ws/notifications`); on a Rasa profile (`Services(profile=...)`, `serve
+  --deployment base`) Rasa's routes there instead (harness.services.rasa);
 - `/coh`    : the conditional-order handler's base URL (`/coh/api/v5/...`, `/coh/mock/price`);
+  absent where the profile has no COH;
 - `/prices` : the price service's base URL (`/prices/api/v1/price`, `/prices/api/v1/prices/{names}`,
   the mark-price websocket `/prices/ws`; harness.services.prices);
 - `GET /context`       : the context file of this deployment, as `validate --context` reads it,
   plus `collateral`, `tpsl_bot`, `test_accounts`, `price_url`, `price_ws_url` (under the host the
-  client reached) and (on anvil) `rpc_url`; `?owner=0x…` adds that owner's `sub_account`,
+  client reached), `contracts_version` and `deployment` (the profile served: its name, solver kind,
+  notification protocol, price feed and their URLs; `coh` null when it has none) and (on anvil)
+  `rpc_url`; `?owner=0x…` adds that owner's `sub_account`,
   `session_key` and, once a position exists, `virtual_account`;
 - `GET /abi/{AccountLayer,InstantLayer,SymmioCore,ERC20}` : the contracts' ABIs;
 - `GET /openapi.json`  : the mock's OpenAPI 3.1 document (`harness.services.openapi`), its
@@ -103,6 +107,15 @@ ABI_NAMES = {
 }
 
 
+def profile_fields(profile: Profile, base: str) -> dict[str, Any]:
+    """The context fields that name the profile (`GET /context` and the banner's context file
+    give the same): its contracts version and `deployment`."""
+    return {
+        "contracts_version": profile.generation.version,
+        "deployment": served_deployment(profile, base),
+    }
+
+
 class Services:
     """The solver, the COH and the price service over one backend, and the ASGI app serving them
     (`app`: CORS for `cors_origins`, default loopback; one line per request to `access_log` when
@@ -168,8 +181,9 @@ class Services:
         base = str(request.base_url)  # where this client reached us
         urls = price_urls(base, self.price_ws_path)
         context = await self.backend.run(lambda: self.backend.context_json(owner, **urls))
-        context.setdefault("contracts_version", self.profile.generation.version)
-        context["deployment"] = served_deployment(self.profile, base).to_json()
+        named = profile_fields(self.profile, base)
+        context["contracts_version"] = named["contracts_version"]
+        context["deployment"] = named["deployment"].to_json()
         return JSONResponse(context)
 
     @guarded
@@ -370,7 +384,10 @@ def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
         f"affiliate {ctx.affiliate}  TP/SL bot {services.backend.bot.address}",
         f"collateral (mUSDC) {backend.system.collateral.address}",
         f"ABIs:                   GET {base}/abi/{{AccountLayer,InstantLayer,SymmioCore,ERC20}}",
-        "context file: " + json.dumps(replace(ctx, **urls).to_json(), separators=(",", ":")),
+        "context file: "
+        + json.dumps(
+            replace(ctx, **urls, **profile_fields(profile, base)).to_json(), separators=(",", ":")
+        ),
     ]
     if node is not None:
         lines += _accounts(node, backend.test_accounts)
