@@ -138,9 +138,7 @@ def serve(
         ServeDeployment,
         typer.Option(
             metavar=_choices(ServeDeployment),
-            help="The deployment profile: local (v0.8.5, Enigma-shaped solver, COH; the "
-            "default), base (v0.8.5, Rasa solver, no COH, Binance-style prices) or arbitrum "
-            "(v0.8.6, Enigma, COH).",
+            help="The deployment profile: local (the default), base (Rasa, no COH) or arbitrum.",
         ),
     ] = ServeDeployment.local,
     cors_origin: Annotated[

@@ -23,7 +23,8 @@ which generation the bodies are judged as; each symbol may carry `min_open_solve
 `owner` is the account owner who signs grant operations and `gasless_layer` the GaslessLayer
 that relays them.
 
-Deployment profiles (issue 18): `serve` names the profile it runs in `deployment`:
+Deployment profiles (issue 18): `serve` on a profile other than the local default names it
+in `deployment` (and its `contracts_version`):
 `{name, solver: {kind, url}, notifications: {protocol, url}, prices: {kind}, coh: {url} | null}`
 (`harness.deployments`' kinds; URLs under the host the client reached; `coh` null where the
 deployment has no COH); the price service's URLs stay `price_url` / `price_ws_url`.

@@ -10,9 +10,9 @@ Layout of the root app (every frontend points its own base URLs at it):
   the mark-price websocket `/prices/ws`; harness.services.prices);
 - `GET /context`       : the context file of this deployment, as `validate --context` reads it,
   plus `collateral`, `tpsl_bot`, `test_accounts`, `price_url`, `price_ws_url` (under the host the
-  client reached), `contracts_version` and `deployment` (the profile served: its name, solver kind,
-  notification protocol, price feed and their URLs; `coh` null when it has none) and (on anvil)
-  `rpc_url`; `?owner=0x…` adds that owner's `sub_account`,
+  client reached), on a profile other than local `contracts_version` and `deployment` (the
+  profile served: its name, solver kind, notification protocol, price feed and their URLs; `coh`
+  null when it has none) and (on anvil) `rpc_url`; `?owner=0x…` adds that owner's `sub_account`,
   `session_key` and, once a position exists, `virtual_account`;
 - `GET /abi/{AccountLayer,InstantLayer,SymmioCore,ERC20}` : the contracts' ABIs;
 - `GET /openapi.json`  : the mock's OpenAPI 3.1 document (`harness.services.openapi`), its
@@ -109,7 +109,10 @@ ABI_NAMES = {
 
 def profile_fields(profile: Profile, base: str) -> dict[str, Any]:
     """The context fields that name the profile (`GET /context` and the banner's context file
-    give the same): its contracts version and `deployment`."""
+    give the same): its contracts version and `deployment`. None for the local profile: its
+    context stays the one `serve` always gave (and `schemas/context.schema.json` describes)."""
+    if profile is deployments.LOCAL:
+        return {}
     return {
         "contracts_version": profile.generation.version,
         "deployment": served_deployment(profile, base),
@@ -182,8 +185,9 @@ class Services:
         urls = price_urls(base, self.price_ws_path)
         context = await self.backend.run(lambda: self.backend.context_json(owner, **urls))
         named = profile_fields(self.profile, base)
-        context["contracts_version"] = named["contracts_version"]
-        context["deployment"] = named["deployment"].to_json()
+        if named:
+            context["contracts_version"] = named["contracts_version"]
+            context["deployment"] = named["deployment"].to_json()
         return JSONResponse(context)
 
     @guarded

@@ -413,14 +413,16 @@ def test_the_mark_price_stream_pushes_an_array_of_mark_price_updates(http, serve
 # ------------------------------------------------------------------------------- the local default
 
 
-def test_the_default_profile_is_local_with_the_enigma_solver_and_the_coh() -> None:
+def test_the_default_profile_serves_the_enigma_solver_and_the_coh_and_its_context_as_before() -> (
+    None
+):
     services = Services(embedded_backend())
+    assert services.profile is deployments.LOCAL
     with TestClient(services.app, base_url=BASE) as http:
         served = http.get(f"{BASE}/context").json()
-        assert served["deployment"]["name"] == "local", served["deployment"]
-        assert served["deployment"]["solver"]["kind"] == "enigma"
-        assert served["deployment"]["coh"] == {"url": f"{BASE}/coh"}
+        assert "deployment" not in served and "contracts_version" not in served, sorted(served)
         assert http.get(f"{BASE}/solver/api{OPEN_PATH}").status_code == 404, "Rasa's open on local"
+        assert http.get(f"{BASE}/solver/api/error_codes/detailed").status_code == 200
         assert http.get(f"{BASE}/coh/api/v5/configs/").status_code == 200
 
 
