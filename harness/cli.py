@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from .errors import HarnessError
-from .protocol import BODY_KINDS, BY_VERSION, CURRENT, VERSION
+from .protocol import BODY_KINDS, BY_VERSION, VERSION
 
 #: `-h` as well as `--help` on the app and every command and sub-command.
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
@@ -113,9 +113,12 @@ class ServeChain(StrEnum):
     anvil = "anvil"
 
 
-#: The contract generations `serve` deploys (from `protocol.BY_VERSION`, spelled once).
-ContractsVersion = StrEnum("ContractsVersion", {v: v for v in BY_VERSION})  # type: ignore[misc]
-DEFAULT_CONTRACTS_VERSION = ContractsVersion(CURRENT.version)
+class ServeDeployment(StrEnum):
+    """The deployment profiles `serve` runs locally (harness.deployments)."""
+
+    local = "local"
+    base = "base"
+    arbitrum = "arbitrum"
 
 
 @app.command(
@@ -144,15 +147,13 @@ def serve(
             "node).",
         ),
     ] = ServeChain.embedded,
-    contracts_version: Annotated[
-        ContractsVersion,
+    deployment: Annotated[
+        ServeDeployment,
         typer.Option(
-            "--contracts-version",
-            metavar=_choices(ContractsVersion),
-            help="The mock contracts: 0.8.5 (Base) or 0.8.6 (Arbitrum: capped sendQuote, grant "
-            "operations relayed by a GaslessLayer, scoped delegations).",
+            metavar=_choices(ServeDeployment),
+            help="The deployment profile: local (the default), base (Rasa, no COH) or arbitrum.",
         ),
-    ] = DEFAULT_CONTRACTS_VERSION,
+    ] = ServeDeployment.local,
     cors_origin: Annotated[
         list[str] | None,
         typer.Option(
@@ -179,6 +180,7 @@ def serve(
     test accounts for any frontend to point at.
 
     Ctrl-C or SIGTERM stops it (and its anvil)."""
+    from .deployments import profile
     from .services.server import serve as run_server
 
     def out(line: str) -> None:
@@ -194,7 +196,7 @@ def serve(
             cors_origins=cors_origin or None,
             quiet=quiet,
             price_tick_seconds=price_tick,
-            contracts_version=contracts_version.value,
+            profile=profile(deployment.value),
         )
     except HarnessError as exc:
         err_console.print(f"serve failed: {exc}")

@@ -22,6 +22,12 @@ which generation the bodies are judged as; each symbol may carry `min_open_solve
 `min_close_solver_fee_cap` (decimal strings, as the solver's `contract-symbols` serves them);
 `owner` is the account owner who signs grant operations and `gasless_layer` the GaslessLayer
 that relays them.
+
+Deployment profiles (issue 18): `serve` on a profile other than the local default names it
+in `deployment` (and its `contracts_version`):
+`{name, solver: {kind, url}, notifications: {protocol, url}, prices: {kind}, coh: {url} | null}`
+(`harness.deployments`' kinds; URLs under the host the client reached; `coh` null where the
+deployment has no COH); the price service's URLs stay `price_url` / `price_ws_url`.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from . import deployments
+from .deployments import Notifications, PriceFeed, SolverKind
 from .eip712 import default_conditional_order_domain
 from .errors import ContextError
 from .model import Domain
@@ -63,6 +70,7 @@ OPTIONAL_KEYS = (
     "contracts_version",
     "owner",
     "gasless_layer",
+    "deployment",
 )
 #: the URL keys and the schemes each accepts (read and written the same way)
 URL_KEYS: dict[str, tuple[str, ...]] = {
@@ -163,6 +171,31 @@ class ConditionalOrderDomainConfig:
 
 
 @dataclass(frozen=True)
+class ServedDeployment:
+    """`deployment`: the profile the services run and where each of its services answers."""
+
+    name: str
+    solver_kind: str
+    solver_url: str
+    notifications_protocol: str
+    notifications_url: str
+    price_feed: str
+    coh_url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "solver": {"kind": self.solver_kind, "url": self.solver_url},
+            "notifications": {
+                "protocol": self.notifications_protocol,
+                "url": self.notifications_url,
+            },
+            "prices": {"kind": self.price_feed},
+            "coh": None if self.coh_url is None else {"url": self.coh_url},
+        }
+
+
+@dataclass(frozen=True)
 class Context:
     chain_id: int
     instant_layer: str
@@ -201,6 +234,8 @@ class Context:
     #: relays owner-signed operations (v0.8.6)
     owner: str | None = None
     gasless_layer: str | None = None
+    #: the deployment profile `serve` runs (issue 18)
+    deployment: ServedDeployment | None = None
     _symbols_by_id: dict[int, Symbol] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -274,6 +309,8 @@ class Context:
                 out[key] = {str(k): format(v, "f") for k, v in pairs}
         if self.coh_limits is not None:
             out["coh_limits"] = self.coh_limits.to_json()
+        if self.deployment is not None:
+            out["deployment"] = self.deployment.to_json()
         return out
 
 
@@ -365,6 +402,7 @@ def context_from_json(data: Any) -> Context:
     )
     limits = _read_coh_limits(r, obj["coh_limits"], "coh_limits") if "coh_limits" in obj else None
     version = _read_version(r, obj["contracts_version"]) if "contracts_version" in obj else None
+    served = _read_deployment(r, obj["deployment"]) if "deployment" in obj else None
     # Warnings (a chain id given as a string) are still refused: a context is our own format.
     if r.problems:
         raise ContextError(r.problems)
@@ -379,9 +417,48 @@ def context_from_json(data: Any) -> Context:
         coh_limits=limits,
         open_quantities=open_quantities,
         contracts_version=version,
+        deployment=served,
         **lists,  # type: ignore[arg-type]
         **addresses,  # type: ignore[arg-type]
     )
+
+
+def _read_deployment(r: Reader, value: Any) -> ServedDeployment | None:
+    """`deployment`, strictly: every key present, the kinds the registry knows."""
+    keys = ("name", "solver", "notifications", "prices", "coh")
+    obj = r.object(value, "deployment", keys)
+    if obj is None:
+        return None
+    solver = r.object(obj["solver"], "deployment.solver", ("kind", "url"))
+    notes = r.object(obj["notifications"], "deployment.notifications", ("protocol", "url"))
+    prices = r.object(obj["prices"], "deployment.prices", ("kind",))
+    coh = None
+    if obj["coh"] is not None:
+        got = r.object(obj["coh"], "deployment.coh", ("url",))
+        coh = r.string(got["url"], "deployment.coh.url") if got is not None else None
+    name = r.string(obj["name"], "deployment.name")
+    if solver is None or notes is None or prices is None or name is None:
+        return None
+    kinds = (
+        ("deployment.solver.kind", solver["kind"], SolverKind),
+        ("deployment.notifications.protocol", notes["protocol"], Notifications),
+        ("deployment.prices.kind", prices["kind"], PriceFeed),
+    )
+    read: list[str] = []
+    for path, raw, known in kinds:
+        text = r.string(raw, path)
+        if text is not None and text not in {k.value for k in known}:
+            r.add(
+                path,
+                "context.deployment",
+                f"expected one of {[k.value for k in known]}, got {text!r}",
+            )
+        read.append(text or "")
+    solver_url = r.string(solver["url"], "deployment.solver.url")
+    notes_url = r.string(notes["url"], "deployment.notifications.url")
+    if solver_url is None or notes_url is None:
+        return None
+    return ServedDeployment(name, read[0], solver_url, read[1], notes_url, read[2], coh)
 
 
 def _read_addresses(r: Reader, value: Any, key: str) -> tuple[str, ...] | None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from . import context as context_module
 from . import wire
+from .deployments import Notifications, PriceFeed, SolverKind
 from .eip712 import TYPES, eip712_types
 from .pricing import WEI_DECIMALS
 from .primitives import INT256_MAX, INT256_MIN
@@ -363,6 +364,37 @@ def _context_key_schemas() -> dict[str, Any]:
         },
         "owner": {**_address(), "description": "the account owner (signs grant operations)"},
         "gasless_layer": _address(),
+        # the deployment profile `serve` runs
+        "deployment": _deployment(),
+    }
+
+
+def _deployment() -> dict[str, Any]:
+    """`deployment`: the profile's name, kinds (harness.deployments) and service URLs."""
+
+    def closed(props: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "properties": props,
+            "required": list(props),
+            "additionalProperties": False,
+        }
+
+    def kinds(enum: Any) -> dict[str, Any]:
+        return {"enum": [k.value for k in enum]}
+
+    url = {"type": "string"}
+    return {
+        "description": "the deployment profile serve runs and where each of its services is",
+        **closed(
+            {
+                "name": {"type": "string"},
+                "solver": closed({"kind": kinds(SolverKind), "url": url}),
+                "notifications": closed({"protocol": kinds(Notifications), "url": url}),
+                "prices": closed({"kind": kinds(PriceFeed)}),
+                "coh": {"anyOf": [{"type": "null"}, closed({"url": url})]},
+            }
+        ),
     }
 
 

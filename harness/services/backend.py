@@ -27,7 +27,7 @@ from .. import calldata as cd
 from .. import pricing
 from ..chain import Chain, MockSystem, deploy_system
 from ..chain.node import node_web3
-from ..context import CohLimits, Context, Symbol
+from ..context import CohLimits, ConditionalOrderDomainConfig, Context, Symbol
 from ..errors import InputError
 from ..flow import Signer
 from ..keys import LocalKey
@@ -246,6 +246,15 @@ class Backend:
     def owner_of_va(self, va: str) -> str:
         """The sub-account a VA belongs to (for notifications); the VA itself if unknown."""
         return self.va_owner.get(va, va)
+
+    def serve_coh_domain(self, name: str, version: str) -> None:
+        """Serve the COH domain a deployment's COH serves: its name and version, this chain, and
+        the COH wallet as verifyingContract. The COH wallet is the address users delegate the
+        TP/SL close to (Trading-SDK `SymmioTpSlConfig.cohWalletAddress`: "every user must grant a
+        delegation to cohWalletAddress"; its signing-spec fixture signs under
+        `SymmioConditionalOrder`/`1`/chain/cohWalletAddress): here, the TP/SL bot."""
+        config = ConditionalOrderDomainConfig(name, version, verifying_contract=self.bot.address)
+        self.context = replace(self.context, conditional_order_domain=config)
 
     def context_json(
         self,

@@ -17,7 +17,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import protocol
+from .. import deployments, protocol
+from ..deployments import PriceFeed, Profile, SolverKind
+from . import binance, rasa
 from .published import (
     HARNESS_HEADERS,
     INFO_HEADER,
@@ -405,13 +407,110 @@ def _mock_paths() -> dict[str, dict[str, Any]]:
     }
 
 
+def _rasa_paths() -> dict[str, dict[str, Any]]:
+    """The Rasa kind's routes (`harness.services.rasa`), each citing its source."""
+    r = rasa.SDK_RASA
+    err = {
+        "4XX": {
+            "description": "refused: Rasa's error body (and the mock's keys)",
+            "content": _json(_ref("RasaErrorResponse")),
+        }
+    }
+
+    def op(op_id: str, summary: str, ok: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        out = _op(op_id, summary, f"{r} {op_id}", ok, errors=False, **kw)
+        out["responses"] |= err
+        return out
+
+    symbol = _path_param("symbol_name", {"type": "string"})
+    return {
+        f"{SOLVER}{rasa.OPEN_PATH}": {
+            "post": op(
+                "instantRequestForQuoteWithSignatureInstantTradeOpenPost",
+                "Submit an instant open (Rasa)",
+                _ok(_ref("InstantRFQResponse"), "accepted and executed", harness=True),
+                body=_ref("InstantOpenRequest"),
+            )
+        },
+        f"{SOLVER}{rasa.CLOSE_PATH}": {
+            "post": op(
+                "instantRequestToCloseWithSignatureInstantTradeClosePost",
+                "Submit instant closes (Rasa): a bare list of operations",
+                _ok(_ref("StatusResponse"), "accepted and executed", harness=True),
+                body=_ref("InstantCloseRequest"),
+            )
+        },
+        f"{SOLVER}/contract-symbols": {
+            "get": op(
+                "getContractSymbolsContractSymbolsGet",
+                "The symbols (Rasa's row shape)",
+                _ok(_ref("SymbolsContractResponseSchema"), "the symbols"),
+            )
+        },
+        f"{SOLVER}/get_locked_params/{{symbol_name}}": {
+            "get": op(
+                "getLockedParams",
+                "Locked params (the path and answer shared with Enigma)",
+                _ok({"type": "object"}, "cva, lf, partyAmm, partyBmm, leverage"),
+                params=[symbol, _query("leverage", {"type": "string"}, required=True)],
+            )
+        },
+        f"{SOLVER}/error_codes": {
+            "get": op(
+                "getErrorCodesErrorCodesGet", "Every error code", _ok(_ref("ErrorCodeMap"), "map")
+            )
+        },
+        f"{SOLVER}/error_codes/{{code}}": {
+            "get": op(
+                "getErrorMessageErrorCodesErrorCodeGet",
+                "One error code",
+                _ok(_ref("ErrorCodeMap"), "a one-entry map"),
+                params=[_path_param("code", {"type": "integer"})],
+            )
+        },
+    }
+
+
+def _binance_paths() -> dict[str, dict[str, Any]]:
+    """The Binance-style feed's REST route (`harness.services.binance`)."""
+    b = binance.SDK_BINANCE_TYPES
+    row = _ref("RawBinancePremiumIndexRow")
+    op = _op(
+        "premiumIndex",
+        "Mark prices, Binance USD-M style (all symbols; ?symbol= one object)",
+        f"{b} RawBinancePremiumIndexRow",
+        _ok({"anyOf": [{"type": "array", "items": row}, row]}, "the marks"),
+        params=[_query("symbol", {"type": "string"})],
+        errors=False,
+    )
+    op["responses"]["400"] = _ok(_ref("BinanceError"), "Binance's error (-1121: unknown symbol)")
+    return {f"{PRICES}{binance.PREMIUM_INDEX_PATH}": {"get": op}}
+
+
 def _obj_required(*keys: str) -> dict[str, Any]:
     return {"type": "object", "required": list(keys)}
 
 
-def document() -> dict[str, Any]:
-    """The whole OpenAPI 3.1 document."""
+def document(profile: Profile = deployments.LOCAL) -> dict[str, Any]:
+    """The whole OpenAPI 3.1 document of the services a `profile` runs (default: local, the
+    committed `schemas/openapi.json`): its solver kind's routes, the COH's only where it has one,
+    its price feed's."""
     components = schemas()
+    rasa_kind = profile.solver is SolverKind.RASA
+    binance_feed = profile.prices is PriceFeed.BINANCE
+    if rasa_kind:
+        components |= rasa.SCHEMAS
+    if binance_feed:
+        components |= binance.SCHEMAS
+    paths = _rasa_paths() if rasa_kind else _solver_paths()
+    if profile.coh is not None:
+        paths |= _coh_paths()
+    paths |= _binance_paths() if binance_feed else _price_paths()
+    paths |= {
+        path: item
+        for path, item in _mock_paths().items()
+        if profile.coh is not None or not path.startswith("/coh/")
+    }
     components["MockErrorResponse"] = {
         **components["XfiberErrorResponse"],
         "x-source": "the mock: the solver's published error object, reused by its COH",
@@ -437,7 +536,7 @@ def document() -> dict[str, Any]:
             {"name": PUBLISHED, "description": "states a published route of the real services"},
             {"name": MOCK, "description": "the mock's own routes (no published counterpart)"},
         ],
-        "paths": {**_solver_paths(), **_coh_paths(), **_price_paths(), **_mock_paths()},
+        "paths": paths,
         "components": {
             "schemas": components,
             "headers": {

@@ -2,13 +2,17 @@
 
 Layout of the root app (every frontend points its own base URLs at it):
 - `/solver` : the solver's base URL (endpoints under `/solver/api/...`, websocket at
-  `/solver/api/ws/notifications`);
+  `/solver/api/ws/notifications`); on a Rasa profile (`Services(profile=...)`, `serve
+  --deployment base`) Rasa's routes there instead (harness.services.rasa);
 - `/coh`    : the conditional-order handler's base URL (`/coh/api/v5/...`, `/coh/mock/price`);
+  absent where the profile has no COH;
 - `/prices` : the price service's base URL (`/prices/api/v1/price`, `/prices/api/v1/prices/{names}`,
   the mark-price websocket `/prices/ws`; harness.services.prices);
 - `GET /context`       : the context file of this deployment, as `validate --context` reads it,
   plus `collateral`, `tpsl_bot`, `test_accounts`, `price_url`, `price_ws_url` (under the host the
-  client reached) and (on anvil) `rpc_url`; `?owner=0x…` adds that owner's `sub_account`,
+  client reached), on a profile other than local `contracts_version` and `deployment` (the
+  profile served: its name, solver kind, notification protocol, price feed and their URLs; `coh`
+  null when it has none) and (on anvil) `rpc_url`; `?owner=0x…` adds that owner's `sub_account`,
   `session_key` and, once a position exists, `virtual_account`;
 - `GET /abi/{AccountLayer,InstantLayer,SymmioCore,ERC20}` : the contracts' ABIs;
 - `GET /openapi.json`  : the mock's OpenAPI 3.1 document (`harness.services.openapi`), its
@@ -40,18 +44,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from .. import artifacts
+from .. import artifacts, deployments
+from ..context import ServedDeployment
+from ..deployments import PriceFeed, Profile, SolverKind
 from ..errors import HarnessError, InputError
-from ..protocol import CURRENT, generation
 from ..wire import Reader
 from . import openapi
 from .backend import Backend, embedded_backend, rpc_backend
+from .binance import MARK_PRICE_WS_PATH, BinanceMarkPrices
 from .coh import ConditionalOrders, coh_app
 from .edge import AccessLog, cors, on_shutdown, refuse_unknown_websockets
 from .errors import BAD_PARAMETER, ServiceRefusal
 from .faults import read_fault
 from .plumbing import MAX_BODY_BYTES, NO_ROUTE_HANDLERS, guarded, read_json
 from .prices import DEFAULT_TICK_SECONDS, PRICE_WS_PATH, PriceService
+from .rasa import POSITION_STATE_WS, RasaSolver, rasa_app
 from .solver import NOTIFICATIONS_PATH, Solver, solver_app
 
 log = logging.getLogger("harness.services")
@@ -61,15 +68,34 @@ COH_PREFIX = "/coh"
 PRICE_PREFIX = "/prices"
 
 
-def price_urls(base: str) -> dict[str, str]:
-    """`price_url` (the price service's base URL) and `price_ws_url` (its websocket) of a server
-    reached at `base` (`http://host:port`)."""
+def _ws(base: str) -> str:
+    return "ws" + base[4:] if base.startswith("http") else base  # http -> ws, https -> wss
+
+
+def price_urls(base: str, ws_path: str = PRICE_WS_PATH) -> dict[str, str]:
+    """`price_url` (the price service's base URL) and `price_ws_url` (its websocket, at
+    `ws_path`: the profile's feed) of a server reached at `base` (`http://host:port`)."""
     base = base.rstrip("/")
-    ws_base = "ws" + base[4:] if base.startswith("http") else base  # http -> ws, https -> wss
     return {
         "price_url": f"{base}{PRICE_PREFIX}",
-        "price_ws_url": f"{ws_base}{PRICE_PREFIX}{PRICE_WS_PATH}",
+        "price_ws_url": f"{_ws(base)}{PRICE_PREFIX}{ws_path}",
     }
+
+
+def served_deployment(profile: Profile, base: str) -> ServedDeployment:
+    """`/context`'s `deployment`: the profile's kinds and its services' URLs under `base`."""
+    base = base.rstrip("/")
+    solver_url = f"{base}{SOLVER_PREFIX}/api"
+    notify = POSITION_STATE_WS if profile.solver is SolverKind.RASA else NOTIFICATIONS_PATH
+    return ServedDeployment(
+        name=profile.name,
+        solver_kind=profile.solver.value,
+        solver_url=solver_url,
+        notifications_protocol=profile.notifications.value,
+        notifications_url=f"{_ws(base)}{SOLVER_PREFIX}{notify}",
+        price_feed=profile.prices.value,
+        coh_url=None if profile.coh is None else f"{base}{COH_PREFIX}",
+    )
 
 
 #: GET /abi/{name}: the served name -> our compiled artifact
@@ -81,28 +107,60 @@ ABI_NAMES = {
 }
 
 
+def profile_fields(profile: Profile, base: str) -> dict[str, Any]:
+    """The context fields that name the profile (`GET /context` and the banner's context file
+    give the same): its contracts version and `deployment`. None for the local profile: its
+    context stays the one `serve` always gave (and `schemas/context.schema.json` describes)."""
+    if profile is deployments.LOCAL:
+        return {}
+    return {
+        "contracts_version": profile.generation.version,
+        "deployment": served_deployment(profile, base),
+    }
+
+
 class Services:
     """The solver, the COH and the price service over one backend, and the ASGI app serving them
     (`app`: CORS for `cors_origins`, default loopback; one line per request to `access_log` when
-    given; the price websocket pushes a snapshot every `price_tick_seconds` besides each move)."""
+    given; the price websocket pushes a snapshot every `price_tick_seconds` besides each move).
+
+    `profile` (issue 18; default `deployments.LOCAL`, the services as they always were) picks
+    the solver kind mounted at `/solver` (Enigma, or Rasa: `harness.services.rasa`), the COH at
+    `/coh` (none where the profile has none: its routes are no routes) and the price feed at
+    `/prices` (Enigma's price service, or the Binance-style feed: `harness.services.binance`)."""
 
     def __init__(
         self,
         backend: Backend,
         *,
+        profile: Profile = deployments.LOCAL,
         cors_origins: list[str] | None = None,
         access_log: Callable[[str], None] | None = None,
         price_tick_seconds: float = DEFAULT_TICK_SECONDS,
     ) -> None:
+        self.profile = profile
         self.backend = backend
         self.solver = Solver(backend)
-        self.coh = ConditionalOrders(backend)
-        self.prices = PriceService(backend, tick_seconds=price_tick_seconds)
+        mounts: list[Mount] = []
+        if profile.solver is SolverKind.RASA:
+            mounts.append(Mount(SOLVER_PREFIX, app=rasa_app(RasaSolver(self.solver))))
+        else:
+            mounts.append(Mount(SOLVER_PREFIX, app=solver_app(self.solver)))
+        self.coh: ConditionalOrders | None = None
+        if profile.coh is not None:
+            if profile.coh.wallet is not None:  # a real deployment's COH: its own domain
+                backend.serve_coh_domain(profile.coh.domain_name, profile.coh.domain_version)
+            self.coh = ConditionalOrders(backend)
+            mounts.append(Mount(COH_PREFIX, app=coh_app(self.coh)))
+        feed = BinanceMarkPrices if profile.prices is PriceFeed.BINANCE else PriceService
+        self.prices = feed(backend, tick_seconds=price_tick_seconds)
+        self.price_ws_path = (
+            MARK_PRICE_WS_PATH if profile.prices is PriceFeed.BINANCE else PRICE_WS_PATH
+        )
+        mounts.append(Mount(PRICE_PREFIX, app=self.prices.app))
         self.router = Starlette(
             routes=[
-                Mount(SOLVER_PREFIX, app=solver_app(self.solver)),
-                Mount(COH_PREFIX, app=coh_app(self.coh)),
-                Mount(PRICE_PREFIX, app=self.prices.app),
+                *mounts,
                 Route("/context", self.http_context),
                 Route("/abi/{name}", self.http_abi),
                 Route("/openapi.json", self.http_openapi),
@@ -114,7 +172,7 @@ class Services:
         )
         refuse_unknown_websockets(self.router)
         self.app = AccessLog(cors(self.router, cors_origins), access_log)
-        self._openapi = openapi.document()
+        self._openapi = openapi.document(profile)
 
     @guarded
     async def http_context(self, request: Request) -> JSONResponse:
@@ -125,8 +183,13 @@ class Services:
             owner = r.address(raw, "owner")
             if owner is None or r.problems:
                 raise ServiceRefusal(BAD_PARAMETER, "; ".join(str(p) for p in r.problems))
-        urls = price_urls(str(request.base_url))  # where this client reached us
+        base = str(request.base_url)  # where this client reached us
+        urls = price_urls(base, self.price_ws_path)
         context = await self.backend.run(lambda: self.backend.context_json(owner, **urls))
+        named = profile_fields(self.profile, base)
+        if named:
+            context["contracts_version"] = named["contracts_version"]
+            context["deployment"] = named["deployment"].to_json()
         return JSONResponse(context)
 
     @guarded
@@ -286,20 +349,39 @@ class Listening:
 def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
     base = where.base
     backend = services.backend
+    profile = services.profile
     ctx = backend.context
     chain = "anvil" if node is not None else "the embedded chain"
-    urls = price_urls(base)
-    lines = [f"mock services on {chain} (chain id {ctx.chain_id}), listening on {base}"]
+    urls = price_urls(base, services.price_ws_path)
+    served = served_deployment(profile, base)
+    rasa = profile.solver is SolverKind.RASA
+    routes = "/api/instant_trade/open" if rasa else "/api/instant_trade/instant_open"
+    prices = "/fapi/v1/premiumIndex" if profile.prices is PriceFeed.BINANCE else "/api/v1/price"
+    lines = [
+        f"mock services on {chain} (chain id {ctx.chain_id}), listening on {base}",
+        f"deployment profile:     {profile.name} ({profile.title}); contracts "
+        f"v{profile.generation.version}; solver {profile.solver.value}",
+    ]
     if backend.rpc_url is not None:
         lines.append(f"JSON-RPC URL: {backend.rpc_url}")
+    lines.append(f"solver base URL:        {base}{SOLVER_PREFIX}  ({routes}, ...)")
+    if services.coh is not None:
+        lines.append(
+            f"TP/SL (COH) base URL:   {base}{COH_PREFIX}  (/api/v5/signing-spec, /api/v5/, ...)"
+        )
+    else:
+        lines.append("TP/SL (COH):            none on this deployment")
     lines += [
-        f"solver base URL:        {base}{SOLVER_PREFIX}  (/api/instant_trade/instant_open, ...)",
-        f"TP/SL (COH) base URL:   {base}{COH_PREFIX}  (/api/v5/signing-spec, /api/v5/, ...)",
-        f"notifications:          ws{base[4:]}{SOLVER_PREFIX}{NOTIFICATIONS_PATH}",
-        f"price service base URL: {urls['price_url']}  (/api/v1/price, /api/v1/prices/{{names}})",
+        f"notifications:          {served.notifications_url}  ({profile.notifications.value})",
+        f"price service base URL: {urls['price_url']}  ({prices}, ...)",
         f"price websocket:        {urls['price_ws_url']}",
-        f"mock price:             POST {base}{COH_PREFIX}/mock/price "
-        '{"symbol_id": 1, "price": "68000.0"}',
+    ]
+    if services.coh is not None:
+        lines.append(
+            f"mock price:             POST {base}{COH_PREFIX}/mock/price "
+            '{"symbol_id": 1, "price": "68000.0"}'
+        )
+    lines += [
         f'onboard a session key:  POST {base}/mock/onboard {{"session_key": "0x..."}}',
         f"context:                GET {base}/context",
         f"OpenAPI document:       GET {base}/openapi.json",
@@ -308,7 +390,10 @@ def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
         f"affiliate {ctx.affiliate}  TP/SL bot {services.backend.bot.address}",
         f"collateral (mUSDC) {backend.system.collateral.address}",
         f"ABIs:                   GET {base}/abi/{{AccountLayer,InstantLayer,SymmioCore,ERC20}}",
-        "context file: " + json.dumps(replace(ctx, **urls).to_json(), separators=(",", ":")),
+        "context file: "
+        + json.dumps(
+            replace(ctx, **urls, **profile_fields(profile, base)).to_json(), separators=(",", ":")
+        ),
     ]
     if node is not None:
         lines += _accounts(node, backend.test_accounts)
@@ -427,19 +512,17 @@ def serve(
     cors_origins: list[str] | None = None,
     quiet: bool = False,
     price_tick_seconds: float = DEFAULT_TICK_SECONDS,
-    contracts_version: str = CURRENT.version,
+    profile: Profile = deployments.LOCAL,
 ) -> None:
-    """Deploy the mocks of `contracts_version` ("0.8.5", "0.8.6") on a fresh chain (embedded,
-    or a new anvil node) and serve both apps until interrupted; anvil stops with the server
-    (lifespan shutdown; and it dies with this process)."""
+    """Deploy the mocks of the deployment `profile` (its contracts generation: v0.8.5 or
+    v0.8.6) on a fresh chain (embedded, or a new anvil node) and serve its services until
+    interrupted; anvil stops with the server (lifespan shutdown; and it dies with this
+    process)."""
     import uvicorn
 
     if chain not in ("embedded", "anvil"):
         raise NotListening(f"--chain {chain}: expected embedded or anvil")
-    try:
-        contracts = generation(contracts_version)
-    except ValueError as exc:
-        raise NotListening(f"--contracts-version: {exc}") from None
+    contracts = profile.generation
     require_loopback(host, allow_non_loopback)
     check_port(host, port)
     node = None
@@ -461,6 +544,7 @@ def serve(
             backend = embedded_backend(generation=contracts)
         services = Services(
             backend,
+            profile=profile,
             cors_origins=cors_origins,
             access_log=log_line,
             price_tick_seconds=price_tick_seconds,

@@ -1,4 +1,4 @@
-"""`serve --contracts-version 0.8.6`: the services over the v0.8.6 mocks. `/context` names the
+"""`serve --deployment arbitrum`: the services over the v0.8.6 mocks. `/context` names the
 generation and the GaslessLayer; `/mock/onboard` grants by an owner-signed grant operation
 relayed by the GaslessLayer, with the v0.8.6 session-key set. (Judging v0.8.6 bodies is the
 validator's; this covers the chain side of the services.)"""
@@ -23,7 +23,6 @@ from harness.keys import LocalKey
 from harness.protocol import V0_8_6
 from harness.services import Services, embedded_backend
 from harness.services.launch import ServeProcess
-from harness.services.server import NotListening, serve
 
 from ..anvil_needed import needs_anvil
 
@@ -78,17 +77,10 @@ def test_mock_onboard_on_v086_grants_the_v086_session_key_set(
     assert not system.is_delegation_active(sub, session.address, legacy), "no v0.8.5 open"
 
 
-def test_an_unknown_contracts_version_is_refused_by_name() -> None:
-    with pytest.raises(
-        NotListening, match=r"--contracts-version: unknown contracts version '0\.8\.7'"
-    ):
-        serve(contracts_version="0.8.7", out=lambda _line: None)
-
-
 @pytest.mark.anvil
 @needs_anvil
-def test_serve_on_anvil_with_contracts_version_086_deploys_the_v086_mocks() -> None:
-    serve_process = ServeProcess(args=("--chain", "anvil", "--contracts-version", "0.8.6"))
+def test_serve_on_anvil_with_deployment_arbitrum_deploys_the_v086_mocks() -> None:
+    serve_process = ServeProcess(args=("--chain", "anvil", "--deployment", "arbitrum"))
     try:
         context = context_from_json(httpx.get(f"{serve_process.base}/context").json())
         assert context.generation is V0_8_6, "the served context names v0.8.6"
