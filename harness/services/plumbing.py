@@ -181,11 +181,11 @@ def judge(value: Any, where: str, options: Options) -> Result:
     return result
 
 
-#: The validator's rules that read the clock (harness.validator.checks `deadline.expired` and
-#: `deadline.call-expired`, the only checks reading `env.now`; a test pins the list against the
-#: checks' source). Each refuses a deadline at or before now, so a body accepted at a clock is
-#: accepted at any earlier one.
-CLOCK_RULES = frozenset({"deadline.expired", "deadline.call-expired"})
+#: The validator's rules that read the clock (harness.validator.checks `deadline.expired`,
+#: `deadline.call-expired` and v0.8.6's `grant.expired`, the only checks reading `env.now`; a
+#: test pins the list against the checks' source). Each refuses a deadline or expiry at or
+#: before now, so a body accepted at a clock is accepted at any earlier one.
+CLOCK_RULES = frozenset({"deadline.expired", "deadline.call-expired", "grant.expired"})
 
 
 @dataclass(frozen=True)
