@@ -72,6 +72,7 @@ def _root(
 
 class DemoDeployment(StrEnum):
     local = "local"
+    base = "base"
     arbitrum = "arbitrum"
 
 

@@ -28,10 +28,15 @@ from typing import Any
 from . import deployments, eip712, flow, pricing, wire
 from .chain import Chain, Sent, System, deploy_system
 from .context import CohLimits, Context, Symbol, dump_context
+from .deployments import SolverKind
 from .keys import LocalKey, generate_session_key
 from .primitives import keccak
 from .services.backend import Backend, SymbolMarket
 from .services.client import CohClient, SolverClient
+from .services.published import TX_HASH_HEADER
+from .services.rasa import CLOSE_PATH as RASA_CLOSE_PATH
+from .services.rasa import OPEN_PATH as RASA_OPEN_PATH
+from .services.rasa import POSITION_STATE_WS
 from .services.server import (
     COH_PREFIX,
     IN_PROCESS_BASE,
@@ -236,10 +241,17 @@ def run_demo(
     context = system.context(sub_account=sub_account, session_key=session.address)
     if generation.grants_as_operations:  # the grant operation's signer, for `validate`
         context = replace(context, owner=user.address)
-    with in_process_client(Services(backend)) as http:
+    rasa = profile.solver is SolverKind.RASA
+    served = Services(backend, profile=profile)
+    # the TP/SL domain the profile's COH serves (Arbitrum's: its own name, the COH wallet)
+    context = replace(context, conditional_order_domain=backend.context.conditional_order_domain)
+    with in_process_client(served) as http:
         solver = SolverClient(f"{IN_PROCESS_BASE}{SOLVER_PREFIX}", client=http)
         coh = CohClient(f"{IN_PROCESS_BASE}{COH_PREFIX}", client=http)
-        out("mock solver and TP/SL handler (COH) in-process over ASGI, no socket")
+        services = f"mock {profile.solver.value} solver" + (
+            " and TP/SL handler (COH)" if profile.coh is not None else " (no COH: none deployed)"
+        )
+        out(f"{services} in-process over ASGI, no socket")
 
         # --- step 6: POST instant_open; the solver runs it as one transaction
         (listed,) = [s for s in solver.contract_symbols() if s["symbol_id"] == symbol.id]
@@ -260,19 +272,26 @@ def run_demo(
         _check(domain, plan.body.add_margin, session.address, "session key")
         _check(domain, plan.body.send_quote, session.address, "session key")
         recorder.body("instant_open", wire.instant_open_to_wire(plan.body))
-        with http.websocket_connect(SOLVER_PREFIX + NOTIFICATIONS_PATH) as ws:
-            ws.send_json({"channel_patterns": [_pattern(sub_account)]})
-            ws.receive_json()  # {"subscribed": [...]}: no frame can be missed from here on
-            accepted = solver.instant_open(plan.body)
-            frame = ws.receive_json()["data"]
-        if (frame["last_seen_action"], frame["action_status"]) != (
-            "SendQuoteTransaction",
-            "success",
-        ):
-            raise AssertionError(f"expected SendQuoteTransaction/success, got {frame!r}")
-        va, quote_id = frame["va_address"], frame["quote_id"]
-        # the open's transaction: the mock's harness header (published bodies carry none)
-        open_tx = accepted.tx_hash or solver.temp_quote_tx_hash(accepted.temp_quote_id)
+        if rasa:
+            temp_quote_id, open_tx, quote_id = _rasa_open(http, plan.body, sub_account)
+            va = system.quote(quote_id)["partyA"]
+            route, frame_text = "/instant_trade/open", "SendQuoteTransaction (position state)"
+        else:
+            with http.websocket_connect(SOLVER_PREFIX + NOTIFICATIONS_PATH) as ws:
+                ws.send_json({"channel_patterns": [_pattern(sub_account)]})
+                ws.receive_json()  # {"subscribed": [...]}: no frame can be missed from here on
+                accepted = solver.instant_open(plan.body)
+                frame = ws.receive_json()["data"]
+            if (frame["last_seen_action"], frame["action_status"]) != (
+                "SendQuoteTransaction",
+                "success",
+            ):
+                raise AssertionError(f"expected SendQuoteTransaction/success, got {frame!r}")
+            va, quote_id = frame["va_address"], frame["quote_id"]
+            # the open's transaction: the mock's harness header (published bodies carry none)
+            temp_quote_id = accepted.temp_quote_id
+            open_tx = accepted.tx_hash or solver.temp_quote_tx_hash(temp_quote_id)
+            route, frame_text = "/instant_trade/instant_open", "SendQuoteTransaction/success"
         assert open_tx is not None, "the mock names the open's transaction"
         open_sent = _sent(chain, "executeTemplate (instant open)", open_tx)
         qty = pricing.format_decimal(plan.quantity)
@@ -284,8 +303,8 @@ def run_demo(
             )
             out(f"    sendQuote 0x0ac30baf with SolverFeeCaps (open / close) {caps}")
         out(
-            f"    POST instant_open -> temp_quote_id {accepted.temp_quote_id}; websocket "
-            f"SendQuoteTransaction/success -> quote {quote_id}, VA {va}"
+            f"    POST {route} -> temp_quote_id {temp_quote_id}; websocket "
+            f"{frame_text} -> quote {quote_id}, VA {va}"
         )
         out(
             f"    addMarginToNextVA + sendQuote (session key) + lockQuote + openPosition (hedger "
@@ -309,51 +328,37 @@ def run_demo(
         )
         _check(domain, close.body.operations[0], session.address, "session key")
         recorder.body("instant_close", wire.instant_close_to_wire(close.body))
-        closed = solver.instant_close(close.body)
-        closed_tx = getattr(closed, "tx_hash", None)
+        if rasa:
+            closed_tx = _rasa_close(http, close.body)
+        else:
+            closed_tx = getattr(solver.instant_close(close.body), "tx_hash", None)
         assert closed_tx is not None, "the mock names the close's transaction"
         sent = _sent(chain, "executeBatch (instant close)", closed_tx)
         closed = pricing.format_decimal(close.quantity)
         note = f"closed {closed}, {_status(system, quote_id)}"
         step("[7]", "executeBatch (instant close)", sent, note)
 
-        # --- step 8: TP/SL signed with the COH's served domain; a price move triggers the bot
         rest = plan.quantity - close.quantity
-        step_ = pricing.step(symbol.price_precision)
-        take_profit = (market.mark_price * Decimal("1.05")).quantize(step_)
-        stop_loss = (market.mark_price * Decimal("0.95")).quantize(step_)
-        order = flow.build_tpsl(
-            coh.signing_spec(),
-            session,
-            sub_account=sub_account,
-            virtual_account=va,
-            affiliate=system.affiliate,
-            quote_id=quote_id,
-            symbol=symbol,
-            side="long",
-            quantity=rest,
-            mark_price=market.mark_price,
-            take_profit=take_profit,
-            stop_loss=stop_loss,
-        )
-        signer = recover_digest(eip712.digest(order.domain, order.order), order.signature)
-        if signer != session.address:
-            raise AssertionError("the TP/SL signature does not recover to the session key")
-        recorder.body("tpsl", wire.tpsl_to_wire(order))
-        # the market the order was judged against, for the TP/SL rules of `validate`
-        served = coh.configs()  # numbers read as Decimal: passed on as decimal strings
-        coh_limits = CohLimits.from_served(
-            {k: format(v, "f") if isinstance(v, Decimal) else v for k, v in served.items()}
-        )
-        coh_quote_id = coh.submit(order)
-        moved = coh.set_mock_price(symbol.id, take_profit)
-        (hit,) = moved["triggered"]
-        sent = _sent(chain, "executeBatch (TP/SL bot close)", hit["tx_hash"])
-        note = (
-            f"take profit {pricing.format_decimal(take_profit)} hit (COH order {coh_quote_id}): "
-            f"closed {pricing.format_decimal(rest)}, {_status(system, quote_id)}"
-        )
-        step("[8]", "executeBatch (TP/SL bot close)", sent, note)
+        coh_limits = None
+        if profile.coh is None:
+            left = pricing.format_decimal(rest)
+            out(f"[8]   no TP/SL: {profile.name} has no COH; {left} stays open")
+        else:
+            coh_limits = _tpsl_step(
+                step,
+                out,
+                recorder,
+                chain,
+                system,
+                coh,
+                session,
+                market,
+                symbol,
+                sub_account,
+                va,
+                quote_id,
+                rest,
+            )
 
     recorder.context(
         replace(
@@ -386,6 +391,87 @@ def run_demo(
         "open_blocks": 1,
         "files": [str(p) for p in recorder.written],
     }
+
+
+def _tpsl_step(
+    step: Callable[..., Sent],
+    out: Printer,
+    recorder: Recorder,
+    chain: Chain,
+    system: System,
+    coh: CohClient,
+    session: LocalKey,
+    market: Market,
+    symbol: Symbol,
+    sub_account: str,
+    va: str,
+    quote_id: int,
+    rest: Decimal,
+) -> CohLimits:
+    """Step 8: TP/SL signed with the COH's served domain; a price move makes the bot close the
+    rest. The COH's served limits, for the record's context."""
+    step_ = pricing.step(symbol.price_precision)
+    take_profit = (market.mark_price * Decimal("1.05")).quantize(step_)
+    stop_loss = (market.mark_price * Decimal("0.95")).quantize(step_)
+    order = flow.build_tpsl(
+        coh.signing_spec(),
+        session,
+        sub_account=sub_account,
+        virtual_account=va,
+        affiliate=system.affiliate,
+        quote_id=quote_id,
+        symbol=symbol,
+        side="long",
+        quantity=rest,
+        mark_price=market.mark_price,
+        take_profit=take_profit,
+        stop_loss=stop_loss,
+    )
+    signer = recover_digest(eip712.digest(order.domain, order.order), order.signature)
+    if signer != session.address:
+        raise AssertionError("the TP/SL signature does not recover to the session key")
+    recorder.body("tpsl", wire.tpsl_to_wire(order))
+    # the market the order was judged against, for the TP/SL rules of `validate`
+    served = coh.configs()  # numbers read as Decimal: passed on as decimal strings
+    coh_limits = CohLimits.from_served(
+        {k: format(v, "f") if isinstance(v, Decimal) else v for k, v in served.items()}
+    )
+    coh_quote_id = coh.submit(order)
+    moved = coh.set_mock_price(symbol.id, take_profit)
+    (hit,) = moved["triggered"]
+    sent = _sent(chain, "executeBatch (TP/SL bot close)", hit["tx_hash"])
+    note = (
+        f"take profit {pricing.format_decimal(take_profit)} hit (COH order {coh_quote_id}): "
+        f"closed {pricing.format_decimal(rest)}, {_status(system, quote_id)}"
+    )
+    step("[8]", "executeBatch (TP/SL bot close)", sent, note)
+    return coh_limits
+
+
+def _rasa_open(http: Any, body: Any, sub_account: str) -> tuple[int, str | None, int]:
+    """Step 6 on a Rasa solver (its published `/instant_trade/open`, answering an
+    `InstantRFQResponse`); the on-chain quote id from its position-state websocket. (temp quote
+    id, the open's transaction from the mock's harness header, quote id)"""
+    with http.websocket_connect(SOLVER_PREFIX + POSITION_STATE_WS) as ws:
+        ws.send_json({"address": [sub_account]})
+        ws.receive_json()  # {"subscribed": [...]}: no frame can be missed from here on
+        got = http.post(
+            f"{SOLVER_PREFIX}/api{RASA_OPEN_PATH}", json=wire.instant_open_to_wire(body)
+        )
+        if got.status_code != 200:
+            raise AssertionError(f"the Rasa open answered {got.status_code}: {got.text}")
+        frame = ws.receive_json()
+    if frame.get("last_seen_action") != "SendQuoteTransaction":
+        raise AssertionError(f"expected SendQuoteTransaction, got {frame!r}")
+    return got.json()["temp_quote_id"], got.headers.get(TX_HASH_HEADER), frame["quote_id"]
+
+
+def _rasa_close(http: Any, body: Any) -> str | None:
+    """Step 7 on a Rasa solver: a bare list of operations, answered `{successful, message}`."""
+    got = http.post(f"{SOLVER_PREFIX}/api{RASA_CLOSE_PATH}", json=wire.instant_close_to_wire(body))
+    if got.status_code != 200 or got.json().get("successful") is not True:
+        raise AssertionError(f"the Rasa close answered {got.status_code}: {got.text}")
+    return got.headers.get(TX_HASH_HEADER)
 
 
 def _sent(chain: Chain, label: str, tx_hash: str) -> Sent:

@@ -121,3 +121,18 @@ def test_the_demo_reproduces_arbitrum_v086_and_its_record_validates_strictly(tmp
     assert result.exit_code == 0, result.output
     assert "4 inputs: 4 passed" in result.stdout and "0 warning(s)" in result.stdout
     assert "not checked" not in result.output, result.output
+
+
+def test_the_demo_reproduces_base_through_rasas_routes_without_a_coh(tmp_path) -> None:
+    """`demo --deployment base`: v0.8.5 through Rasa's published routes (the quote id from its
+    position-state websocket), no TP/SL step (Base has no COH); the record validates."""
+    demo = CliRunner().invoke(app, ["demo", "--deployment", "base", "--record", str(tmp_path)])
+    assert demo.exit_code == 0, demo.output
+    assert "deployment profile base" in demo.output and "mock rasa solver" in demo.output
+    assert "POST /instant_trade/open -> temp_quote_id" in demo.output
+    assert "no TP/SL: base has no COH" in demo.output
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["01-instant_open.json", "02-instant_close.json", "context.json"], names
+    result = CliRunner().invoke(app, ["validate", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "2 inputs: 2 passed" in result.stdout and "0 warning(s)" in result.stdout

@@ -72,7 +72,7 @@ from .errors import (
 )
 from .faults import faultable
 from .notifications import MAX_FRAME_BYTES, MAX_FRAME_DEPTH, MAX_QUEUED, Subscriber
-from .plumbing import Handler, judge, noted, read_json
+from .plumbing import Handler, noted, read_json, settle
 from .published import SDK, harness_headers
 from .solver import FAILED, Solver, TempQuote, _amount, _op_index, contract_symbol_row
 
@@ -375,9 +375,10 @@ class RasaSolver:
     async def http_open(self, request: Request) -> JSONResponse:
         data = await read_json(request)
         solver = self.solver
+        early = await solver.prejudge(data, request.url.path, "instant_open")
 
         def work() -> tuple[TempQuote, Any]:
-            result = judge(data, request.url.path, solver.options("instant_open"))
+            result = settle(early, self.backend.now())
             record = solver.open(result.value, result.calls["sendQuote"])
             return record, noted(result, data)
 
@@ -403,9 +404,10 @@ class RasaSolver:
                 "Enigma's instant_close body",
             )
         solver = self.solver
+        early = await solver.prejudge(data, request.url.path, "instant_close")
 
         def work() -> tuple[Any, Any]:
-            result = judge(data, request.url.path, solver.options("instant_close"))
+            result = settle(early, self.backend.now())
             body: InstantClose = result.value
             closes = [result.calls[k] for k in sorted(result.calls, key=_op_index)]
             return solver.close(body, closes), noted(result, data)
