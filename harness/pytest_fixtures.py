@@ -13,6 +13,12 @@
   options `symmio_mock_solver_url`, `symmio_mock_coh_url`, `symmio_mock_price_url`) for the
   team's own HTTP client code, answering like the services and recording every request
   (`harness.services.mocks`); `mock_prices` serves the price service's REST reads (the marks).
+- `symmio_profile`: the deployment profile all of them reproduce (`harness.deployments`):
+  `@pytest.mark.symmio_deployment("arbitrum")` on a test, else `--symmio-deployment NAME`, else
+  the ini option `symmio_deployment`, else `local`. `arbitrum` deploys the v0.8.6 mocks (grants
+  as one owner-signed operation relayed by the GaslessLayer, the capped open) with Enigma and
+  the COH under Arbitrum's domain; `base` the v0.8.5 mocks with Rasa's solver routes and no COH
+  (`mock_coh` and `symmio_services.coh` are then refused by name).
 
 Nothing heavy is imported until a fixture is used.
 """
@@ -31,6 +37,7 @@ import pytest
 if TYPE_CHECKING:
     from .chain import Chain, System
     from .context import Context
+    from .deployments import Profile
     from .keys import LocalKey
     from .services import CohClient, Services, SolverClient
     from .services.mocks import MockCoh, MockPrices, MockSolver
@@ -42,6 +49,17 @@ DEPOSIT = Decimal(1000)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "symmio_deployment",
+        "deployment profile the symmio fixtures reproduce (local, base, arbitrum)",
+        default="local",
+    )
+    parser.getgroup("symmio").addoption(
+        "--symmio-deployment",
+        metavar="NAME",
+        default=None,
+        help="deployment profile the symmio fixtures reproduce (local, base, arbitrum)",
+    )
     parser.addini(
         "symmio_mock_solver_url",
         "base URL the mock_solver fixture answers at",
@@ -119,17 +137,64 @@ class _Deployed:
     user: SymmioUser | None = None
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "symmio_deployment(name): the deployment profile the symmio fixtures reproduce "
+        "for this test (local, base, arbitrum)",
+    )
+
+
+#: the profiles the fixtures reproduce on a local chain
+LOCAL_PROFILES = ("local", "base", "arbitrum")
+
+
+@pytest.fixture
+def symmio_profile(request: pytest.FixtureRequest) -> Profile:
+    """The deployment profile of this test: its `symmio_deployment` marker, else the
+    `--symmio-deployment` option, else the `symmio_deployment` ini option (default local)."""
+    from . import deployments
+
+    marker = request.node.get_closest_marker("symmio_deployment")
+    if marker is not None:
+        if len(marker.args) != 1:
+            raise pytest.UsageError("symmio_deployment takes one profile name, e.g. 'arbitrum'")
+        name, where = marker.args[0], "the symmio_deployment marker"
+    elif request.config.getoption("symmio_deployment", None):
+        name, where = request.config.getoption("symmio_deployment"), "--symmio-deployment"
+    else:
+        name, where = request.config.getini("symmio_deployment"), "the symmio_deployment ini"
+    if name not in LOCAL_PROFILES:
+        raise pytest.UsageError(
+            f"{where}: {name!r} is not a profile the fixtures reproduce "
+            f"({', '.join(LOCAL_PROFILES)})"
+        )
+    return deployments.profile(name)
+
+
 @pytest.fixture(scope="session")
-def _symmio_deployed() -> _Deployed:
-    """Our system deployed once per session on the embedded chain, with its snapshot (private:
-    `symmio_chain` and `symmio_user` restore from it)."""
+def _symmio_deployments() -> dict[str, _Deployed]:
+    """Our system deployed once per session and profile on the embedded chain, with its
+    snapshot (private: `symmio_chain` and `symmio_user` restore from it)."""
+    return {}
+
+
+@pytest.fixture
+def _symmio_deployed(
+    _symmio_deployments: dict[str, _Deployed], symmio_profile: Profile
+) -> _Deployed:
     from .chain import Chain, deploy_system
     from .keys import LocalKey
 
-    chain = Chain()
-    hedger, bot = LocalKey.generate(), LocalKey.generate()
-    system = deploy_system(chain, hedger=hedger)
-    return _Deployed(system, hedger, bot, chain.snapshot())
+    d = _symmio_deployments.get(symmio_profile.name)
+    if d is None:
+        chain = Chain()
+        hedger, bot = LocalKey.generate(), LocalKey.generate()
+        system = deploy_system(chain, hedger=hedger, generation=symmio_profile.generation)
+        d = _symmio_deployments[symmio_profile.name] = _Deployed(
+            system, hedger, bot, chain.snapshot()
+        )
+    return d
 
 
 @pytest.fixture
@@ -143,9 +208,21 @@ def symmio_chain(_symmio_deployed: _Deployed) -> SymmioChain:
 
 
 @pytest.fixture
-def symmio_context(symmio_chain: SymmioChain) -> Context:
-    """The deployment's `Context`: chain id, contract addresses, hedger, affiliate, symbols."""
-    return symmio_chain.system.context()
+def symmio_context(symmio_chain: SymmioChain, symmio_profile: Profile) -> Context:
+    """The deployment's `Context`: chain id, contract addresses, hedger, affiliate, symbols
+    (and on a profile whose COH has its own domain, that domain, the bot as its wallet)."""
+    from dataclasses import replace
+
+    from .context import ConditionalOrderDomainConfig
+
+    context = symmio_chain.system.context()
+    coh = symmio_profile.coh
+    if coh is not None and coh.wallet is not None:
+        domain = ConditionalOrderDomainConfig(
+            coh.domain_name, coh.domain_version, verifying_contract=symmio_chain.bot.address
+        )
+        context = replace(context, conditional_order_domain=domain)
+    return context
 
 
 def _onboard(d: _Deployed) -> SymmioUser:
@@ -157,8 +234,10 @@ def _onboard(d: _Deployed) -> SymmioUser:
     chain.add_key(user)
     expiry = chain.now() + 30 * 24 * 3600
     decimals = system.collateral.functions.decimals().call()
+    # v0.8.6: the owner's key, so the delegations are one owner-signed grant operation
+    owner = user if system.generation.grants_as_operations else user.address
     done = system.onboard(
-        user.address,
+        owner,
         session.address,
         d.bot.address,
         deposit_units=pricing.to_token_units(DEPOSIT, decimals, "deposit"),
@@ -184,15 +263,17 @@ def symmio_user(symmio_chain: SymmioChain, _symmio_deployed: _Deployed) -> Symmi
 
 
 @pytest.fixture
-def symmio_services(symmio_chain: SymmioChain) -> Iterator[SymmioServices]:
-    """Solver and COH in-process (no socket) on `symmio_chain`, fresh state per test."""
+def symmio_services(symmio_chain: SymmioChain, symmio_profile: Profile) -> Iterator[SymmioServices]:
+    """The profile's solver and COH in-process (no socket) on `symmio_chain`, fresh state per
+    test (`.solver` speaks Enigma's routes: on `base`, post to Rasa's through `.http`)."""
     from .services import Backend, CohClient, Services, SolverClient
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from starlette.testclient import TestClient
 
-    services = Services(Backend(symmio_chain.system, symmio_chain.bot))
+    backend = Backend(symmio_chain.system, symmio_chain.bot)
+    services = Services(backend, profile=symmio_profile)
     base = "http://symmio.in-process"
     with TestClient(services.app, base_url=base) as http:
         solver = SolverClient(
@@ -219,12 +300,14 @@ def mock_solver(
     symmio_respx: Any,
     symmio_context: Context,
     symmio_chain: SymmioChain,
+    symmio_profile: Profile,
 ) -> MockSolver:
-    """A respx mock of the solver at `symmio_mock_solver_url`, judging bodies by our rules."""
+    """A respx mock of the profile's solver kind (Enigma, or Rasa on `base`) at
+    `symmio_mock_solver_url`, judging bodies by our rules."""
     from .services.mocks import MockSolver
 
     url = pytestconfig.getini("symmio_mock_solver_url")
-    return MockSolver(symmio_respx, symmio_context, url, symmio_chain.chain.now)
+    return MockSolver(symmio_respx, symmio_context, url, symmio_chain.chain.now, symmio_profile)
 
 
 @pytest.fixture
@@ -233,10 +316,14 @@ def mock_coh(
     symmio_respx: Any,
     symmio_context: Context,
     symmio_chain: SymmioChain,
+    symmio_profile: Profile,
 ) -> MockCoh:
     """A respx mock of the COH (TP/SL handler) at `symmio_mock_coh_url`, recording every
-    request."""
+    request; refused by name on a profile without a COH."""
     from .services.mocks import MockCoh
+
+    if symmio_profile.coh is None:
+        raise pytest.UsageError(f"mock_coh: the {symmio_profile.name} profile has no COH")
 
     url = pytestconfig.getini("symmio_mock_coh_url")
     return MockCoh(symmio_respx, symmio_context, url, symmio_chain.chain.now)

@@ -1,5 +1,6 @@
 """The packaged fixtures, tested as a team would use them: a separate project (pytester) whose
-tests use symmio_chain, symmio_user, symmio_services, mock_solver and mock_coh, under
+tests use symmio_chain, symmio_user, symmio_services, mock_solver and mock_coh (on the local,
+Arbitrum and Base profiles), under
 --strict-markers, with the mock solver's base URL configured in its ini file."""
 
 from __future__ import annotations
@@ -25,5 +26,5 @@ def test_a_separate_project_uses_the_packaged_fixtures(pytester: pytest.Pytester
     )
     pytester.makepyfile(test_user_project=PROJECT.read_text())
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q", "-rs", timeout=300)
-    result.assert_outcomes(passed=10, skipped=1)
+    result.assert_outcomes(passed=12, skipped=1)
     result.stdout.fnmatch_lines(["*live test: run with --live; missing settings: SYMMIO_RPC_URL*"])

@@ -31,8 +31,9 @@ import httpx
 import respx
 
 from .. import calldata as cd
-from .. import eip712, wire
+from .. import deployments, eip712, wire
 from ..context import Context
+from ..deployments import Profile, SolverKind
 from ..errors import SignatureError
 from ..model import coh_quote_id_text
 from ..primitives import to_hex
@@ -40,6 +41,7 @@ from ..validator.engine import Options
 from .backend import DEFAULT_LOCKED_PARAMS, Mark, SymbolMarket, now_ms
 from .coh import CONFIGS, LIMITS, read_delete
 from .errors import (
+    BAD_PARAMETER,
     INTERNAL,
     NOT_CONFORMING,
     NOT_JSON_MEDIA,
@@ -57,6 +59,9 @@ from .faults import BEFORE_EXECUTION, Armed, Faults
 from .plumbing import MAX_BODY_BYTES, judge, read_json_bytes
 from .prices import ALL_PRICES_PATH, PRICES_BY_NAMES_PATH, price_row, read_names, ticker
 from .published import dumps, identity_header, number
+from .rasa import CLOSE_PATH as RASA_CLOSE_PATH
+from .rasa import OPEN_PATH as RASA_OPEN_PATH
+from .rasa import rasa_error_body, rasa_symbol_row
 from .solver import OPENED, contract_symbol_row
 
 Clock = Callable[[], int]
@@ -86,6 +91,9 @@ class Recorded:
 
 
 class _Mock:
+    #: the refusal body this service publishes (Enigma's, the COH's; Rasa's for a Rasa solver)
+    error_body: Callable[..., dict[str, Any]] = staticmethod(error_body)
+
     def __init__(self, router: respx.MockRouter, context: Context, base_url: str, now: Clock):
         self.router = router
         self.context = context
@@ -140,7 +148,7 @@ class _Mock:
             except ServiceRefusal as refusal:
                 status, body = (
                     refusal.error.http_status,
-                    error_body(refusal.error, refusal.detail, refusal.findings),
+                    self.error_body(refusal.error, refusal.detail, refusal.findings),
                 )
             if isinstance(body, WithHeaders):
                 body, headers = body.body, body.headers
@@ -183,14 +191,26 @@ class _Mock:
 
 
 class MockSolver(_Mock):
-    """The solver's endpoints at `base_url` (its routes are `{base_url}/api/...`)."""
+    """The solver's endpoints at `base_url` (its routes are `{base_url}/api/...`), of the
+    `profile`'s solver kind: Enigma's (the default), or Rasa's (`harness.services.rasa`: its
+    open and close routes and shapes, its error body, the shared reads; any other path the 404
+    a FastAPI service gives)."""
 
     def __init__(
-        self, router: respx.MockRouter, context: Context, base_url: str, now: Clock
+        self,
+        router: respx.MockRouter,
+        context: Context,
+        base_url: str,
+        now: Clock,
+        profile: Profile = deployments.LOCAL,
     ) -> None:
         super().__init__(router, context, base_url, now)
         self._temp = itertools.count(1)
         self.temp_quotes: dict[int, dict[str, Any]] = {}
+        self.profile = profile
+        if profile.solver is SolverKind.RASA:
+            self._rasa_routes()
+            return
         self._add("POST", "/api/instant_trade/instant_open", "instant_open", self._open)
         self._add("POST", "/api/instant_trade/instant_close", "instant_close", self._close)
         self._add("GET", "/api/instant_trade/eip712-config", "eip712_config", self._config)
@@ -206,18 +226,65 @@ class MockSolver(_Mock):
             method="GET", url__regex=rf"^{re.escape(self.base_url)}/api/get_locked_params/.+"
         ).mock(side_effect=self._locked)
 
-    def _open(self, request: httpx.Request) -> dict[str, Any]:
+    def _rasa_routes(self) -> None:
+        self.error_body = rasa_error_body  # type: ignore[method-assign]
+        self._add("POST", "/api" + RASA_OPEN_PATH, "instant_open", self._rasa_open)
+        self._add("POST", "/api" + RASA_CLOSE_PATH, "instant_close", self._rasa_close)
+        self._add("GET", "/api/error_codes", "error_codes", lambda _r: error_codes_map())
+        self._add("GET", "/api/contract-symbols", "contract_symbols", self._rasa_symbols)
+        self.router.route(
+            method="GET", url__regex=rf"^{re.escape(self.base_url)}/api/get_locked_params/.+"
+        ).mock(side_effect=self._locked)
+        # the rest of the solver's host: what a FastAPI service answers an unknown path
+        self.router.route(url__startswith=self.base_url + "/").respond(
+            404, json={"detail": "Not Found"}
+        )
+
+    def _accepted_open(self, request: httpx.Request) -> tuple[int, dict[str, Any], str]:
         data = self.body(request)
         judge(data, request.url.path, self.options("instant_open"))
         body = wire.parse_instant_open(data).value
         assert body is not None
-        quote = cd.SEND_QUOTE_WITH_AFFILIATE_AND_DATA.decode(
-            body.send_quote.signed_operation.call_data
-        )
+        send = body.send_quote.signed_operation
+        opens = cd.functions_of(self.context.generation)
+        quote = opens[send.call_data[:4]].decode(send.call_data)
         temp = -next(self._temp)
         self.temp_quotes[temp] = {"state": OPENED}
+        return temp, quote, send.signer_account.addr
+
+    def _open(self, request: httpx.Request) -> dict[str, Any]:
+        temp, quote, _ = self._accepted_open(request)
         party_b_mm = Decimal(quote["partyBmm"]).scaleb(-18).normalize()
         return {"temp_quote_id": temp, "partyBmm": format(party_b_mm, "f")}
+
+    def _rasa_open(self, request: httpx.Request) -> dict[str, Any]:
+        """Rasa's `InstantRFQResponse` (`rasa.SCHEMAS`)."""
+        temp, q, sub_account = self._accepted_open(request)
+        amount = lambda wei: format(Decimal(wei).scaleb(-18).normalize(), "f")  # noqa: E731
+        return {
+            "temp_quote_id": temp,
+            "position_type": q["positionType"],
+            "symbol_id": q["symbolId"],
+            "requested_open_price": amount(q["price"]),
+            "quantity": amount(q["quantity"]),
+            "party_a_address": sub_account,
+            "cva": amount(q["cva"]),
+            "partyAmm": amount(q["partyAmm"]),
+            "partyBmm": amount(q["partyBmm"]),
+            "lf": amount(q["lf"]),
+            "order_type": q["orderType"],
+        }
+
+    def _rasa_close(self, request: httpx.Request) -> dict[str, Any]:
+        data = self.body(request)
+        if not isinstance(data, list):
+            raise ServiceRefusal(BAD_PARAMETER, "(body): Rasa's close takes a bare list")
+        judge(data, request.url.path, self.options("instant_close"))
+        return {"successful": True, "message": f"{len(data)} close request(s) accepted"}
+
+    def _rasa_symbols(self, _request: httpx.Request) -> dict[str, Any]:
+        rows = [rasa_symbol_row(contract_symbol_row(SymbolMarket(s))) for s in self.context.symbols]
+        return {"count": len(rows), "symbols": rows}
 
     def _close(self, request: httpx.Request) -> None:
         judge(self.body(request), request.url.path, self.options("instant_close"))
@@ -233,7 +300,8 @@ class MockSolver(_Mock):
 
     def _symbols(self, _request: httpx.Request) -> dict[str, Any]:
         markets = [SymbolMarket(s) for s in self.context.symbols]
-        rows = [contract_symbol_row(m) for m in markets]
+        caps = self.context.generation.solver_fee_caps
+        rows = [contract_symbol_row(m, caps) for m in markets]
         return {"count": len(rows), "symbols": rows}
 
     def _status(self, request: httpx.Request) -> httpx.Response:

@@ -176,3 +176,37 @@ def test_my_bot_reads_marks_from_the_mock_price_service(mock_prices, symmio_cont
     got = httpx.get(f"https://prices.symmio.test/api/v1/prices/{name},NOPE")
     assert list(got.json()) == [name] and '"markPrice":66000.25' in got.text
     assert [route for route, _ in mock_prices.calls] == ["prices", "prices"]
+
+
+@pytest.mark.symmio_deployment("arbitrum")
+def test_on_arbitrum_the_open_is_capped_and_the_grant_was_an_operation(
+    symmio_chain, symmio_user, symmio_services, symmio_context, mock_coh
+):
+    from harness import calldata as cd
+    from harness.protocol import V0_8_6
+
+    assert symmio_context.generation is V0_8_6 and symmio_chain.system.gasless_layer is not None
+    for selector in cd.session_key_selectors(V0_8_6):
+        assert symmio_chain.system.is_delegation_active(
+            symmio_user.sub_account, symmio_user.session_key, selector
+        )
+    context = symmio_services.services.backend.context
+    body = open_body(context, symmio_user, symmio_chain.chain.now() + 3600)
+    assert body.send_quote.signed_operation.call_data[:4] == cd.SEND_QUOTE.selector
+    accepted = symmio_services.solver.instant_open(body)
+    assert symmio_services.solver.temp_quote_status(accepted.temp_quote_id)["state"] == "Opened"
+    spec = httpx.get("https://coh.symmio.test/api/v5/signing-spec").json()
+    assert spec["domain"]["name"] == "SymmioConditionalOrder", spec["domain"]
+
+
+@pytest.mark.symmio_deployment("base")
+def test_on_base_the_mock_solver_speaks_rasa(
+    mock_solver, symmio_context, symmio_user, symmio_chain
+):
+    body = wire.instant_open_to_wire(
+        open_body(symmio_context, symmio_user, symmio_chain.chain.now() + 3600)
+    )
+    got = httpx.post("https://solver.team.test/api/instant_trade/open", json=body)
+    assert got.status_code == 200 and got.json()["party_a_address"] == symmio_user.sub_account
+    enigma = httpx.post("https://solver.team.test/api/instant_trade/instant_open", json=body)
+    assert enigma.status_code == 404 and enigma.json() == {"detail": "Not Found"}
