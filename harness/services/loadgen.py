@@ -278,3 +278,78 @@ def positions_with_orders(
                 got.raise_for_status()
                 stored += 1
     return stored
+
+
+class SlowClients:
+    """Connections that never finish their request, held open against a `serve` on loopback
+    while a load runs: `heads` send a request line and one header, then a byte a second and
+    never the blank line; `bodies` send whole heads announcing a 1 KiB JSON body, then a byte a
+    second. Bounded: at most `heads + bodies` sockets, each for at most `hold_seconds`.
+    `closed_by_server` counts the connections the server ended (its read deadlines) before the
+    client gave up."""
+
+    def __init__(
+        self, host: str, port: int, *, heads: int, bodies: int, hold_seconds: float
+    ) -> None:
+        self.host, self.port = host, port
+        self.heads, self.bodies, self.hold_seconds = heads, bodies, hold_seconds
+        self.closed_by_server = 0
+        self.answered: list[int] = []  # statuses the server sent before closing (408 ...)
+        self._thread: Any = None
+
+    def __enter__(self) -> SlowClients:
+        import threading
+
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self._thread.join(self.hold_seconds + 5)
+
+    def _run(self) -> None:
+        import selectors
+        import socket
+
+        sel = selectors.DefaultSelector()
+        socks = []
+        for i in range(self.heads + self.bodies):
+            s = socket.create_connection((self.host, self.port), timeout=5)
+            s.setblocking(False)
+            if i < self.heads:
+                s.sendall(b"POST /solver/api/instant_trade/instant_open HTTP/1.1\r\nHost: x\r\n")
+            else:
+                s.sendall(
+                    b"POST /solver/api/instant_trade/instant_open HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: 1024\r\n\r\n{"
+                )
+            sel.register(s, selectors.EVENT_READ)
+            socks.append(s)
+        open_socks = set(socks)
+        deadline = time.monotonic() + self.hold_seconds
+        while open_socks and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=1.0):
+                sock = key.fileobj
+                try:
+                    data = sock.recv(4096)  # type: ignore[union-attr]
+                except OSError:
+                    data = b""
+                if data.startswith(b"HTTP/1.1 "):
+                    self.answered.append(int(data[9:12]))
+                    data = b""  # an answer ends the request: the server closes after it
+                if not data:
+                    self.closed_by_server += 1
+                    sel.unregister(sock)
+                    open_socks.discard(sock)  # type: ignore[arg-type]
+                    sock.close()  # type: ignore[union-attr]
+            for sock in list(open_socks):  # one more byte from each still held
+                try:
+                    sock.send(b" ")
+                except OSError:
+                    sel.unregister(sock)
+                    open_socks.discard(sock)
+                    self.closed_by_server += 1
+                    sock.close()
+        for sock in open_socks:
+            sock.close()
