@@ -183,6 +183,7 @@ def _symmio_deployments() -> dict[str, _Deployed]:
 def _symmio_deployed(
     _symmio_deployments: dict[str, _Deployed], symmio_profile: Profile
 ) -> _Deployed:
+    """This test's profile deployed (once per session and profile), with its snapshot."""
     from .chain import Chain, deploy_system
     from .keys import LocalKey
 

@@ -15,17 +15,19 @@ mixed load).
 
 from __future__ import annotations
 
-from .backend import Backend, SymbolMarket, embedded_backend
-from .client import (
+from .at_most_once import (
     AmbiguousSubmission,
-    AsyncCohClient,
-    AsyncSolverClient,
     CloseAccepted,
-    CohClient,
     OpenAccepted,
     Reconciled,
     Retry,
     ServiceError,
+)
+from .backend import Backend, SymbolMarket, embedded_backend
+from .client import (
+    AsyncCohClient,
+    AsyncSolverClient,
+    CohClient,
     SolverClient,
     served_usage_count,
 )

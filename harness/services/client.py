@@ -43,12 +43,10 @@ from ..pricing import LockedParamsPct
 from ..primitives import to_hex
 from . import at_most_once as core
 from .at_most_once import (
-    AmbiguousSubmission,
     CloseAccepted,
     OpenAccepted,
     Reconciled,
     Retry,
-    ServiceError,
 )
 from .at_most_once import delete_body as _delete_body
 
@@ -56,15 +54,9 @@ UsageCount = Callable[[bytes], int] | Callable[[bytes], Awaitable[int]]
 T = TypeVar("T")
 
 __all__ = [
-    "AmbiguousSubmission",
     "AsyncCohClient",
     "AsyncSolverClient",
-    "CloseAccepted",
     "CohClient",
-    "OpenAccepted",
-    "Reconciled",
-    "Retry",
-    "ServiceError",
     "SolverClient",
     "UsageCount",
     "served_usage_count",

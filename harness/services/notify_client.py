@@ -31,7 +31,7 @@ from websockets.sync.client import ClientConnection as SyncConnection
 from websockets.sync.client import connect as sync_connect
 
 from ..model import parse_coh_quote_id
-from .client import ServiceError
+from .at_most_once import ServiceError
 
 T = TypeVar("T")
 MAX_KEPT = 1000
