@@ -62,12 +62,14 @@ OPTIONAL_KEYS = (
     "contracts_version",
     "owner",
     "gasless_layer",
+    "gasless_url",
 )
 #: the URL keys and the schemes each accepts (read and written the same way)
 URL_KEYS: dict[str, tuple[str, ...]] = {
     "rpc_url": ("http://", "https://"),
     "price_url": ("http://", "https://"),
     "price_ws_url": ("ws://", "wss://"),
+    "gasless_url": ("http://", "https://"),
 }
 #: the optional keys holding one address each (read and written the same way)
 ADDRESS_KEYS = (
@@ -200,6 +202,8 @@ class Context:
     #: relays owner-signed operations (v0.8.6)
     owner: str | None = None
     gasless_layer: str | None = None
+    #: the gasless relay `serve` runs on v0.8.6 (the proxy root the SDK's `gasless.url` takes)
+    gasless_url: str | None = None
     _symbols_by_id: dict[int, Symbol] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )

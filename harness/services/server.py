@@ -50,6 +50,8 @@ from .coh import ConditionalOrders, coh_app
 from .edge import AccessLog, cors, on_shutdown, refuse_unknown_websockets
 from .errors import BAD_PARAMETER, ServiceRefusal
 from .faults import read_fault
+from .gasless import PREFIX as GASLESS_PREFIX
+from .gasless import GaslessRelay, gasless_url
 from .plumbing import MAX_BODY_BYTES, NO_ROUTE_HANDLERS, guarded, read_json
 from .prices import DEFAULT_TICK_SECONDS, PRICE_WS_PATH, PriceService
 from .solver import NOTIFICATIONS_PATH, Solver, solver_app
@@ -98,8 +100,12 @@ class Services:
         self.solver = Solver(backend)
         self.coh = ConditionalOrders(backend)
         self.prices = PriceService(backend, tick_seconds=price_tick_seconds)
+        #: the mock gasless relay, on a deployment with a GaslessLayer only (v0.8.6)
+        self.gasless = GaslessRelay(backend) if backend.system.gasless_layer is not None else None
+        relay = [Mount(GASLESS_PREFIX, app=self.gasless.app)] if self.gasless is not None else []
         self.router = Starlette(
             routes=[
+                *relay,
                 Mount(SOLVER_PREFIX, app=solver_app(self.solver)),
                 Mount(COH_PREFIX, app=coh_app(self.coh)),
                 Mount(PRICE_PREFIX, app=self.prices.app),
@@ -126,6 +132,8 @@ class Services:
             if owner is None or r.problems:
                 raise ServiceRefusal(BAD_PARAMETER, "; ".join(str(p) for p in r.problems))
         urls = price_urls(str(request.base_url))  # where this client reached us
+        if self.gasless is not None:
+            urls["gasless_url"] = gasless_url(str(request.base_url))
         context = await self.backend.run(lambda: self.backend.context_json(owner, **urls))
         return JSONResponse(context)
 
@@ -301,6 +309,13 @@ def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
         f"mock price:             POST {base}{COH_PREFIX}/mock/price "
         '{"symbol_id": 1, "price": "68000.0"}',
         f'onboard a session key:  POST {base}/mock/onboard {{"session_key": "0x..."}}',
+    ]
+    if services.gasless is not None:
+        lines.append(
+            f"gasless relay base URL: {gasless_url(base)}  (/operations/gateway/relay-instant, "
+            "/operations/{request_id})"
+        )
+    lines += [
         f"context:                GET {base}/context",
         f"OpenAPI document:       GET {base}/openapi.json",
         f"InstantLayer {ctx.instant_layer}  AccountLayer {ctx.account_layer}",
