@@ -135,6 +135,143 @@ GRANT_SELECTORS = {
 }
 
 
+#: where the shapes below were read (SYMM-IO/Trading-SDK); the generated models they alias,
+#: `types/generated/gasless-operations.ts`, are not in the readable index
+SDK_GASLESS = "SYMM-IO/Trading-SDK packages/core/src/gasless"
+_STR = {"type": "string"}
+_DECIMAL = {"type": "string", "pattern": "^[0-9]+$"}
+_NULLABLE_STR = {"type": ["string", "null"]}
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schemas of the relay's shapes (the OpenAPI document's components), each citing
+    the SDK file it was read from (`x-source`)."""
+    operation = {
+        "type": "object",
+        "x-source": f"{SDK_GASLESS}/format-gasless-operation.ts (formatGaslessOperation)",
+        "required": ["signer", "target", "callData", "signerAccount", "replayAttackHeader"],
+        "properties": {
+            "signer": _STR,
+            "target": _STR,
+            "callData": _STR,
+            "signerAccount": {
+                "type": "object",
+                "required": ["addr", "isPartyB"],
+                "properties": {"addr": _STR, "isPartyB": {"type": "boolean"}},
+            },
+            "flexFields": {"type": "array", "items": {"type": "object"}},
+            "maxUses": {"type": "integer", "minimum": 0},
+            "replayAttackHeader": {
+                "type": "object",
+                "required": ["nonce", "deadline", "salt"],
+                "properties": {
+                    "nonce": {"type": ["integer", "string"]},
+                    "deadline": {"type": ["integer", "string"]},
+                    "salt": _STR,
+                },
+            },
+        },
+    }
+    lists = {"type": "array", "items": {"type": "array", "items": _STR}}
+    request = {
+        "type": "object",
+        "x-source": f"{SDK_GASLESS}/wire-types.ts (GaslessWireRelayInstantRequest = "
+        "SignedOperationRequest); relay-instant-operations/relay-instant-operations.ts",
+        "required": list(REQUIRED_FIELDS),
+        "additionalProperties": False,
+        "properties": {
+            "idempotencyKey": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS},
+            "userAddress": _STR,
+            "accountId": _STR,
+            "operationType": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_OPERATION_TYPE_CHARS,
+            },
+            "templateId": {"type": ["integer", "null"], "minimum": 0},
+            "signedOps": {"type": "array", "items": operation},
+            "signatures": {"type": "array", "items": _STR},
+            "fills": lists,
+            "flexFillerSignatures": lists,
+            "walletIds": {"type": "array", "items": _DECIMAL},
+            "metadata": {"type": "object"},
+        },
+    }
+    accepted = {
+        "type": "object",
+        "x-source": f"{SDK_GASLESS}/wire-types.ts (GaslessWireOperationAccepted = "
+        "OperationAcceptedResponse); relay-instant-operations.ts (toGaslessSubmitReceipt)",
+        "required": ["request_id", "status", "paid_fee", "remaining_fee_allowance"],
+        "properties": {
+            "request_id": _STR,
+            "status": {"enum": list(STATUSES)},
+            "paid_fee": _DECIMAL,
+            "remaining_fee_allowance": _DECIMAL,
+        },
+    }
+    record = {
+        "type": "object",
+        "x-source": f"{SDK_GASLESS}/wire-types.ts (GaslessWireOperationRecord = "
+        "OperationStatusResponse); get-gasless-request/to-gasless-request.ts",
+        "required": ["id", "user_address", "operation_type", "payload", "status"],
+        "properties": {
+            "id": _STR,
+            "idempotency_key": _NULLABLE_STR,
+            "user_address": _STR,
+            "account_id": _NULLABLE_STR,
+            "operation_type": _STR,
+            "payload": {"type": "object"},
+            "status": {"enum": list(STATUSES)},
+            "fee_amount_raw": {"type": ["string", "null"], "pattern": "^[0-9]+$"},
+            "tx_hash": _NULLABLE_STR,
+            "error_code": _NULLABLE_STR,
+            "error_message": _NULLABLE_STR,
+            "created_at": _STR,
+            "updated_at": _STR,
+        },
+    }
+    error = {
+        "x-source": f"{SDK_GASLESS}/errors.ts (parseGaslessErrorDetail: the service's "
+        "{detail: {code, message, details}} or FastAPI's 422 {detail: [{loc, msg, type}]})",
+        "type": "object",
+        "required": ["detail"],
+        "properties": {
+            "detail": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "required": ["code", "message", "details"],
+                        "properties": {
+                            "code": _STR,
+                            "message": _STR,
+                            "details": {"type": "object"},
+                        },
+                    },
+                    {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["loc", "msg", "type"],
+                            "properties": {
+                                "loc": {"type": "array"},
+                                "msg": _STR,
+                                "type": _STR,
+                            },
+                        },
+                    },
+                ]
+            }
+        },
+    }
+    return {
+        "GaslessSignedOperation": operation,
+        "SignedOperationRequest": request,
+        "OperationAcceptedResponse": accepted,
+        "OperationStatusResponse": record,
+        "GaslessErrorResponse": error,
+    }
+
+
 class GaslessRefusal(Exception):
     """A refusal in the vendor's envelope: `{"detail": {code, message, details}}`, or, for a
     body of the wrong shape, FastAPI's 422 `{"detail": [{loc, msg, type}]}` (`issues`)."""

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import protocol
+from . import gasless
 from .published import (
     HARNESS_HEADERS,
     INFO_HEADER,
@@ -36,6 +37,9 @@ SOLVER = "/solver/api"
 COH = "/coh/api/v5"
 PRICES = "/prices"
 PUBLISHED, MOCK = "published", "mock"
+#: the mock gasless relay's routes: what the Trading-SDK's gasless client sends and reads,
+#: served on v0.8.6 deployments only (not among the published routes Schemathesis runs on v0.8.5)
+GASLESS = "gasless"
 
 _HEADER_TEXT = {
     WARNINGS_HEADER: "the accepted body's warnings: compact JSON [{rule_id, path, message}]",
@@ -405,13 +409,63 @@ def _mock_paths() -> dict[str, dict[str, Any]]:
     }
 
 
+def _gasless_paths() -> dict[str, dict[str, Any]]:
+    """The mock gasless relay (harness.services.gasless): served on v0.8.6 deployments only."""
+    base = f"{gasless.PREFIX}{gasless.OPERATIONS}"
+    errors = {
+        "4XX": {
+            "description": "refused, in the gasless service's envelope",
+            "content": _json(_ref("GaslessErrorResponse")),
+        }
+    }
+    return {
+        f"{base}{gasless.RELAY_INSTANT_PATH}": {
+            "post": {
+                "operationId": "gaslessRelayInstant",
+                "summary": "Relay owner-signed grant operations through the GaslessLayer",
+                "tags": [GASLESS],
+                "x-source": f"{gasless.SDK_GASLESS}/relay-instant-operations/"
+                "relay-instant-operations.ts (relayInstantOperations)",
+                "requestBody": {
+                    "required": True,
+                    "content": _json(_ref("SignedOperationRequest")),
+                },
+                "responses": {
+                    "202": {
+                        "description": "accepted (the chain work is done: a terminal status)",
+                        "content": _json(_ref("OperationAcceptedResponse")),
+                    },
+                    **errors,
+                },
+            }
+        },
+        f"{base}/{{request_id}}": {
+            "get": {
+                "operationId": "gaslessRequest",
+                "summary": "A relay request's record",
+                "tags": [GASLESS],
+                "x-source": f"{gasless.SDK_GASLESS}/get-gasless-request/get-gasless-request.ts "
+                "(getGaslessRequest)",
+                "parameters": [_path_param("request_id", {"type": "string"})],
+                "responses": {
+                    "200": {
+                        "description": "the record",
+                        "content": _json(_ref("OperationStatusResponse")),
+                    },
+                    **errors,
+                },
+            }
+        },
+    }
+
+
 def _obj_required(*keys: str) -> dict[str, Any]:
     return {"type": "object", "required": list(keys)}
 
 
 def document() -> dict[str, Any]:
     """The whole OpenAPI 3.1 document."""
-    components = schemas()
+    components = {**schemas(), **gasless.schemas()}
     components["MockErrorResponse"] = {
         **components["XfiberErrorResponse"],
         "x-source": "the mock: the solver's published error object, reused by its COH",
@@ -436,8 +490,19 @@ def document() -> dict[str, Any]:
         "tags": [
             {"name": PUBLISHED, "description": "states a published route of the real services"},
             {"name": MOCK, "description": "the mock's own routes (no published counterpart)"},
+            {
+                "name": GASLESS,
+                "description": "the mock gasless relay (v0.8.6 deployments only): what the "
+                "Trading-SDK's relayInstantOperations and getGaslessRequest send and read",
+            },
         ],
-        "paths": {**_solver_paths(), **_coh_paths(), **_price_paths(), **_mock_paths()},
+        "paths": {
+            **_solver_paths(),
+            **_coh_paths(),
+            **_price_paths(),
+            **_mock_paths(),
+            **_gasless_paths(),
+        },
         "components": {
             "schemas": components,
             "headers": {

@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema
 import pytest
 
 with warnings.catch_warnings():
@@ -35,6 +36,14 @@ from harness.services.published import WARNINGS_HEADER
 
 BASE = "http://testserver"
 RELAY = f"{gl.PREFIX}{gl.OPERATIONS}{gl.RELAY_INSTANT_PATH}"
+SCHEMAS = gl.schemas()
+
+
+def conforms(name: str, value: Any) -> None:
+    """`value` validates against the relay's declared shape `name` (what the OpenAPI document
+    serves as a component), else the assertion names the first error."""
+    errors = sorted(jsonschema.Draft202012Validator(SCHEMAS[name]).iter_errors(value), key=str)
+    assert not errors, f"{name}: {errors[0].message} at {list(errors[0].absolute_path)}"
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +126,7 @@ def test_relay_instant_answers_202_operation_accepted_response(
     assert body["status"] in gl.STATUSES, f"status {body['status']!r} is not a GaslessRequestStatus"
     assert body["paid_fee"].isdigit() and body["remaining_fee_allowance"].isdigit(), body
     assert WARNINGS_HEADER not in got.headers, "the SDK's own form draws no warning"
+    conforms("OperationAcceptedResponse", body)
     system = services.backend.system
     for selector in cd.session_key_selectors(V0_8_6):
         assert system.is_delegation_active(sub, session.address, selector), selector.hex()
@@ -154,6 +164,13 @@ def test_the_status_poll_serves_the_operation_status_response(
     assert record["tx_hash"] and record["tx_hash"].startswith("0x"), record
     assert record["payload"]["wallet_ids"] == ["0"], "payload.wallet_ids, decimal strings"
     assert record["idempotency_key"] == body["idempotencyKey"]
+    conforms("OperationStatusResponse", record)
+
+
+def test_the_sdk_shaped_body_conforms_to_the_declared_request(services: Services) -> None:
+    owner, sub = new_owner(services)
+    op, _ = grant(services, owner, sub)
+    conforms("SignedOperationRequest", sdk_body(owner.address, [op]))
 
 
 def test_an_unknown_request_id_is_a_404_in_the_vendor_envelope(http: TestClient) -> None:
@@ -161,6 +178,7 @@ def test_an_unknown_request_id_is_a_404_in_the_vendor_envelope(http: TestClient)
     assert got.status_code == 404, got.text
     detail = got.json()["detail"]  # errors.ts: {detail: {code, message, details}}
     assert detail["code"] == gl.REQUEST_NOT_FOUND and detail["message"], detail
+    conforms("GaslessErrorResponse", got.json())
 
 
 def test_same_key_and_same_body_return_the_same_record_executed_once(
@@ -190,6 +208,7 @@ def test_same_key_with_another_body_is_409_idempotency_key_conflict(
     got = http.post(RELAY, json=sdk_body(owner.address, [other], key))
     assert got.status_code == 409, got.text
     assert got.json()["detail"]["code"] == gl.IDEMPOTENCY_KEY_CONFLICT, got.json()
+    conforms("GaslessErrorResponse", got.json())
 
 
 def test_a_header_key_differing_from_the_body_key_is_named(
@@ -203,6 +222,7 @@ def test_a_header_key_differing_from_the_body_key_is_named(
     assert got.status_code == 422, got.text
     issue = got.json()["detail"][0]  # FastAPI 422 {detail: [{loc, msg, type}]}
     assert issue["loc"] == ["body", "idempotencyKey"] and "header" in issue["msg"], issue
+    conforms("GaslessErrorResponse", got.json())
 
 
 def test_a_replayed_operation_is_refused_naming_max_uses_exceeded(
@@ -242,6 +262,7 @@ def test_a_fee_above_the_fee_limit_salt_is_the_sdks_fee_limit_error(
     revert = detail["details"]["contract_revert"]
     assert revert["error"] == "FeeLimitExceeded" and revert["selector"] == "0xc61c3974", revert
     assert revert["arguments"] == [str(10**16), str(10**15)], "fee, then the salt's maximum"
+    conforms("GaslessErrorResponse", got.json())
     selector = cd.ADD_MARGIN_TO_NEXT_VA.selector
     assert not system.is_delegation_active(sub, session.address, selector), "not executed"
 
