@@ -369,3 +369,38 @@ def test_v085_serves_no_gasless_relay() -> None:
         got = http.post(RELAY, json={})
         assert got.status_code == 404, got.text
         assert "gasless_url" not in http.get("/context").json()
+
+
+def test_a_self_target_operation_that_is_not_a_grant_is_refused_by_the_validator(
+    services: Services, http: TestClient
+) -> None:
+    owner, sub = new_owner(services)
+    ctx = services.backend.context
+    call = cd.ADD_MARGIN_TO_NEXT_VA.selector + bytes(128)  # another selector on the InstantLayer
+    op = flow.sign_operation(ctx, owner, ctx.instant_layer, call, sub, deadline=0)
+    got = http.post(RELAY, json=sdk_body(owner.address, [op]))
+    assert got.status_code == 400, got.text
+    detail = got.json()["detail"]
+    assert detail["code"] == gl.OPERATION_REFUSED, detail
+    assert any("grant" in rule for rule in detail["details"]["rule_ids"]), detail["details"]
+
+
+def test_a_grant_signed_by_a_non_owner_is_refused_naming_invalid_delegation(
+    services: Services, http: TestClient
+) -> None:
+    _owner, sub = new_owner(services)
+    stranger = LocalKey.generate()
+    op, _ = grant(services, stranger, sub)  # signed for `sub` by a key that does not own it
+    got = http.post(RELAY, json=sdk_body(stranger.address, [op]))
+    assert got.status_code == 400, got.text
+    detail = got.json()["detail"]
+    # the validator cannot know the owner without the chain: the simulation names the revert
+    assert detail["code"] == gl.SIMULATION_REVERTED, detail
+    revert = detail["details"]["contract_revert"]
+    assert (revert["error"], revert["selector"]) == ("InvalidDelegation", "0xa9e649e9"), revert
+
+
+def test_a_body_that_is_not_json_is_refused_in_the_gasless_envelope(http: TestClient) -> None:
+    got = http.post(RELAY, content=b"{}", headers={"content-type": "text/plain"})
+    assert got.status_code == 415, got.text
+    assert got.json()["detail"]["code"] == gl.BODY_UNREADABLE, got.json()
