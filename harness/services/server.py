@@ -6,10 +6,13 @@ Layout of the root app (every frontend points its own base URLs at it):
 - `/coh`    : the conditional-order handler's base URL (`/coh/api/v5/...`, `/coh/mock/price`);
 - `/prices` : the price service's base URL (`/prices/api/v1/price`, `/prices/api/v1/prices/{names}`,
   the mark-price websocket `/prices/ws`; harness.services.prices);
+- `/gasless` : on a deployment with a GaslessLayer (v0.8.6) only, the mock gasless relay
+  (harness.services.gasless: `/gasless/operations/gateway/relay-instant`,
+  `/gasless/operations/{request_id}`);
 - `GET /context`       : the context file of this deployment, as `validate --context` reads it,
   plus `collateral`, `tpsl_bot`, `test_accounts`, `price_url`, `price_ws_url` (under the host the
-  client reached) and (on anvil) `rpc_url`; `?owner=0x…` adds that owner's `sub_account`,
-  `session_key` and, once a position exists, `virtual_account`;
+  client reached; on v0.8.6 `gasless_url` too) and (on anvil) `rpc_url`; `?owner=0x…` adds that
+  owner's `sub_account`, `session_key` and, once a position exists, `virtual_account`;
 - `GET /abi/{AccountLayer,InstantLayer,SymmioCore,ERC20}` : the contracts' ABIs;
 - `GET /openapi.json`  : the mock's OpenAPI 3.1 document (`harness.services.openapi`), its
   published routes citing what the real services publish;
@@ -297,6 +300,8 @@ def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
     ctx = backend.context
     chain = "anvil" if node is not None else "the embedded chain"
     urls = price_urls(base)
+    if services.gasless is not None:
+        urls["gasless_url"] = gasless_url(base)
     lines = [f"mock services on {chain} (chain id {ctx.chain_id}), listening on {base}"]
     if backend.rpc_url is not None:
         lines.append(f"JSON-RPC URL: {backend.rpc_url}")

@@ -404,3 +404,15 @@ def test_a_body_that_is_not_json_is_refused_in_the_gasless_envelope(http: TestCl
     got = http.post(RELAY, content=b"{}", headers={"content-type": "text/plain"})
     assert got.status_code == 415, got.text
     assert got.json()["detail"]["code"] == gl.BODY_UNREADABLE, got.json()
+
+
+def test_the_v086_banner_prints_the_relay_and_its_context_carries_gasless_url(
+    services: Services,
+) -> None:
+    from harness.services.server import Listening, banner
+
+    lines = banner(services, Listening("127.0.0.1", 8123))
+    relay = "http://127.0.0.1:8123/gasless"
+    assert any(line.startswith(f"gasless relay base URL: {relay}") for line in lines), lines
+    (context_line,) = [line for line in lines if line.startswith("context file: ")]
+    assert f'"gasless_url":"{relay}"' in context_line, context_line
