@@ -71,12 +71,14 @@ OPTIONAL_KEYS = (
     "owner",
     "gasless_layer",
     "deployment",
+    "gasless_url",
 )
 #: the URL keys and the schemes each accepts (read and written the same way)
 URL_KEYS: dict[str, tuple[str, ...]] = {
     "rpc_url": ("http://", "https://"),
     "price_url": ("http://", "https://"),
     "price_ws_url": ("ws://", "wss://"),
+    "gasless_url": ("http://", "https://"),
 }
 #: the optional keys holding one address each (read and written the same way)
 ADDRESS_KEYS = (
@@ -236,6 +238,8 @@ class Context:
     gasless_layer: str | None = None
     #: the deployment profile `serve` runs (issue 18)
     deployment: ServedDeployment | None = None
+    #: the gasless relay `serve` runs on v0.8.6 (the proxy root the SDK's `gasless.url` takes)
+    gasless_url: str | None = None
     _symbols_by_id: dict[int, Symbol] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )

@@ -364,6 +364,11 @@ def _context_key_schemas() -> dict[str, Any]:
         },
         "owner": {**_address(), "description": "the account owner (signs grant operations)"},
         "gasless_layer": _address(),
+        "gasless_url": {
+            "type": "string",
+            "pattern": "^https?://",
+            "description": "the gasless relay `serve` runs on v0.8.6 (the SDK's gasless.url)",
+        },
         # the deployment profile `serve` runs
         "deployment": _deployment(),
     }

@@ -236,14 +236,15 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def _serve_chain_anvil(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """`serve --chain anvil --port 0` (the tests using it carry `needs_anvil`); yields its base
-    URL (the banner's first line) and the JSON-RPC URL; SIGTERM on the way out."""
+def _serve_chain_anvil(tmp_path: Path, *extra: str) -> Iterator[tuple[str, str]]:
+    """`serve --chain anvil --port 0` (the tests using it carry `needs_anvil`), plus `extra`
+    options (e.g. `--deployment arbitrum`); yields its base URL (the banner's first line)
+    and the JSON-RPC URL; SIGTERM on the way out."""
     if not _serve_offers_anvil():
         pytest.skip("`symmio-harness serve` has no --chain option yet (issue 8: wired by the lead)")
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(  # port 0: serve binds a port of its own and prints its URL
-        [_cli(), "serve", "--chain", "anvil", "--port", "0"],
+        [_cli(), "serve", "--chain", "anvil", "--port", "0", *extra],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

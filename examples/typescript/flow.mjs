@@ -16,10 +16,23 @@
 // Exit 0 when every step succeeded; 1 with one line naming where it failed (`setup`, `wallet`,
 // `step 1` ... `step 8`) and why, an unexpected error included.
 //
+// v0.8.6 (`contracts_version: "0.8.6"` in GET /context, `serve --deployment arbitrum`; the
+// real-world notes §2, spelled in v086.mjs): steps 4-5 are ONE owner-signed grant operation
+// (grantDelegations for the session key, with the v0.8.6 set, and the TP/SL bot) relayed through
+// the mock gasless relay at `gasless_url` as the Trading-SDK's relayInstantOperations posts it,
+// polled to its terminal status; step 6 is the capped sendQuote with SolverFeeCaps from the
+// symbol's served minimums (default 0). Steps 1-3 and 7-8 are as on v0.8.5.
+//
+// --record DIR (or SYMMIO_RECORD_DIR) writes every body sent as DIR/NN-<kind>.json (the grant
+// operation as `grant_operation`: `validate --kind grant_operation`) and DIR/context.json
+// (GET /context?owner=, read before the mock price move, plus the owner, the VA and
+// `recorded_at`, the chain time of the first body), for `symmio-harness validate`.
+//
 // Environment: SYMMIO_OWNER_INDEX (which of context.test_accounts is the wallet; default the last),
 // SYMMIO_SOLVER_URL / SYMMIO_COH_URL (default BASE/solver and BASE/coh),
 // SYMMIO_CONTEXT_WAIT_SECONDS (how long to wait for GET /context; default 30).
 
+import { mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes, randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -44,6 +57,16 @@ import {
   tpslBotSelectors,
   anvilDevWallet,
 } from "./symmio.mjs";
+import {
+  TERMINAL_STATUSES,
+  V086,
+  grantOperation,
+  grantOperationBody,
+  operationsBase,
+  relayBody,
+  sessionKeySelectorsV086,
+  solverFeeCaps,
+} from "./v086.mjs";
 
 const GAS = { gasLimit: 5_000_000n };
 const WAIT_MS = 30_000;
@@ -184,13 +207,44 @@ class MarkPrices {
   }
 }
 
+/** `symmio-harness demo --record`'s layout: DIR/NN-<kind>.json per body sent, DIR/context.json. */
+class Recorder {
+  constructor(directory) {
+    this.directory = directory;
+    this.count = 0;
+    this.recordedAt = null;
+    if (directory) mkdirSync(directory, { recursive: true });
+  }
+  body(kind, body, chainTime) {
+    this.recordedAt ??= chainTime; // validate judges the deadlines at the first body's time
+    this.count += 1;
+    if (this.directory) writeFileSync(join(this.directory, `${String(this.count).padStart(2, "0")}-${kind}.json`), `${JSON.stringify(body, null, 2)}\n`);
+  }
+  context(served, extra) {
+    if (!this.directory) return;
+    const context = { ...served, ...extra, recorded_at: this.recordedAt };
+    writeFileSync(join(this.directory, "context.json"), `${JSON.stringify(context, null, 2)}\n`);
+  }
+}
+
+function parseArgs(argv) {
+  let base = process.env.SYMMIO_SERVE_URL || "";
+  let record = process.env.SYMMIO_RECORD_DIR || null;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--record") record = argv[++i];
+    else if (argv[i].startsWith("--record=")) record = argv[i].slice(9);
+    else base = argv[i];
+  }
+  return { base: base.replace(/\/$/, ""), record };
+}
+
 const action = (name, quoteId) => (f) =>
   f.data && f.data.last_seen_action === name && (quoteId === undefined || f.data.quote_id === quoteId);
 
 async function main() {
-  const base = (process.argv[2] || process.env.SYMMIO_SERVE_URL || "").replace(/\/$/, "");
+  const { base, record } = parseArgs(process.argv.slice(2));
   if (!base) {
-    console.error("usage: node flow.mjs BASE_URL   (the URL `symmio-harness serve --chain anvil` prints)");
+    console.error("usage: node flow.mjs BASE_URL [--record DIR]   (the URL `symmio-harness serve --chain anvil` prints)");
     process.exit(2);
   }
   const solverUrl = process.env.SYMMIO_SOLVER_URL || `${base}/solver`;
@@ -211,6 +265,10 @@ async function main() {
     abis[name] = Array.isArray(served) ? served : served.abi;
   }
   const ifaces = interfaces(abis);
+  const v086 = context.contracts_version === "0.8.6";
+  if (v086 && !context.gasless_url) fail("GET /context", "contracts_version 0.8.6 but no gasless_url (the relay of grant operations)");
+  const recorder = new Recorder(record);
+  const chainNow = async () => (await provider.getBlock("latest")).timestamp;
 
   // --- its own wallet: a funded anvil test account (public dev key, derived, never fetched)
   enter("wallet");
@@ -258,14 +316,41 @@ async function main() {
   const bind = ifaces.SymmioCore.encodeFunctionData("bindToPartyB", [context.hedger]);
   await mined("3", accountLayer._call(sub, [bind], GAS));
 
-  // --- steps 4-5: grantDelegation to a fresh session key and to the TP/SL bot (owner only)
+  // --- steps 4-5: delegations to a fresh session key and to the TP/SL bot (owner only)
   enter("step 4");
   const session = Wallet.createRandom();
-  const now = (await provider.getBlock("latest")).timestamp;
+  const now = await chainNow();
   const expiry = BigInt(now + 24 * 3600);
-  const selectors4 = sessionKeySelectors(ifaces.AccountLayer, ifaces.SymmioCore);
-  await mined("4", instantLayer.grantDelegation([[sub, false], session.address, selectors4, expiry], GAS));
-  await mined("5", instantLayer.grantDelegation([[sub, false], context.tpsl_bot, tpslBotSelectors(ifaces.SymmioCore), expiry], GAS));
+  const domain = INSTANT_LAYER_DOMAIN(context.chain_id, context.instant_layer);
+  if (v086) {
+    // ONE owner-signed grant operation (grantDelegations), relayed gaslessly and polled
+    const grants = [
+      { delegate: session.address, selectors: sessionKeySelectorsV086(ifaces.AccountLayer, ifaces.SymmioCore), expiry },
+      { delegate: context.tpsl_bot, selectors: tpslBotSelectors(ifaces.SymmioCore), expiry },
+    ];
+    const grant = grantOperation({
+      domain, owner, instantLayer: context.instant_layer, subAccount: sub, grants,
+      deadline: now + 3600, salt: hexlify(randomBytes(32)),
+    });
+    const body = relayBody({ idempotencyKey: randomUUID(), userAddress: owner.address, operationType: "grantDelegations", operations: [grant] });
+    recorder.body("grant_operation", grantOperationBody(grant), now);
+    const relayUrl = operationsBase(context.gasless_url);
+    const accepted = await http("POST", `${relayUrl}/gateway/relay-instant`, body);
+    let request = accepted;
+    const until = Date.now() + WAIT_MS;
+    while (!TERMINAL_STATUSES.includes(request.status)) {
+      if (Date.now() > until) fail(`GET ${relayUrl}/${accepted.request_id}`, `not terminal within ${WAIT_MS / 1000} s (status ${request.status})`);
+      await sleep(250);
+      request = await http("GET", `${relayUrl}/${encodeURIComponent(accepted.request_id)}`);
+    }
+    const relayed = await http("GET", `${relayUrl}/${encodeURIComponent(accepted.request_id)}`);
+    if (relayed.status !== "succeeded") fail("gasless relay", `request ${accepted.request_id} ended ${relayed.status}: ${relayed.error_message}`);
+    log("4-5", `grantDelegations relayed gaslessly: request ${accepted.request_id}, tx ${relayed.tx_hash} (fee ${accepted.paid_fee})`);
+  } else {
+    const selectors4 = sessionKeySelectors(ifaces.AccountLayer, ifaces.SymmioCore);
+    await mined("4", instantLayer.grantDelegation([[sub, false], session.address, selectors4, expiry], GAS));
+    await mined("5", instantLayer.grantDelegation([[sub, false], context.tpsl_bot, tpslBotSelectors(ifaces.SymmioCore), expiry], GAS));
+  }
   enter("steps 4-5");
   if (!(await instantLayer.isDelegationActive(sub, session.address, SESSION_KEY_MARKER)))
     fail("isDelegationActive(sub, session key, 0x00000001)", "false");
@@ -284,8 +369,7 @@ async function main() {
   const market = rows.find((r) => r.symbol_id === symbol.id);
   const leverage = 10;
   const lockedParams = await http("GET", `${solverUrl}/api/get_locked_params/${symbol.name}?leverage=${leverage}`);
-  const deadline = (await provider.getBlock("latest")).timestamp + 3600;
-  const domain = INSTANT_LAYER_DOMAIN(context.chain_id, context.instant_layer);
+  const deadline = (await chainNow()) + 3600;
   const wsUrl = `${solverUrl.replace(/^http/, "ws")}/api/ws/notifications`;
   const ws = new FrameSocket(wsUrl, {
     waitMs: WAIT_MS,
@@ -299,7 +383,10 @@ async function main() {
     ifaces, domain, sessionKey: session, context, subAccount: sub, symbol, side, quantity: "0.015",
     leverage, markPrice: await marks.mark(symbol.name), lockedParams, tradingFee: market.trading_fee, deadline,
     uuid: randomUUID(), salts: [hexlify(randomBytes(32)), hexlify(randomBytes(32))],
+    // v0.8.6: the capped sendQuote, its SolverFeeCaps from the symbol's served minimums
+    capped: v086 ? { iface: V086, caps: solverFeeCaps(market, symbol) } : undefined,
   });
+  recorder.body("instant_open", open.body, await chainNow());
   const accepted = await http("POST", `${solverUrl}/api/instant_trade/instant_open`, checked("instant_open", open.body));
   const opened = await ws.next("SendQuoteTransaction frame", action("SendQuoteTransaction"));
   if (opened.data.action_status !== "success") fail("SendQuoteTransaction", `open failed: ${JSON.stringify(opened.data)}`);
@@ -313,6 +400,7 @@ async function main() {
     ifaces, domain, sessionKey: session, context, virtualAccount: va, quoteId, symbol, side,
     quantity: "0.010", markPrice: await marks.mark(symbol.name), deadline, salt: hexlify(randomBytes(32)),
   });
+  recorder.body("instant_close", close.body, await chainNow());
   await http("POST", `${solverUrl}/api/instant_trade/instant_close`, checked("instant_close", close.body));
   const closed = await ws.next("FillMarketOrderInstantClose frame", action("FillMarketOrderInstantClose", quoteId));
   if (closed.data.action_status !== "success") fail("FillMarketOrderInstantClose", `close failed: ${JSON.stringify(closed.data)}`);
@@ -328,14 +416,17 @@ async function main() {
     quoteId, symbol, side, quantity: "0.005", markPrice: mark, takeProfit,
     salt: BigInt(hexlify(randomBytes(32))),
   });
+  recorder.body("tpsl", tpsl.body, await chainNow());
   const stored = await http("POST", `${cohUrl}/api/v5/`, checked("tpsl", tpsl.body));
+  // the marks the order was judged by: read before the mock price move
+  recorder.context(await http("GET", `${base}/context?owner=${owner.address}`), { owner: owner.address, virtual_account: va });
   const moved = await http("POST", `${cohUrl}/mock/price`, { symbol_id: symbol.id, price: takeProfit });
   const triggered = await ws.next("TP close frame", action("FillMarketOrderInstantClose", quoteId));
   if (triggered.data.action_status !== "success") fail("FillMarketOrderInstantClose", `TP close failed: ${JSON.stringify(triggered.data)}`);
   log("8", `COH order ${stored.coh_quote_id}; price ${moved.price} triggered ${moved.triggered.length} leg(s); closed by the bot`);
   ws.close();
   marks.close();
-  console.log(`steps 1-8 done: owner ${owner.address}, sub-account ${sub}, quote ${quoteId}, VA ${va}`);
+  console.log(`steps 1-8 done${v086 ? " (v0.8.6, grants as a relayed operation)" : ""}: owner ${owner.address}, sub-account ${sub}, quote ${quoteId}, VA ${va}`);
 }
 
 function roundDown(x, places) {

@@ -279,12 +279,13 @@ export function wrap(domain, signingKey, op) {
 
 /**
  * Step 6: addMarginToNextVA + sendQuoteWithAffiliateAndData, signed by the session key for the
- * sub-account (flow.build_instant_open). `market` values are the solver's strings.
+ * sub-account (flow.build_instant_open). `market` values are the solver's strings. On v0.8.6 pass
+ * `capped: {iface, caps}` for the capped sendQuote (0x0ac30baf) with its SolverFeeCaps.
  */
 export function buildInstantOpen({
   ifaces, domain, sessionKey, context, subAccount, symbol, side, quantity, leverage, markPrice,
   lockedParams, tradingFee, deadline, slippagePct = "5", subIsolationType = SUB_ISO.MARKET_DIRECTION,
-  uuid, salts,
+  uuid, salts, capped,
 }) {
   const positionType = side === "long" ? POSITION.LONG : POSITION.SHORT;
   const qty = requirePrecision(dec(quantity), symbol.quantity_precision, "quantity");
@@ -297,7 +298,12 @@ export function buildInstantOpen({
   const vaIso = vaIsolationType(subIsolationType, positionType);
   const addCall = ifaces.AccountLayer.encodeFunctionData("addMarginToNextVA", [subAccount, vaIso, symbol.id, margin]);
   // sendQuoteWithAffiliateAndData argument order (calldata.SEND_QUOTE_WITH_AFFILIATE_AND_DATA):
-  const sendCall = ifaces.SymmioCore.encodeFunctionData("sendQuoteWithAffiliateAndData", [
+  // v0.8.6 (`capped` = {iface, caps}): the same arguments then SolverFeeCaps, through the capped
+  // sendQuote the caller's interface spells (v086.mjs); v0.8.5: sendQuoteWithAffiliateAndData.
+  const [sendIface, sendName, tail] = capped
+    ? [capped.iface, "sendQuote", [capped.caps]]
+    : [ifaces.SymmioCore, "sendQuoteWithAffiliateAndData", []];
+  const sendCall = sendIface.encodeFunctionData(sendName, [
     [context.hedger], // partyBsWhiteList
     symbol.id, // symbolId
     positionType, // positionType
@@ -312,6 +318,7 @@ export function buildInstantOpen({
     context.affiliate, // affiliate
     EMPTY_UPNL_SIG, // upnlSig: the empty sentinel, replaced by the solver
     encodeQuoteData(uuid), // data: abi.encode((string uuid))
+    ...tail, // v0.8.6: SolverFeeCaps(openRateCap, closeRateCap)
   ]);
   const common = { signer: sessionKey.address, account: subAccount, deadline };
   const addOp = signedOperation({ ...common, target: context.account_layer, callData: addCall, salt: salts[0] });

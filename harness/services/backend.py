@@ -262,9 +262,11 @@ class Backend:
         *,
         price_url: str | None = None,
         price_ws_url: str | None = None,
+        gasless_url: str | None = None,
     ) -> dict[str, Any]:
         """GET /context: the context file (as `validate --context` reads it) of this deployment,
-        plus where to send transactions and read marks (the served price URLs); with `owner`,
+        plus where to send transactions and read marks (the served price URLs; on v0.8.6 the
+        mock gasless relay's `gasless_url`); with `owner`,
         that owner's latest sub-account, its session key (the latest delegate holding
         addMarginToNextVA) and, once a position was opened, its virtual account. The TP/SL
         market rules' keys come live: every symbol's mark (`mark_prices`, as the COH judges
@@ -279,6 +281,7 @@ class Backend:
             rpc_url=self.rpc_url,
             price_url=price_url,
             price_ws_url=price_ws_url,
+            gasless_url=gasless_url,
             mark_prices=marks,
             coh_limits=self.coh_limits,
         ).to_json()

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import deployments, protocol
 from ..deployments import PriceFeed, Profile, SolverKind
-from . import binance, rasa
+from . import binance, gasless, rasa
 from .published import (
     HARNESS_HEADERS,
     INFO_HEADER,
@@ -38,6 +38,9 @@ SOLVER = "/solver/api"
 COH = "/coh/api/v5"
 PRICES = "/prices"
 PUBLISHED, MOCK = "published", "mock"
+#: the mock gasless relay's routes: what the Trading-SDK's gasless client sends and reads,
+#: served on v0.8.6 deployments only (not among the published routes Schemathesis runs on v0.8.5)
+GASLESS = "gasless"
 
 _HEADER_TEXT = {
     WARNINGS_HEADER: "the accepted body's warnings: compact JSON [{rule_id, path, message}]",
@@ -471,6 +474,56 @@ def _rasa_paths() -> dict[str, dict[str, Any]]:
     }
 
 
+def _gasless_paths() -> dict[str, dict[str, Any]]:
+    """The mock gasless relay (harness.services.gasless): served on v0.8.6 deployments only."""
+    base = f"{gasless.PREFIX}{gasless.OPERATIONS}"
+    errors = {
+        "4XX": {
+            "description": "refused, in the gasless service's envelope",
+            "content": _json(_ref("GaslessErrorResponse")),
+        }
+    }
+    return {
+        f"{base}{gasless.RELAY_INSTANT_PATH}": {
+            "post": {
+                "operationId": "gaslessRelayInstant",
+                "summary": "Relay owner-signed grant operations through the GaslessLayer",
+                "tags": [GASLESS],
+                "x-source": f"{gasless.SDK_GASLESS}/relay-instant-operations/"
+                "relay-instant-operations.ts (relayInstantOperations)",
+                "requestBody": {
+                    "required": True,
+                    "content": _json(_ref("SignedOperationRequest")),
+                },
+                "responses": {
+                    "202": {
+                        "description": "accepted (the chain work is done: a terminal status)",
+                        "content": _json(_ref("OperationAcceptedResponse")),
+                    },
+                    **errors,
+                },
+            }
+        },
+        f"{base}/{{request_id}}": {
+            "get": {
+                "operationId": "gaslessRequest",
+                "summary": "A relay request's record",
+                "tags": [GASLESS],
+                "x-source": f"{gasless.SDK_GASLESS}/get-gasless-request/get-gasless-request.ts "
+                "(getGaslessRequest)",
+                "parameters": [_path_param("request_id", {"type": "string"})],
+                "responses": {
+                    "200": {
+                        "description": "the record",
+                        "content": _json(_ref("OperationStatusResponse")),
+                    },
+                    **errors,
+                },
+            }
+        },
+    }
+
+
 def _binance_paths() -> dict[str, dict[str, Any]]:
     """The Binance-style feed's REST route (`harness.services.binance`)."""
     b = binance.SDK_BINANCE_TYPES
@@ -494,7 +547,7 @@ def _obj_required(*keys: str) -> dict[str, Any]:
 def document(profile: Profile = deployments.LOCAL) -> dict[str, Any]:
     """The whole OpenAPI 3.1 document of the services a `profile` runs (default: local, the
     committed `schemas/openapi.json`): its solver kind's routes, the COH's only where it has one,
-    its price feed's."""
+    its price feed's, and the gasless relay's where it has a GaslessLayer."""
     components = schemas()
     rasa_kind = profile.solver is SolverKind.RASA
     binance_feed = profile.prices is PriceFeed.BINANCE
@@ -502,6 +555,8 @@ def document(profile: Profile = deployments.LOCAL) -> dict[str, Any]:
         components |= rasa.SCHEMAS
     if binance_feed:
         components |= binance.SCHEMAS
+    if profile.gasless:  # the mock gasless relay: on a deployment with a GaslessLayer only
+        components |= gasless.schemas()
     paths = _rasa_paths() if rasa_kind else _solver_paths()
     if profile.coh is not None:
         paths |= _coh_paths()
@@ -511,6 +566,8 @@ def document(profile: Profile = deployments.LOCAL) -> dict[str, Any]:
         for path, item in _mock_paths().items()
         if profile.coh is not None or not path.startswith("/coh/")
     }
+    if profile.gasless:
+        paths |= _gasless_paths()
     components["MockErrorResponse"] = {
         **components["XfiberErrorResponse"],
         "x-source": "the mock: the solver's published error object, reused by its COH",
@@ -535,6 +592,11 @@ def document(profile: Profile = deployments.LOCAL) -> dict[str, Any]:
         "tags": [
             {"name": PUBLISHED, "description": "states a published route of the real services"},
             {"name": MOCK, "description": "the mock's own routes (no published counterpart)"},
+            {
+                "name": GASLESS,
+                "description": "the mock gasless relay (v0.8.6 deployments only): what the "
+                "Trading-SDK's relayInstantOperations and getGaslessRequest send and read",
+            },
         ],
         "paths": paths,
         "components": {

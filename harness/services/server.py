@@ -8,12 +8,16 @@ Layout of the root app (every frontend points its own base URLs at it):
   absent where the profile has no COH;
 - `/prices` : the price service's base URL (`/prices/api/v1/price`, `/prices/api/v1/prices/{names}`,
   the mark-price websocket `/prices/ws`; harness.services.prices);
+- `/gasless` : on a deployment with a GaslessLayer (v0.8.6) only, the mock gasless relay
+  (harness.services.gasless: `/gasless/operations/gateway/relay-instant`,
+  `/gasless/operations/{request_id}`);
 - `GET /context`       : the context file of this deployment, as `validate --context` reads it,
   plus `collateral`, `tpsl_bot`, `test_accounts`, `price_url`, `price_ws_url` (under the host the
-  client reached), on a profile other than local `contracts_version` and `deployment` (the
-  profile served: its name, solver kind, notification protocol, price feed and their URLs; `coh`
-  null when it has none) and (on anvil) `rpc_url`; `?owner=0x…` adds that owner's `sub_account`,
-  `session_key` and, once a position exists, `virtual_account`;
+  client reached; on v0.8.6 `gasless_url` too), on a profile other than local
+  `contracts_version` and `deployment` (the profile served: its name, solver kind, notification
+  protocol, price feed and their URLs; `coh` null when it has none) and (on anvil) `rpc_url`;
+  `?owner=0x…` adds that owner's `sub_account`, `session_key` and, once a position exists,
+  `virtual_account`;
 - `GET /abi/{AccountLayer,InstantLayer,SymmioCore,ERC20}` : the contracts' ABIs;
 - `GET /openapi.json`  : the mock's OpenAPI 3.1 document (`harness.services.openapi`), its
   published routes citing what the real services publish;
@@ -56,6 +60,8 @@ from .coh import ConditionalOrders, coh_app
 from .edge import AccessLog, cors, on_shutdown, refuse_unknown_websockets
 from .errors import BAD_PARAMETER, ServiceRefusal
 from .faults import read_fault
+from .gasless import PREFIX as GASLESS_PREFIX
+from .gasless import GaslessRelay, gasless_url
 from .plumbing import MAX_BODY_BYTES, NO_ROUTE_HANDLERS, guarded, read_json
 from .prices import DEFAULT_TICK_SECONDS, PRICE_WS_PATH, PriceService
 from .rasa import POSITION_STATE_WS, RasaSolver, rasa_app
@@ -158,6 +164,10 @@ class Services:
             MARK_PRICE_WS_PATH if profile.prices is PriceFeed.BINANCE else PRICE_WS_PATH
         )
         mounts.append(Mount(PRICE_PREFIX, app=self.prices.app))
+        #: the mock gasless relay, on a deployment with a GaslessLayer only (v0.8.6)
+        self.gasless = GaslessRelay(backend) if backend.system.gasless_layer is not None else None
+        if self.gasless is not None:
+            mounts.append(Mount(GASLESS_PREFIX, app=self.gasless.app))
         self.router = Starlette(
             routes=[
                 *mounts,
@@ -185,6 +195,8 @@ class Services:
                 raise ServiceRefusal(BAD_PARAMETER, "; ".join(str(p) for p in r.problems))
         base = str(request.base_url)  # where this client reached us
         urls = price_urls(base, self.price_ws_path)
+        if self.gasless is not None:
+            urls["gasless_url"] = gasless_url(base)
         context = await self.backend.run(lambda: self.backend.context_json(owner, **urls))
         named = profile_fields(self.profile, base)
         if named:
@@ -353,6 +365,8 @@ def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
     ctx = backend.context
     chain = "anvil" if node is not None else "the embedded chain"
     urls = price_urls(base, services.price_ws_path)
+    if services.gasless is not None:
+        urls["gasless_url"] = gasless_url(base)
     served = served_deployment(profile, base)
     rasa = profile.solver is SolverKind.RASA
     routes = "/api/instant_trade/open" if rasa else "/api/instant_trade/instant_open"
@@ -383,6 +397,13 @@ def banner(services: Services, where: Listening, node: Any = None) -> list[str]:
         )
     lines += [
         f'onboard a session key:  POST {base}/mock/onboard {{"session_key": "0x..."}}',
+    ]
+    if services.gasless is not None:
+        lines.append(
+            f"gasless relay base URL: {gasless_url(base)}  (/operations/gateway/relay-instant, "
+            "/operations/{request_id})"
+        )
+    lines += [
         f"context:                GET {base}/context",
         f"OpenAPI document:       GET {base}/openapi.json",
         f"InstantLayer {ctx.instant_layer}  AccountLayer {ctx.account_layer}",
