@@ -15,6 +15,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,14 +168,36 @@ def notification(frame_id: int, now: int) -> dict[str, Any]:
     }
 
 
-async def notifications_endpoint(websocket: WebSocket, notifier: Notifier) -> None:
+#: what a subscription websocket does with one subscribe message (read as JSON): updates the
+#: subscriber and answers it, or raises SubscribeError naming what is wrong
+OnSubscribe = Callable[[Subscriber, Any], None]
+#: what it does with one notifier frame before sending it (None: not for this protocol)
+Outgoing = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+async def subscription_endpoint(
+    websocket: WebSocket,
+    notifier: Notifier,
+    on_subscribe: OnSubscribe,
+    *,
+    outgoing: Outgoing | None = None,
+    name: str = "notifications",
+) -> None:
+    """One subscription websocket: frames pushed from the notifier (through `outgoing`),
+    subscribe messages read strictly (JSON, bounded) and given to `on_subscribe`; an error is
+    answered as `{"error": ...}` and the socket stays open. The Enigma notifications and Rasa's
+    position-state websocket differ only in those two callables."""
     await websocket.accept()
     subscriber = Subscriber(asyncio.get_running_loop(), asyncio.Queue(MAX_QUEUED))
     notifier.add(subscriber)
 
     async def pump() -> None:
         while True:
-            await websocket.send_json(await subscriber.queue.get())
+            frame: dict[str, Any] | None = await subscriber.queue.get()
+            if outgoing is not None and frame is not None:
+                frame = outgoing(frame)
+            if frame is not None:
+                await websocket.send_json(frame)
 
     sender = asyncio.create_task(pump())
     try:
@@ -191,19 +214,26 @@ async def notifications_endpoint(websocket: WebSocket, notifier: Notifier) -> No
                 )
                 if got.problem is not None:
                     raise SubscribeError(got.problem[1])
-                patterns = read_subscribe(got.value)
+                on_subscribe(subscriber, got.value)
             except SubscribeError as exc:
                 subscriber.put({"error": str(exc)})
-                continue
-            if len(subscriber.patterns) + len(patterns) > MAX_PATTERNS:
-                subscriber.put({"error": f"channel_patterns: at most {MAX_PATTERNS} in all"})
-                continue
-            subscriber.patterns.extend(patterns)
-            subscriber.put({"subscribed": patterns})
     except WebSocketDisconnect:
         pass
     except Exception as exc:  # one line in the log, never a traceback at the client
-        log.error("notifications websocket: %s", exc.__class__.__name__)
+        log.error("%s websocket: %s", name, exc.__class__.__name__)
     finally:
         sender.cancel()
         notifier.remove(subscriber)
+
+
+def _subscribe_channels(subscriber: Subscriber, message: Any) -> None:
+    """Enigma's `{"channel_patterns": [...]}`: the patterns are added to the subscriber's."""
+    patterns = read_subscribe(message)
+    if len(subscriber.patterns) + len(patterns) > MAX_PATTERNS:
+        raise SubscribeError(f"channel_patterns: at most {MAX_PATTERNS} in all")
+    subscriber.patterns.extend(patterns)
+    subscriber.put({"subscribed": patterns})
+
+
+async def notifications_endpoint(websocket: WebSocket, notifier: Notifier) -> None:
+    await subscription_endpoint(websocket, notifier, _subscribe_channels)

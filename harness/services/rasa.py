@@ -45,7 +45,6 @@ whitelist); LIMIT opens.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import re
@@ -55,9 +54,8 @@ from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
-from .. import jsonread
 from ..model import InstantClose
 from ..primitives import eip55
 from .edge import log_safe
@@ -71,7 +69,7 @@ from .errors import (
     error_codes_map,
 )
 from .faults import faultable
-from .notifications import MAX_FRAME_BYTES, MAX_FRAME_DEPTH, MAX_QUEUED, Subscriber
+from .notifications import SubscribeError, Subscriber, subscription_endpoint
 from .plumbing import Handler, noted, read_json, settle
 from .published import SDK, harness_headers
 from .solver import FAILED, Solver, TempQuote, _amount, _op_index, contract_symbol_row
@@ -341,10 +339,6 @@ def rasa_notification(frame: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
-class SubscribeError(ValueError):
-    pass
-
-
 def read_rasa_subscribe(message: Any) -> list[str]:
     """`{"address": ["0x…", ...]}` (the SDK's `buildRasaSubscribeMessage`), strictly."""
     if not isinstance(message, dict) or set(message) != {"address"}:
@@ -361,6 +355,22 @@ def read_rasa_subscribe(message: Any) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ the solver
+
+
+def _subscribe_addresses(subscriber: Subscriber, message: Any) -> None:
+    """Rasa's `{"address": [...]}`: the SDK re-sends the complete list each time, so it
+    replaces the subscription."""
+    addresses = read_rasa_subscribe(message)
+    subscriber.patterns = [{"address": a} for a in addresses]
+    subscriber.put({"subscribed": addresses})
+
+
+def _position_state_frame(frame: dict[str, Any]) -> dict[str, Any] | None:
+    """A notifier frame as Rasa's position-state websocket sends it (acks and errors as they
+    are; a position frame bare, or nothing when it is not Rasa's)."""
+    if "data" in frame and "address" in frame:
+        return rasa_notification(frame)
+    return frame
 
 
 class RasaSolver:
@@ -448,49 +458,13 @@ class RasaSolver:
         return JSONResponse({key: codes[key]})
 
     async def ws_position_state(self, websocket: WebSocket) -> None:
-        await websocket.accept()
-        notifier = self.backend.notifier
-        subscriber = Subscriber(asyncio.get_running_loop(), asyncio.Queue(MAX_QUEUED))
-        notifier.add(subscriber)
-
-        async def pump() -> None:
-            while True:
-                frame = await subscriber.queue.get()
-                if "data" in frame and "address" in frame:
-                    frame = rasa_notification(frame)
-                    if frame is None:
-                        continue
-                await websocket.send_json(frame)
-
-        sender = asyncio.create_task(pump())
-        try:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                text = message.get("text")
-                try:
-                    if text is None:
-                        raise SubscribeError("expected a text frame holding JSON")
-                    got = jsonread.read(
-                        text, max_bytes=MAX_FRAME_BYTES, max_depth=MAX_FRAME_DEPTH, max_values=1000
-                    )
-                    if got.problem is not None:
-                        raise SubscribeError(got.problem[1])
-                    addresses = read_rasa_subscribe(got.value)
-                except SubscribeError as exc:
-                    subscriber.put({"error": str(exc)})
-                    continue
-                # the SDK re-sends the complete list each time: a replacement
-                subscriber.patterns = [{"address": a} for a in addresses]
-                subscriber.put({"subscribed": addresses})
-        except WebSocketDisconnect:
-            pass
-        except Exception as exc:  # one line in the log, never a traceback at the client
-            log.error("position-state websocket: %s", exc.__class__.__name__)
-        finally:
-            sender.cancel()
-            notifier.remove(subscriber)
+        await subscription_endpoint(
+            websocket,
+            self.backend.notifier,
+            _subscribe_addresses,
+            outgoing=_position_state_frame,
+            name="position-state",
+        )
 
     def routes(self) -> list[BaseRoute]:
         return [

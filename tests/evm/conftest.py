@@ -52,17 +52,21 @@ def _onboarded_state(_deployed_state: Scenario) -> Scenario:
     )
 
 
-@pytest.fixture(scope="session")
-def _opened_state(_onboarded_state: Scenario) -> Scenario:
-    base = _onboarded_state.restore()
-    plan = base.open_plan()
-    opened = base.system.instant_open(plan.body, opened_price=FILL_PRICE)
+def _opened_from(onboarded: Scenario) -> Scenario:
+    """The onboarded scenario with one position opened (FILL_PRICE), snapshotted."""
+    base = onboarded.restore()
+    opened = base.system.instant_open(base.open_plan().body, opened_price=FILL_PRICE)
     return replace(
         base,
         virtual_account=opened.virtual_account,
         quote_id=opened.quote_id,
         snapshot=base.chain.snapshot(),
     )
+
+
+@pytest.fixture(scope="session")
+def _opened_state(_onboarded_state: Scenario) -> Scenario:
+    return _opened_from(_onboarded_state)
 
 
 @pytest.fixture
@@ -121,14 +125,7 @@ def _onboarded086_state(_deployed086_state: Scenario) -> Scenario:
 
 @pytest.fixture(scope="session")
 def _opened086_state(_onboarded086_state: Scenario) -> Scenario:
-    base = _onboarded086_state.restore()
-    opened = base.system.instant_open(base.open_plan().body, opened_price=FILL_PRICE)
-    return replace(
-        base,
-        virtual_account=opened.virtual_account,
-        quote_id=opened.quote_id,
-        snapshot=base.chain.snapshot(),
-    )
+    return _opened_from(_onboarded086_state)
 
 
 @pytest.fixture
