@@ -49,9 +49,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from .. import artifacts, deployments
+from ..chain import surface
 from ..context import ServedDeployment
 from ..deployments import PriceFeed, Profile, SolverKind
 from ..errors import HarnessError, InputError
+from ..protocol import Protocol
 from ..wire import Reader
 from . import openapi
 from .backend import Backend, embedded_backend, rpc_backend
@@ -111,6 +113,21 @@ ABI_NAMES = {
     "SymmioCore": "SymmioCore",
     "ERC20": "MockERC20",
 }
+
+
+def abi_names(generation: type[Protocol]) -> dict[str, str]:
+    """`GET /abi/{name}`: the served name -> the deployed mock's artifact, for a generation
+    (v0.8.6: its own InstantLayer, AccountLayer and core, and the GaslessLayer)."""
+    n = surface.names(generation)
+    served = {
+        "AccountLayer": n.account_layer,
+        "InstantLayer": n.instant_layer,
+        "SymmioCore": n.symmio_core,
+        "ERC20": ABI_NAMES["ERC20"],
+    }
+    if n.gasless_layer is not None:
+        served["GaslessLayer"] = n.gasless_layer
+    return served
 
 
 def profile_fields(profile: Profile, base: str) -> dict[str, Any]:
@@ -207,10 +224,11 @@ class Services:
     @guarded
     async def http_abi(self, request: Request) -> JSONResponse:
         name = request.path_params["name"]
-        if name not in ABI_NAMES:
-            known = ", ".join(ABI_NAMES)
+        served = abi_names(self.backend.system.generation)
+        if name not in served:
+            known = ", ".join(served)
             raise ServiceRefusal(BAD_PARAMETER, f"name: no ABI {name!r} (served: {known})")
-        return JSONResponse(artifacts.abi(ABI_NAMES[name]))
+        return JSONResponse(artifacts.abi(served[name]))
 
     @guarded
     async def http_openapi(self, request: Request) -> JSONResponse:

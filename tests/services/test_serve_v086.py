@@ -104,3 +104,22 @@ def test_the_gasless_layer_is_refused_as_a_session_key(
     got = http.post("/mock/onboard", json={"session_key": gasless})
     assert got.status_code == 400, got.text
     assert "the GaslessLayer contract" in got.text, got.text
+
+
+@pytest.mark.parametrize(
+    ("name", "function"),
+    [("InstantLayer", "grantDelegations"), ("SymmioCore", "sendQuote"), ("GaslessLayer", None)],
+)
+def test_v086_serves_the_abis_of_its_own_mocks(
+    stack: tuple[Services, TestClient], name: str, function: str | None
+) -> None:
+    """A client building calls from GET /abi/{name} gets the deployed v0.8.6 mocks' ABIs (the
+    capped sendQuote, grantDelegations, the GaslessLayer), not the v0.8.5 ones."""
+    _, http = stack
+    got = http.get(f"/abi/{name}")
+    assert got.status_code == 200, got.text
+    functions = {e["name"] for e in got.json() if e.get("type") == "function"}
+    if function is not None:
+        assert function in functions, sorted(functions)
+    else:
+        assert "relayWalletBatch" in functions, sorted(functions)
