@@ -1,4 +1,4 @@
-"""examples/typescript/v086check.mjs: ethers v6 agrees with harness on the v0.8.6 operations.
+"""examples/typescript/v086check.mjs: ethers v6 and viem agree with harness on v0.8.6 operations.
 
 The vector holds the v0.8.6 corpus's operations (fixtures/generate.py: the capped opens in the
 three upnlSig regimes and one with fee-limit salts, grant operations single and batch), each with
@@ -78,15 +78,31 @@ def _vector() -> dict:
     return {"chain_id": g.V086.chain_id, "instant_layer": g.V086.instant_layer, "cases": cases}
 
 
-def test_ethers_computes_the_same_v086_digests_signers_and_calldata(tmp_path: Path) -> None:
-    vector = tmp_path / "v086.json"
-    vector.write_text(json.dumps(_vector(), indent=2))
-    done = subprocess.run(
-        [NODE, str(EXAMPLE / "v086check.mjs"), str(vector)],
+def _check(tmp_path: Path, vector: dict) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "v086.json"
+    path.write_text(json.dumps(vector, indent=2))
+    return subprocess.run(
+        [NODE, str(EXAMPLE / "v086check.mjs"), str(path)],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def test_ethers_and_viem_compute_the_same_v086_digests_signers_and_calldata(
+    tmp_path: Path,
+) -> None:
+    done = _check(tmp_path, _vector())
     assert done.returncode == 0, f"v086check failed:\n{done.stderr}{done.stdout}"
-    assert "8 operations" in done.stdout, done.stdout
+    assert "8 operations" in done.stdout and "ethers and viem" in done.stdout, done.stdout
+
+
+def test_a_digest_that_differs_is_named_by_both_libraries(tmp_path: Path) -> None:
+    vector = _vector()
+    first = vector["cases"][0]
+    first["digest"] = "0x" + "00" * 32
+    done = _check(tmp_path, vector)
+    assert done.returncode == 1, done.stdout
+    assert f"{first['name']}: digest 0x" in done.stderr, done.stderr
+    assert f"{first['name']}: viem digest 0x" in done.stderr, done.stderr
