@@ -38,6 +38,7 @@ import ipaddress
 import json
 import logging
 import socket
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -476,6 +477,8 @@ class NotListening(HarnessError):
     pass
 
 
+#: the interpreter's thread switch interval while serving (Python's default: 0.005 s)
+SWITCH_INTERVAL_SECONDS = 0.0005
 #: seconds an idle keep-alive connection is kept open after its last answer
 KEEP_ALIVE_SECONDS = 5
 #: seconds a request's head (request line and headers) has to arrive whole; then the
@@ -561,6 +564,10 @@ def serve(
 
     if chain not in ("embedded", "anvil"):
         raise NotListening(f"--chain {chain}: expected embedded or anvil")
+    # The embedded chain executes py-evm on the chain worker thread, pure Python holding the GIL
+    # for whole switch intervals: a shorter interval lets the event loop and the judges answer
+    # a refusal between the worker's steps instead of after them (benchmarks/bench_load.py).
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     contracts = profile.generation
     require_loopback(host, allow_non_loopback)
     check_port(host, port)

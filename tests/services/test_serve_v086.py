@@ -5,6 +5,7 @@ validator's; this covers the chain side of the services.)"""
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Iterator
 
@@ -123,3 +124,88 @@ def test_v086_serves_the_abis_of_its_own_mocks(
         assert function in functions, sorted(functions)
     else:
         assert "relayWalletBatch" in functions, sorted(functions)
+
+
+@pytest.mark.server
+@pytest.mark.subprocess
+def test_serve_deployment_arbitrum_runs_the_v086_flow_for_a_client_configured_from_context() -> (
+    None
+):
+    """`serve --deployment arbitrum` on the embedded chain, a client that knows only the base
+    URL: /context names v0.8.6 and the profile; the open it builds is the capped sendQuote with
+    the served minimums; the close runs; the TP/SL is signed under Arbitrum's COH domain as the
+    COH serves it and a mark move makes the bot close the rest."""
+    from decimal import Decimal
+
+    from harness import flow
+    from harness.deployments import ARBITRUM
+    from harness.services import CohClient, SolverClient
+
+    with ServeProcess(args=("--deployment", "arbitrum", "--quiet")) as served:
+        base = served.base
+        context = context_from_json(httpx.get(f"{base}/context", timeout=30).json())
+        assert context.generation is V0_8_6 and context.deployment is not None
+        assert context.deployment.name == "arbitrum", context.deployment
+        symbol = context.symbols[0]  # type: ignore[index]
+        session = LocalKey.generate()
+        sub = httpx.post(
+            f"{base}/mock/onboard", json={"session_key": session.address}, timeout=30
+        ).json()["sub_account"]
+        with SolverClient(f"{base}/solver") as solver, CohClient(f"{base}/coh") as coh:
+            (row,) = [r for r in solver.contract_symbols() if r["symbol_id"] == symbol.id]
+            mark = Decimal("65000.5")
+            deadline = int(time.time()) + 3600
+            opened = flow.build_instant_open(
+                context,
+                session,
+                sub_account=sub,
+                symbol=symbol,
+                side="long",
+                quantity=Decimal("0.015"),
+                leverage=10,
+                mark_price=mark,
+                locked_params=solver.locked_params(symbol.name, 10),
+                trading_fee=Decimal(row["trading_fee"]),
+                deadline=deadline,
+            )
+            send = opened.body.send_quote.signed_operation.call_data
+            assert send[:4] == cd.SEND_QUOTE.selector, "the open is the capped sendQuote"
+            status = solver.temp_quote_status(solver.instant_open(opened.body).temp_quote_id)
+            va, quote_id = status["party_a_account"], status["quote_id"]
+            closed = flow.build_instant_close(
+                context,
+                session,
+                virtual_account=va,
+                quote_id=quote_id,
+                symbol=symbol,
+                side="long",
+                quantity=Decimal("0.010"),
+                mark_price=mark,
+                deadline=deadline,
+            )
+            solver.instant_close(closed.body)  # a refusal raises ServiceError
+            spec = coh.signing_spec()
+            assert (spec.name, spec.version) == (
+                ARBITRUM.coh.domain_name,  # type: ignore[union-attr]
+                ARBITRUM.coh.domain_version,  # type: ignore[union-attr]
+            )
+            assert spec.verifying_contract == context.tpsl_bot, "the COH wallet is the bot"
+            take_profit = Decimal("68250.5")
+            coh.submit(
+                flow.build_tpsl(
+                    spec,
+                    session,
+                    sub_account=sub,
+                    virtual_account=va,
+                    affiliate=context.affiliate,
+                    quote_id=quote_id,
+                    symbol=symbol,
+                    side="long",
+                    quantity=Decimal("0.005"),
+                    mark_price=mark,
+                    take_profit=take_profit,
+                    stop_loss=Decimal("61750.5"),
+                )
+            )
+            (hit,) = coh.set_mock_price(symbol.id, take_profit)["triggered"]
+            assert hit["tx_hash"], hit
