@@ -53,13 +53,12 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -71,9 +70,8 @@ from ..protocol import GRANT_OPERATION
 from ..revert import Reverted, default_error_table, format_revert
 from ..validator.engine import Options, Validator
 from .backend import Backend
-from .edge import log_safe
 from .errors import ServiceRefusal
-from .plumbing import read_json
+from .plumbing import guarded_by, read_json
 from .published import harness_headers
 
 log = logging.getLogger("harness.services")
@@ -295,6 +293,28 @@ class GaslessRefusal(Exception):
         if self.issues is not None:
             return {"detail": self.issues}
         return {"detail": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+_INTERNAL = GaslessRefusal(500, INTERNAL_ERROR, "internal error of the mock relay (see its log)")
+
+
+def _refused(refusal: Exception) -> Response:
+    """A refusal in the vendor's envelope; a body the plumbing cannot read (415, 413, duplicate
+    keys, not JSON) keeps its status under BODY_UNREADABLE."""
+    if isinstance(refusal, ServiceRefusal):
+        refusal = GaslessRefusal(
+            refusal.error.http_status, BODY_UNREADABLE, refusal.detail or refusal.error.message
+        )
+    assert isinstance(refusal, GaslessRefusal)
+    return JSONResponse(refusal.body(), status_code=refusal.status)
+
+
+#: `plumbing.guarded` in the relay's envelope (its own refusals and the plumbing's).
+_guarded = guarded_by(
+    _refused,
+    lambda: JSONResponse(_INTERNAL.body(), status_code=500),
+    (GaslessRefusal, ServiceRefusal),
+)
 
 
 def shape_error(issues: list[dict[str, Any]]) -> GaslessRefusal:
@@ -679,25 +699,21 @@ class GaslessRelay:
 
     # --- HTTP
 
+    @_guarded
     async def http_relay_instant(self, request: Request) -> Response:
-        async def answer() -> Response:
-            body = await read_json(request)
-            header = request.headers.get(IDEMPOTENCY_HEADER)
-            record, _created, read = await self.backend.run(lambda: self.relay(body, header))
-            return JSONResponse(
-                record.accepted(),
-                status_code=202,
-                headers=harness_headers(read.warnings, (), record.tx_hash),
-            )
+        body = await read_json(request)
+        header = request.headers.get(IDEMPOTENCY_HEADER)
+        record, _created, read = await self.backend.run(lambda: self.relay(body, header))
+        return JSONResponse(
+            record.accepted(),
+            status_code=202,
+            headers=harness_headers(read.warnings, (), record.tx_hash),
+        )
 
-        return await _guarded(request, answer)
-
+    @_guarded
     async def http_request(self, request: Request) -> Response:
-        async def answer() -> Response:
-            record = self.find(request.path_params["request_id"])
-            return JSONResponse(record.to_json(), headers=harness_headers(tx_hash=record.tx_hash))
-
-        return await _guarded(request, answer)
+        record = self.find(request.path_params["request_id"])
+        return JSONResponse(record.to_json(), headers=harness_headers(tx_hash=record.tx_hash))
 
 
 def _payload(request: RelayRequest) -> dict[str, Any]:
@@ -715,27 +731,6 @@ def _payload(request: RelayRequest) -> dict[str, Any]:
     if "metadata" in raw:
         out["metadata"] = raw["metadata"]
     return out
-
-
-async def _guarded(request: Request, answer: Callable[[], Awaitable[Response]]) -> Response:
-    """Refusals in the vendor's envelope; a body the plumbing cannot read (415, 413, duplicate
-    keys, not JSON) keeps its status under BODY_UNREADABLE; anything else a 500 naming nothing."""
-    try:
-        return await answer()
-    except GaslessRefusal as refusal:
-        return JSONResponse(refusal.body(), status_code=refusal.status)
-    except ServiceRefusal as refusal:
-        body = GaslessRefusal(
-            refusal.error.http_status, BODY_UNREADABLE, refusal.detail or refusal.error.message
-        )
-        return JSONResponse(body.body(), status_code=body.status)
-    except ClientDisconnect:
-        return Response(status_code=400)
-    except Exception as exc:
-        where = log_safe(f"{request.method} {request.url.path}")
-        log.error("%s failed: %s", where, type(exc).__name__)
-        body = GaslessRefusal(500, INTERNAL_ERROR, "internal error of the mock relay (see its log)")
-        return JSONResponse(body.body(), status_code=500)
 
 
 def gasless_url(base: str) -> str:

@@ -60,25 +60,40 @@ Handler = Callable[..., Awaitable[Response]]
 _DECIMAL = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
 
 
-def guarded(handler: Handler) -> Handler:
-    """Refusals become their error code; anything else a 500 that names no internals, with a
-    one-line reason in the log."""
+def guarded_by(
+    refused: Callable[[Exception], Response],
+    internal: Callable[[], Response],
+    refusals: tuple[type[Exception], ...] = (ServiceRefusal,),
+) -> Callable[[Handler], Handler]:
+    """A handler decorator for one service's error envelope: a refusal (`refusals`) answered by
+    `refused`; a client that hung up, a bare 400; anything else `internal()`, a 500 that names
+    no internals, with a one-line reason in the log."""
 
-    @functools.wraps(handler)
-    async def wrapper(*args: Any) -> Response:
-        request: Request = args[-1]  # a function (request) or a method (self, request)
-        try:
-            return await handler(*args)
-        except ServiceRefusal as refusal:
-            return error_response(refusal)
-        except ClientDisconnect:
-            return Response(status_code=400)
-        except Exception as exc:
-            where = log_safe(f"{request.method} {request.url.path}")  # client text, escaped
-            log.error("%s failed: %s", where, exc.__class__.__name__)
-            return JSONResponse(error_body(INTERNAL, ""), status_code=INTERNAL.http_status)
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapper(*args: Any) -> Response:
+            request: Request = args[-1]  # a function (request) or a method (self, request)
+            try:
+                return await handler(*args)
+            except refusals as refusal:
+                return refused(refusal)
+            except ClientDisconnect:
+                return Response(status_code=400)
+            except Exception as exc:
+                where = log_safe(f"{request.method} {request.url.path}")  # client text, escaped
+                log.error("%s failed: %s", where, exc.__class__.__name__)
+                return internal()
 
-    return wrapper
+        return wrapper
+
+    return decorate
+
+
+#: The solver's, the COH's and the price service's guard: refusals become their error code.
+guarded = guarded_by(
+    error_response,  # type: ignore[arg-type]
+    lambda: JSONResponse(error_body(INTERNAL, ""), status_code=INTERNAL.http_status),
+)
 
 
 async def no_route(request: Request, exc: Exception) -> Response:

@@ -45,20 +45,18 @@ whitelist); LIMIT opens.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from ..model import InstantClose
 from ..primitives import eip55
-from .edge import log_safe
 from .errors import (
     BAD_PARAMETER,
     CHAIN_REVERTED,
@@ -70,7 +68,7 @@ from .errors import (
 )
 from .faults import faultable
 from .notifications import SubscribeError, Subscriber, subscription_endpoint
-from .plumbing import Handler, noted, read_json, settle
+from .plumbing import guarded_by, noted, read_json, settle
 from .published import SDK, harness_headers
 from .solver import FAILED, Solver, TempQuote, _amount, _op_index, contract_symbol_row
 
@@ -259,24 +257,11 @@ def rasa_refusal(refusal: ServiceRefusal, **extra: Any) -> JSONResponse:
     return JSONResponse(body, status_code=refusal.error.http_status)
 
 
-def rasa_guarded(handler: Handler) -> Handler:
-    """`plumbing.guarded` with Rasa's error body."""
-
-    @functools.wraps(handler)
-    async def wrapper(*args: Any) -> Response:
-        request: Request = args[-1]
-        try:
-            return await handler(*args)
-        except ServiceRefusal as refusal:
-            return rasa_refusal(refusal)
-        except ClientDisconnect:
-            return Response(status_code=400)
-        except Exception as exc:
-            where = log_safe(f"{request.method} {request.url.path}")
-            log.error("%s failed: %s", where, exc.__class__.__name__)
-            return JSONResponse(rasa_error_body(INTERNAL, ""), status_code=INTERNAL.http_status)
-
-    return wrapper
+#: `plumbing.guarded` with Rasa's error body.
+rasa_guarded = guarded_by(
+    rasa_refusal,  # type: ignore[arg-type]
+    lambda: JSONResponse(rasa_error_body(INTERNAL, ""), status_code=INTERNAL.http_status),
+)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
