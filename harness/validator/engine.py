@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from .. import calldata as cd
@@ -118,20 +119,6 @@ class Validator:
             if ctx
             else ()
         )
-        # every real deployment's InstantLayer, current or retired, at its own chain id and at
-        # the context's: a signature made for one of them is named with its deployment
-        self.foreign_domains: tuple[tuple[Domain, str], ...] = (
-            tuple(
-                (eip712.instant_layer_domain(chain, a.address), describe_layer(p, a, chain))
-                for p, a in deployments.layer_domains()
-                for chain in dict.fromkeys((p.chain_id, ctx.chain_id))
-                if chain is not None
-                and (chain, a.address) != (ctx.chain_id, ctx.instant_layer)
-                and a.address not in (ctx.retired_instant_layers or ())
-            )
-            if ctx
-            else ()
-        )
         self.gasless_domain: Domain | None = (
             Domain(*GASLESS_GATEWAY_DOMAIN, ctx.chain_id, ctx.gasless_gateway)
             if ctx is not None and ctx.gasless_gateway
@@ -142,6 +129,24 @@ class Validator:
         self._plans: dict[str, list[list[CheckFn]]] = {
             kind: _plans(REGISTRY.for_kind(kind, ctx, self.generation)) for kind in BODY_KINDS
         }
+
+    @cached_property
+    def foreign_domains(self) -> tuple[tuple[Domain, str], ...]:
+        """Every real deployment's InstantLayer, current or retired, at its own chain id and at
+        the context's (not the context's own, nor one it lists as retired), each with how a
+        finding names it. Built on first need: only a signature that does not recover to its
+        signer is looked up here, so a conforming body never pays for it."""
+        ctx = self.context
+        if ctx is None:
+            return ()
+        return tuple(
+            (eip712.instant_layer_domain(chain, a.address), describe_layer(p, a, chain))
+            for p, a in deployments.layer_domains()
+            for chain in dict.fromkeys((p.chain_id, ctx.chain_id))
+            if chain is not None
+            and (chain, a.address) != (ctx.chain_id, ctx.instant_layer)
+            and a.address not in (ctx.retired_instant_layers or ())
+        )
 
     # -- entry points ----------------------------------------------------------------------
     #
