@@ -54,7 +54,7 @@ from ..chain import surface
 from ..context import ServedDeployment
 from ..deployments import PriceFeed, Profile, SolverKind
 from ..errors import HarnessError, InputError
-from ..protocol import Protocol
+from ..protocol import V0_8_5, Protocol
 from ..wire import Reader
 from . import openapi
 from .backend import Backend, embedded_backend, rpc_backend
@@ -108,14 +108,6 @@ def served_deployment(profile: Profile, base: str) -> ServedDeployment:
 
 
 #: GET /abi/{name}: the served name -> our compiled artifact
-ABI_NAMES = {
-    "AccountLayer": "AccountLayer",
-    "InstantLayer": "InstantLayer",
-    "SymmioCore": "SymmioCore",
-    "ERC20": "MockERC20",
-}
-
-
 def abi_names(generation: type[Protocol]) -> dict[str, str]:
     """`GET /abi/{name}`: the served name -> the deployed mock's artifact, for a generation
     (v0.8.6: its own InstantLayer, AccountLayer and core, and the GaslessLayer)."""
@@ -124,11 +116,15 @@ def abi_names(generation: type[Protocol]) -> dict[str, str]:
         "AccountLayer": n.account_layer,
         "InstantLayer": n.instant_layer,
         "SymmioCore": n.symmio_core,
-        "ERC20": ABI_NAMES["ERC20"],
+        "ERC20": "MockERC20",
     }
     if n.gasless_layer is not None:
         served["GaslessLayer"] = n.gasless_layer
     return served
+
+
+#: the ABIs a v0.8.5 deployment serves
+ABI_NAMES = abi_names(V0_8_5)
 
 
 def profile_fields(profile: Profile, base: str) -> dict[str, Any]:
