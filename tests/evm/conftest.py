@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -25,23 +26,25 @@ from harness.protocol import V0_8_6
 from .scenario import DEPOSIT_UNITS, FILL_PRICE, Scenario, key_for
 
 
-@pytest.fixture(scope="session")
-def _deployed_state() -> Scenario:
+def _deployed_with(**deploy: Any) -> Scenario:
+    """A fresh chain with the mocks deployed (`deploy`: deploy_system's options) and the
+    scenario's keys funded, snapshotted."""
     chain = Chain()
     hedger = key_for("hedger")
-    system = deploy_system(chain, hedger=hedger)
+    system = deploy_system(chain, hedger=hedger, **deploy)
     user, session, stranger = key_for("user"), key_for("session"), key_for("stranger")
     for key in (user, session, stranger):
         chain.add_key(key)
     return Scenario(system, user, session, key_for("tpsl bot"), hedger, stranger, chain.snapshot())
 
 
-@pytest.fixture(scope="session")
-def _onboarded_state(_deployed_state: Scenario) -> Scenario:
-    base = _deployed_state.restore()
+def _onboarded_from(deployed: Scenario, owner: Any) -> Scenario:
+    """Steps 1-5 for the scenario's user (`owner`: its address, or its key where the
+    generation grants by operation), snapshotted."""
+    base = deployed.restore()
     expiry = base.chain.now() + 30 * 24 * 3600
     onboarded = base.system.onboard(
-        base.user.address,
+        owner,
         base.session.address,
         base.bot.address,
         deposit_units=DEPOSIT_UNITS,
@@ -50,6 +53,16 @@ def _onboarded_state(_deployed_state: Scenario) -> Scenario:
     return replace(
         base, sub_account=onboarded.sub_account, expiry=expiry, snapshot=base.chain.snapshot()
     )
+
+
+@pytest.fixture(scope="session")
+def _deployed_state() -> Scenario:
+    return _deployed_with()
+
+
+@pytest.fixture(scope="session")
+def _onboarded_state(_deployed_state: Scenario) -> Scenario:
+    return _onboarded_from(_deployed_state, _deployed_state.user.address)
 
 
 def _opened_from(onboarded: Scenario) -> Scenario:
@@ -98,29 +111,12 @@ SYMBOL_086 = Symbol(1, "BTCUSDT", 1, 3, Decimal("0.0006"), Decimal("0.0004"))
 
 @pytest.fixture(scope="session")
 def _deployed086_state() -> Scenario:
-    chain = Chain()
-    hedger = key_for("hedger")
-    system = deploy_system(chain, hedger=hedger, generation=V0_8_6, symbols=(SYMBOL_086,))
-    user, session, stranger = key_for("user"), key_for("session"), key_for("stranger")
-    for key in (user, session, stranger):
-        chain.add_key(key)
-    return Scenario(system, user, session, key_for("tpsl bot"), hedger, stranger, chain.snapshot())
+    return _deployed_with(generation=V0_8_6, symbols=(SYMBOL_086,))
 
 
 @pytest.fixture(scope="session")
 def _onboarded086_state(_deployed086_state: Scenario) -> Scenario:
-    base = _deployed086_state.restore()
-    expiry = base.chain.now() + 30 * 24 * 3600
-    onboarded = base.system.onboard(
-        base.user,
-        base.session.address,
-        base.bot.address,
-        deposit_units=DEPOSIT_UNITS,
-        expiry=expiry,
-    )
-    return replace(
-        base, sub_account=onboarded.sub_account, expiry=expiry, snapshot=base.chain.snapshot()
-    )
+    return _onboarded_from(_deployed086_state, _deployed086_state.user)
 
 
 @pytest.fixture(scope="session")
