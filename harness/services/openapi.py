@@ -483,44 +483,36 @@ def _gasless_paths() -> dict[str, dict[str, Any]]:
             "content": _json(_ref("GaslessErrorResponse")),
         }
     }
+    relay = _op(
+        "gaslessRelayInstant",
+        "Relay owner-signed grant operations through the GaslessLayer",
+        f"{gasless.SDK_GASLESS}/relay-instant-operations/relay-instant-operations.ts "
+        "(relayInstantOperations)",
+        {},
+        tag=GASLESS,
+        body=_ref("SignedOperationRequest"),
+        errors=False,
+    )
+    relay["responses"] = {
+        "202": {
+            "description": "accepted (the chain work is done: a terminal status)",
+            "content": _json(_ref("OperationAcceptedResponse")),
+        },
+        **errors,
+    }
+    record = _op(
+        "gaslessRequest",
+        "A relay request's record",
+        f"{gasless.SDK_GASLESS}/get-gasless-request/get-gasless-request.ts (getGaslessRequest)",
+        {"description": "the record", "content": _json(_ref("OperationStatusResponse"))},
+        tag=GASLESS,
+        params=[_path_param("request_id", {"type": "string"})],
+        errors=False,
+    )
+    record["responses"] |= errors
     return {
-        f"{base}{gasless.RELAY_INSTANT_PATH}": {
-            "post": {
-                "operationId": "gaslessRelayInstant",
-                "summary": "Relay owner-signed grant operations through the GaslessLayer",
-                "tags": [GASLESS],
-                "x-source": f"{gasless.SDK_GASLESS}/relay-instant-operations/"
-                "relay-instant-operations.ts (relayInstantOperations)",
-                "requestBody": {
-                    "required": True,
-                    "content": _json(_ref("SignedOperationRequest")),
-                },
-                "responses": {
-                    "202": {
-                        "description": "accepted (the chain work is done: a terminal status)",
-                        "content": _json(_ref("OperationAcceptedResponse")),
-                    },
-                    **errors,
-                },
-            }
-        },
-        f"{base}/{{request_id}}": {
-            "get": {
-                "operationId": "gaslessRequest",
-                "summary": "A relay request's record",
-                "tags": [GASLESS],
-                "x-source": f"{gasless.SDK_GASLESS}/get-gasless-request/get-gasless-request.ts "
-                "(getGaslessRequest)",
-                "parameters": [_path_param("request_id", {"type": "string"})],
-                "responses": {
-                    "200": {
-                        "description": "the record",
-                        "content": _json(_ref("OperationStatusResponse")),
-                    },
-                    **errors,
-                },
-            }
-        },
+        f"{base}{gasless.RELAY_INSTANT_PATH}": {"post": relay},
+        f"{base}/{{request_id}}": {"get": record},
     }
 
 
