@@ -32,12 +32,12 @@
 // SYMMIO_SOLVER_URL / SYMMIO_COH_URL (default BASE/solver and BASE/coh),
 // SYMMIO_CONTEXT_WAIT_SECONDS (how long to wait for GET /context; default 30).
 
-import { mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes, randomUUID } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Contract, JsonRpcProvider, NonceManager, Wallet, getAddress, hexlify } from "ethers";
 import WebSocket from "ws";
+import { Recorder, parseArgs } from "./cli.mjs";
 import { FrameSocket } from "./frames.mjs";
 import { loadSchemas } from "./schemas.mjs";
 import {
@@ -205,37 +205,6 @@ class MarkPrices {
   close() {
     this.socket.close();
   }
-}
-
-/** `symmio-harness demo --record`'s layout: DIR/NN-<kind>.json per body sent, DIR/context.json. */
-class Recorder {
-  constructor(directory) {
-    this.directory = directory;
-    this.count = 0;
-    this.recordedAt = null;
-    if (directory) mkdirSync(directory, { recursive: true });
-  }
-  body(kind, body, chainTime) {
-    this.recordedAt ??= chainTime; // validate judges the deadlines at the first body's time
-    this.count += 1;
-    if (this.directory) writeFileSync(join(this.directory, `${String(this.count).padStart(2, "0")}-${kind}.json`), `${JSON.stringify(body, null, 2)}\n`);
-  }
-  context(served, extra) {
-    if (!this.directory) return;
-    const context = { ...served, ...extra, recorded_at: this.recordedAt };
-    writeFileSync(join(this.directory, "context.json"), `${JSON.stringify(context, null, 2)}\n`);
-  }
-}
-
-function parseArgs(argv) {
-  let base = process.env.SYMMIO_SERVE_URL || "";
-  let record = process.env.SYMMIO_RECORD_DIR || null;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--record") record = argv[++i];
-    else if (argv[i].startsWith("--record=")) record = argv[i].slice(9);
-    else base = argv[i];
-  }
-  return { base: base.replace(/\/$/, ""), record };
 }
 
 const action = (name, quoteId) => (f) =>

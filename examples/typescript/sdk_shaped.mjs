@@ -40,9 +40,7 @@
 // fails if they do not, since the close and TP/SL rules compare one VA with the context's.
 // The DELETE bodies are not written: `validate` has no cancel kind.
 
-import { mkdirSync, writeFileSync } from "node:fs";
 import { randomBytes, randomUUID } from "node:crypto";
-import { join } from "node:path";
 import {
   Contract,
   JsonRpcProvider,
@@ -54,6 +52,7 @@ import {
   getAddress,
   hexlify,
 } from "ethers";
+import { Recorder, parseArgs } from "./cli.mjs";
 import { FrameSocket } from "./frames.mjs";
 import {
   INSTANT_LAYER_DOMAIN,
@@ -305,39 +304,7 @@ function sdkConditionalOrder({ va, sub, quoteId, symbolId, side, affiliate, tp, 
 
 // ------------------------------------------------------------------------------------ recording
 
-/** `symmio-harness demo --record`'s layout: DIR/NN-<kind>.json per body sent, DIR/context.json. */
-class Recorder {
-  constructor(directory) {
-    this.directory = directory;
-    this.count = 0;
-    this.recordedAt = null;
-    if (directory) mkdirSync(directory, { recursive: true });
-  }
-  body(kind, body, chainTime) {
-    this.recordedAt ??= chainTime; // validate judges the deadlines at the first body's time
-    this.count += 1;
-    if (this.directory) writeFileSync(join(this.directory, `${String(this.count).padStart(2, "0")}-${kind}.json`), `${JSON.stringify(body, null, 2)}\n`);
-  }
-  /** GET /context?owner= with the VA every recorded close and TP/SL was signed for. */
-  context(served, va) {
-    if (!this.directory) return;
-    const context = { ...served, virtual_account: va, recorded_at: this.recordedAt };
-    writeFileSync(join(this.directory, "context.json"), `${JSON.stringify(context, null, 2)}\n`);
-  }
-}
-
 // ------------------------------------------------------------------------------------ main
-
-function parseArgs(argv) {
-  let base = process.env.SYMMIO_SERVE_URL || "";
-  let record = process.env.SYMMIO_RECORD_DIR || null;
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === "--record") record = argv[++i];
-    else if (argv[i].startsWith("--record=")) record = argv[i].slice(9);
-    else base = argv[i];
-  }
-  return { base: base.replace(/\/$/, ""), record };
-}
 
 async function main() {
   const { base, record } = parseArgs(process.argv.slice(2));
@@ -500,7 +467,7 @@ async function main() {
   });
   await deleteTpSl("deleteQuoteTpSl", firstTp.cohQuoteId, "take_profit");
   const tp = await setTpSl("setQuoteTpSl tp", { tp: { trigger: above, priceType: "lastPrice" }, quantity: "0.005" });
-  recorder.context(await ownerContext("setQuoteTpSl tp"), second.va); // the marks the orders were judged by
+  recorder.context(await ownerContext("setQuoteTpSl tp"), { virtual_account: second.va }); // the marks the orders were judged by
   const priceUrl = `${cohUrl}/mock/price`;
   await http("tp triggered", "POST", priceUrl, { body: { symbol_id: symbol.id, price: above } });
   const fill = await notifications.next("tp triggered (bot close)", action("FillMarketOrderInstantClose", second.quoteId));
