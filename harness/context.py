@@ -324,16 +324,10 @@ def deployment_context(profile: deployments.Profile) -> Context:
     version and, where it has a COH, the COH's domain (its wallet as verifyingContract)."""
     if profile.chain_id is None or profile.instant_layer is None:
         raise ContextError(f"deployment {profile.name}: a local profile has no addresses")
-    role = profile.address
     coh = profile.coh
     return Context(
         chain_id=profile.chain_id,
-        instant_layer=profile.instant_layer,
-        account_layer=role("account_layer") or "",
-        symmio_core=role("symmio_core") or "",
-        hedger=role("party_b"),
-        affiliate=role("affiliate"),
-        collateral=role("collateral"),
+        **profile.address_settings(),
         retired_instant_layers=tuple(a.address for a in profile.retired),
         contracts_version=profile.generation.version,
         conditional_order_domain=(

@@ -57,6 +57,18 @@ class Status(StrEnum):
     LOCAL = "local"  # deployed by the harness on a local chain
 
 
+#: each address role, as the context file and a live profile name the setting (the PartyB the
+#: user binds to is their `hedger`)
+SETTING_OF_ROLE = {
+    "instant_layer": "instant_layer",
+    "account_layer": "account_layer",
+    "symmio_core": "symmio_core",
+    "affiliate": "affiliate",
+    "collateral": "collateral",
+    "party_b": "hedger",
+}
+
+
 @dataclass(frozen=True)
 class Address:
     """One address of a deployment, with where it comes from."""
@@ -109,6 +121,10 @@ class Profile:
 
     def address(self, role: str) -> str | None:
         return next((a.address for a in self.addresses if a.role == role), None)
+
+    def address_settings(self) -> dict[str, str]:
+        """The deployment's addresses under the names a context and a live profile give them."""
+        return {SETTING_OF_ROLE[a.role]: a.address for a in self.addresses}
 
     @property
     def instant_layer(self) -> str | None:

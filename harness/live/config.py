@@ -302,17 +302,7 @@ def load_profile(
 def registry_defaults(real: deployments.Profile) -> dict[str, Any]:
     """The settings a registry deployment gives a live profile (its chain, addresses, solver,
     COH and retired layers); anything the profile or the environment sets wins."""
-    values: dict[str, Any] = {"chain_id": real.chain_id}
-    for key, role in (
-        ("instant_layer", "instant_layer"),
-        ("account_layer", "account_layer"),
-        ("symmio_core", "symmio_core"),
-        ("collateral", "collateral"),
-        ("affiliate", "affiliate"),
-        ("hedger", "party_b"),
-    ):
-        if real.address(role) is not None:
-            values[key] = real.address(role)
+    values: dict[str, Any] = {"chain_id": real.chain_id, **real.address_settings()}
     if real.solver_url is not None:
         values["solver_base"] = real.solver_url
     if real.coh is not None and real.coh.url is not None:
