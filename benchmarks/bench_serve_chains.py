@@ -144,7 +144,12 @@ def _one_chain(chain: str, quick: bool) -> list[dict]:
                 "unit": "ms",
                 "note": "the server process's user + system time (steadier than opens/s on a "
                 "busy machine)"
-                + (f"; the node's {node_cpu / max(accepted, 1) * 1000:.1f} ms" if node_cpu else ""),
+                + (
+                    f"; the chain's own process (anvil, or the embedded chain's child): "
+                    f"{node_cpu / max(accepted, 1) * 1000:.1f} ms"
+                    if node_cpu
+                    else ""
+                ),
             }
         )
         forged = json.loads(bodies[0])

@@ -391,12 +391,13 @@ def embedded_backend(
     symbols: Sequence[Symbol] | None = None,
     *,
     generation: type[Protocol] = CURRENT,
+    chain: Chain | None = None,
 ) -> Backend:
-    """A fresh embedded chain with the system of `generation` deployed, a fresh hedger and
-    TP/SL bot key."""
+    """A fresh embedded chain (or `chain`, fresh: e.g. `harness.chain.child.start_child_chain`'s)
+    with the system of `generation` deployed, a fresh hedger and TP/SL bot key."""
     if symbols is None:
         symbols = [m.symbol for m in markets] if markets else [Symbol(1, "BTCUSDT", 1, 3)]
-    chain = Chain()
+    chain = chain if chain is not None else Chain()
     system = deploy_system(
         chain, hedger=LocalKey.generate(), symbols=tuple(symbols), generation=generation
     )

@@ -75,17 +75,25 @@ class ServeProcess:
                 return int(line.split()[1]) * 1024
         return 0
 
-    def cpu_seconds(self) -> tuple[float, float]:
-        """CPU time (user + system) used so far by the child and by its own children (anvil
-        under `--chain anvil`), from Linux /proc; (0, 0) where unavailable. Unlike wall time it
-        hardly changes with what else runs on the machine."""
+    def children(self) -> list[int]:
+        """The PIDs of the server's own children (anvil under `--chain anvil`, the embedded
+        chain's process and multiprocessing's resource tracker under `--chain embedded`), from
+        Linux /proc; [] where unavailable."""
         try:
-            kids = [
+            return [
                 int(pid)
                 for task in Path(f"/proc/{self.proc.pid}/task").iterdir()
                 for pid in (task / "children").read_text().split()
             ]
-            return _cpu(self.proc.pid), sum(_cpu(pid) for pid in kids)
+        except OSError:
+            return []
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time (user + system) used so far by the server and by its own children (the
+        chain: anvil, or the embedded chain's process), from Linux /proc; (0, 0) where
+        unavailable. Unlike wall time it hardly changes with what else runs on the machine."""
+        try:
+            return _cpu(self.proc.pid), sum(_cpu(pid) for pid in self.children())
         except OSError:
             return 0.0, 0.0
 

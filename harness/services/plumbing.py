@@ -25,8 +25,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from .. import jsonread
+from ..context import Context
 from ..model import InstantClose
-from ..validator.engine import Options, Validator
+from ..validator.engine import Options, Validator, resolve_now
 from ..validator.results import Finding, Result
 from .edge import log_safe
 from .errors import (
@@ -176,11 +177,20 @@ async def read_json(request: Request) -> Any:
     return read_json_bytes(await read_body(request))
 
 
+@functools.lru_cache(maxsize=16)
+def validator_for(kind: str, context: Context | None, contracts_version: str | None) -> Validator:
+    """The validator a service judges `kind` bodies with in `context` (made once per context:
+    building the catalogue's plans costs more than judging a body; `Validator.at` sets the
+    clock of each judgment)."""
+    return Validator(Options(kind, context, 0, contracts_version))
+
+
 def judge(value: Any, where: str, options: Options) -> Result:
     """The validator's verdict on a body; a refusal on any violation (warnings, such as JSON
     numbers or the close envelope, are let through and returned). A TP/SL amount beyond the
     symbol's precision is the COH's own error 407."""
-    result = Validator(options).validate_body(value, where, options.kind)
+    validator = validator_for(options.kind, options.context, options.contracts_version)
+    result = validator.at(resolve_now(options)).validate_body(value, where, options.kind)
     if not result.usable:
         raise ServiceRefusal(UNREADABLE, result.findings[0].message, result.findings)
     if result.violations:

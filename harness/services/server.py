@@ -51,6 +51,7 @@ from starlette.routing import Mount, Route
 
 from .. import artifacts, deployments
 from ..chain import surface
+from ..chain.child import start_child_chain
 from ..context import ServedDeployment
 from ..deployments import PriceFeed, Profile, SolverKind
 from ..errors import HarnessError, InputError
@@ -560,9 +561,10 @@ def serve(
 
     if chain not in ("embedded", "anvil"):
         raise NotListening(f"--chain {chain}: expected embedded or anvil")
-    # The embedded chain executes py-evm on the chain worker thread, pure Python holding the GIL
-    # for whole switch intervals: a shorter interval lets the event loop and the judges answer
-    # a refusal between the worker's steps instead of after them (benchmarks/bench_load.py).
+    # The embedded chain executes py-evm in a child process of its own (harness.chain.child), so
+    # its pure-Python execution never holds this process's GIL; a shorter switch interval still
+    # lets the event loop answer a refusal between the judges' and the chain worker's steps
+    # rather than after them (benchmarks/bench_load.py).
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     contracts = profile.generation
     require_loopback(host, allow_non_loopback)
@@ -583,7 +585,14 @@ def serve(
                 node.stop()
                 raise
         else:
-            backend = embedded_backend(generation=contracts)
+            # py-evm runs in a child process: its execution never holds this process's GIL
+            embedded, child = start_child_chain()
+            shutdown.append(child.stop)
+            try:
+                backend = embedded_backend(generation=contracts, chain=embedded)
+            except BaseException:
+                child.stop()
+                raise
         services = Services(
             backend,
             profile=profile,

@@ -7,13 +7,14 @@ Nothing here raises on any input: a body that cannot be read becomes an `input.*
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import lru_cache
 from typing import Any
 
 from .. import calldata as cd
@@ -88,6 +89,22 @@ def resolve_now(options: Options) -> int:
     return int(time.time())
 
 
+@lru_cache(maxsize=64)
+def _foreign_domains(
+    chain_id: int, instant_layer: str, retired: tuple[str, ...]
+) -> tuple[tuple[Domain, str], ...]:
+    """`Validator.foreign_domains` of a context on `chain_id` whose InstantLayer is
+    `instant_layer` and which lists `retired` as replaced (built once per such context)."""
+    return tuple(
+        (eip712.instant_layer_domain(chain, a.address), describe_layer(p, a, chain))
+        for p, a in deployments.layer_domains()
+        for chain in dict.fromkeys((p.chain_id, chain_id))
+        if chain is not None
+        and (chain, a.address) != (chain_id, instant_layer)
+        and a.address not in retired
+    )
+
+
 class Validator:
     """Validates bodies against the catalogue with one set of options (reused across bodies)."""
 
@@ -130,23 +147,24 @@ class Validator:
             kind: _plans(REGISTRY.for_kind(kind, ctx, self.generation)) for kind in BODY_KINDS
         }
 
-    @cached_property
+    @property
     def foreign_domains(self) -> tuple[tuple[Domain, str], ...]:
         """Every real deployment's InstantLayer, current or retired, at its own chain id and at
         the context's (not the context's own, nor one it lists as retired), each with how a
-        finding names it. Built on first need: only a signature that does not recover to its
-        signer is looked up here, so a conforming body never pays for it."""
+        finding names it. Only a signature that does not recover to its signer is looked up
+        here, so a conforming body never pays for it."""
         ctx = self.context
         if ctx is None:
             return ()
-        return tuple(
-            (eip712.instant_layer_domain(chain, a.address), describe_layer(p, a, chain))
-            for p, a in deployments.layer_domains()
-            for chain in dict.fromkeys((p.chain_id, ctx.chain_id))
-            if chain is not None
-            and (chain, a.address) != (ctx.chain_id, ctx.instant_layer)
-            and a.address not in (ctx.retired_instant_layers or ())
-        )
+        return _foreign_domains(ctx.chain_id, ctx.instant_layer, ctx.retired_instant_layers or ())
+
+    def at(self, now: int) -> Validator:
+        """This validator judging at the clock `now`: the same catalogue plans and domains,
+        nothing rebuilt (a service judges every body at its own clock)."""
+        moved = copy.copy(self)
+        moved.options = replace(self.options, now=now)
+        moved.now = now
+        return moved
 
     # -- entry points ----------------------------------------------------------------------
     #

@@ -26,10 +26,10 @@ from harness.protocol import V0_8_6
 from .scenario import DEPOSIT_UNITS, FILL_PRICE, Scenario, key_for
 
 
-def _deployed_with(**deploy: Any) -> Scenario:
-    """A fresh chain with the mocks deployed (`deploy`: deploy_system's options) and the
-    scenario's keys funded, snapshotted."""
-    chain = Chain()
+def _deployed_with(chain: Chain | None = None, **deploy: Any) -> Scenario:
+    """A fresh chain (or `chain`, fresh) with the mocks deployed (`deploy`: deploy_system's
+    options) and the scenario's keys funded, snapshotted."""
+    chain = chain if chain is not None else Chain()
     hedger = key_for("hedger")
     system = deploy_system(chain, hedger=hedger, **deploy)
     user, session, stranger = key_for("user"), key_for("session"), key_for("stranger")

@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
+from harness.anvil import process_alive
 from harness.services import loadgen
 from harness.services.launch import ServeProcess
 
@@ -52,3 +54,28 @@ def test_reads_are_answered_while_a_price_move_fires_many_bot_closes(served: Ser
         f"the reads waited for the {stored} bot closes: answered "
         f"{answered[-1] - moved['done']:+.2f} s after the price move finished"
     )
+
+
+def test_the_embedded_chain_executes_in_a_child_process_that_ends_with_serve() -> None:
+    """py-evm runs in a process of its own (never holding the server's GIL): the opens' CPU is
+    spent there, not in the server, and the process ends with serve's SIGTERM."""
+    with ServeProcess(args=("--quiet",)) as process:
+        kids = process.children()
+        chain = [k for k in kids if "spawn_main" in Path(f"/proc/{k}/cmdline").read_text()]
+        assert len(chain) == 1, f"serve's children: {kids}"
+        users = loadgen.onboard(process.base, 1)
+        before = process.cpu_seconds()
+        opens = [
+            loadgen.Req("open", "POST", loadgen.OPEN, b)
+            for b in loadgen.open_bodies(process.context, users, 3)
+        ]
+        outcomes, _ = loadgen.run(process.base, opens, 1)
+        assert [o.status for o in outcomes] == [200, 200, 200], [o.body for o in outcomes]
+        server, children = (a - b for a, b in zip(process.cpu_seconds(), before, strict=True))
+        assert children > server, (
+            f"3 opens: the chain's process spent {children:.2f} s of CPU, the server {server:.2f} s"
+        )
+    deadline = time.monotonic() + 10
+    while any(process_alive(k) for k in kids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [k for k in kids if process_alive(k)], "a child outlived serve's SIGTERM"

@@ -232,3 +232,17 @@ def test_a_check_that_breaks_on_one_body_of_a_batch_leaves_the_others_their_verd
     results = validator.validate_batch(sources)
     assert [r.rule_ids for r in results] == [set(), {"input.unreadable"}, set()]
     assert "RuntimeError: a check bug" in results[1].findings[0].message
+
+
+def test_a_validator_moved_to_another_clock_judges_as_one_made_at_that_clock():
+    body = g.close_json()
+    deadline = g.close_op().signed_operation.replay_attack_header.deadline
+    base = _validator()
+    for now in (g.PAST, g.NOW, deadline, deadline + 1):
+        moved = base.at(now)
+        fresh = Validator(Options(context=g.FULL, now=now))
+        assert (moved.now, moved.options.now) == (now, now)
+        got, expected = moved.validate_body(body).rule_ids, fresh.validate_body(body).rule_ids
+        assert got == expected, f"at {now}: moved {got}, made there {expected}"
+    assert "deadline.expired" in base.at(deadline).validate_body(body).rule_ids
+    assert base.now == g.NOW, "moving a validator leaves the original at its own clock"
