@@ -144,8 +144,8 @@ def serve(
         ServeChain,
         typer.Option(
             metavar=_choices(ServeChain),
-            help="The chain: embedded (eth-tester in this process) or anvil (a local JSON-RPC "
-            "node).",
+            help="The chain: embedded (eth-tester + py-evm, in a child process of serve's own) "
+            "or anvil (a local JSON-RPC node).",
         ),
     ] = ServeChain.embedded,
     deployment: Annotated[
