@@ -20,11 +20,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from .. import calldata as cd
 from .. import deployments, fee_limit_salt, pricing
-from ..context import Context
+from ..context import Context, Symbol
 from ..errors import CalldataError
 from ..model import ZERO_LEG, ZERO_SEND_QUOTE, Domain, Leg
 from ..primitives import address_bytes
@@ -970,19 +971,34 @@ def open_fee_cap_minimum(env: Env, body: Body) -> None:
     symbol = env.context.symbol(args["symbolId"])  # type: ignore[union-attr]
     if symbol is None:
         return
-    for i, (name, key) in enumerate(
-        (("openRateCap", "min_open_solver_fee_cap"), ("closeRateCap", "min_close_solver_fee_cap"))
-    ):
-        cap = pricing.from_wei(args["solverFeeCaps"][i])
-        least: Decimal = getattr(symbol, key)
-        if cap < least:
+    caps = args["solverFeeCaps"]
+    for i, least_wei in enumerate(_fee_cap_minimums_wei(symbol)):
+        if caps[i] < least_wei:
+            name, key = _FEE_CAPS[i]
             env.add(
                 "open.v086-fee-cap-minimum",
                 op.call_path,
-                f"solverFeeCaps.{name} {_plain(cap)} is below {symbol.name}'s "
-                f"{key} {_plain(least)} (contract-symbols): the quote must "
-                "allow at least the minimum",
+                f"solverFeeCaps.{name} {_plain(pricing.from_wei(caps[i]))} is below "
+                f"{symbol.name}'s {key} {_plain(getattr(symbol, key))} (contract-symbols): the "
+                "quote must allow at least the minimum",
             )
+
+
+#: each SolverFeeCaps member and the symbol field holding its served minimum
+_FEE_CAPS = (
+    ("openRateCap", "min_open_solver_fee_cap"),
+    ("closeRateCap", "min_close_solver_fee_cap"),
+)
+
+
+@lru_cache(maxsize=256)
+def _fee_cap_minimums_wei(symbol: Symbol) -> tuple[int, int]:
+    """The symbol's minimum caps in wei, rounded up: an integer cap is below a minimum exactly
+    when it is below the minimum's ceiling in wei (the caps are compared as the contract holds
+    them, never converted per body)."""
+    return tuple(  # type: ignore[return-value]
+        pricing.to_wei_rounded_up(getattr(symbol, key), key) for _, key in _FEE_CAPS
+    )
 
 
 # --- v0.8.6 grant operations (real-world.md §2.5; each rule names the InstantLayer's revert) -----
