@@ -255,8 +255,9 @@ def validate_command(
         err.flush()
     options = Options(kind, context, now, contracts_version)
     if fmt in STREAMED_FORMATS:
-        code = _stream(paths, options, fmt, jobs, context_file, stdin, input_format, out, err)
-        return _strict_code(code, context, contracts_version, strict, err)
+        tally = _stream(paths, options, fmt, jobs, context_file, stdin, input_format, out, err)
+        not_run = rules_not_run(context, contracts_version, tally.kinds or None) if strict else []
+        return _strict_code(tally.exit_code, not_run, err)
     started = int(time.time() * 1000)
     report = validate_paths(
         paths,
@@ -269,14 +270,12 @@ def validate_command(
     out.write(render(report, fmt, started, int(time.time() * 1000)))
     for result in report.results:
         _unusable_line(result, err)
-    return _strict_code(report.exit_code, context, contracts_version, strict, err)
+    return _strict_code(report.exit_code, report.rules_not_run() if strict else [], err)
 
 
-def _strict_code(
-    code: int, context: Any, contracts_version: str | None, strict: bool, err: TextIO
-) -> int:
-    """Under --strict, a rule that could not be checked makes the run exit 2."""
-    not_run = rules_not_run(context, contracts_version) if strict else []
+def _strict_code(code: int, not_run: list[dict[str, str]], err: TextIO) -> int:
+    """Under --strict, a rule that could not be checked on the bodies judged (`not_run`) makes
+    the run exit 2."""
     if not not_run:
         return code
     err.write(
@@ -305,7 +304,8 @@ def _stream(
     input_format: str,
     out: TextIO,
     err: TextIO,
-) -> int:
+) -> Tally:
+    """Validate and write each verdict as it comes; the run's tally."""
     now = resolve_now(options)
     options = replace(options, now=now)
     sources = inputs.iter_sources(
@@ -328,7 +328,7 @@ def _stream(
     if fmt == "text":
         summary = tally.summary(options.context, now, context_file, options.contracts_version)
         out.write("\n".join(_summary_text(summary)) + "\n")
-    return tally.exit_code
+    return tally
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -294,6 +295,25 @@ def test_strict_exits_2_when_rules_were_not_checked(tmp_path):
     assert code == 2, "the same for a report written at the end"
 
 
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_strict_counts_only_the_rules_of_the_kinds_judged(tmp_path, fmt):
+    """A deployment without a COH (Base) has no COH limits: a run of opens and closes misses no
+    rule, a run with a TP/SL body misses the two that need the limits (streamed and whole)."""
+    context = tmp_path / "context.json"
+    full = replace(g.FULL, gasless_gateway=g.FULL.account_layer, retired_instant_layers=())
+    dump_context(replace(full, coh_limits=None), context)
+    trades = tmp_path / "trades"
+    trades.mkdir()
+    (trades / "open.json").write_bytes(g.dumps(g.open_json()))
+    (trades / "close.json").write_bytes(g.dumps(g.close_json()))
+    code, _, err = run([str(trades)], context_file=str(context), strict=True, fmt=fmt)
+    assert code == 0, err
+    (trades / "tpsl.json").write_bytes(g.dumps(g.tpsl_json()))
+    code, _, err = run([str(trades)], context_file=str(context), strict=True, fmt=fmt)
+    assert code == 2 and "tpsl.min-distance" in err and "tpsl.tp-sl-spread" in err, err
+    assert "open." not in err and "sig." not in err, err
+
+
 def test_a_record_folder_without_context_uses_its_own(tmp_path):
     folder = tmp_path / "record"
     folder.mkdir()
@@ -309,7 +329,6 @@ def test_a_record_folder_without_context_uses_its_own(tmp_path):
 
 
 def test_record_folders_with_different_contexts_need_context(tmp_path):
-    from dataclasses import replace
 
     for name, chain in (("a", 1), ("b", 2)):
         folder = tmp_path / name

@@ -4,6 +4,7 @@ engine built), and the `Report` of a run."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,20 +84,39 @@ class Result:
 
 
 def rules_not_run(
-    context: Context | None, contracts_version: str | None = None
+    context: Context | None,
+    contracts_version: str | None = None,
+    kinds: Collection[str] | None = None,
 ) -> list[dict[str, str]]:
     """The rules of the generation judged that could not run for want of a context key (a rule
-    of a later generation is not one of them)."""
+    of a later generation is not one of them). `kinds`: the body kinds the run judged; a rule
+    that judges none of them, or needs the key for none of them, is not one of them either (a
+    run of closes never misses the COH limits). None: every kind (no body read yet)."""
     generation = judged_generation(context, contracts_version)
     out = []
     for rule in RULES:
         if not rule.applies_to(generation):
             continue
-        missing = missing_requirements(rule, context)
+        if kinds is None:
+            missing = missing_requirements(rule, context)
+        else:
+            missing = next(
+                (
+                    found
+                    for kind in kinds
+                    if kind in rule.kinds and (found := missing_requirements(rule, context, kind))
+                ),
+                [],
+            )
         if missing:
             need = "a context file" if context is None else f"the context key {missing[0]}"
             out.append({"rule": rule.id, "needs": need})
     return out
+
+
+def judged_kinds(results: Iterable[Result]) -> set[str] | None:
+    """The body kinds among `results` (None when no body was read: then every kind counts)."""
+    return {r.kind for r in results if r.kind is not None} or None
 
 
 @dataclass
@@ -113,7 +133,10 @@ class Report:
         return exit_code(self.results)
 
     def rules_not_run(self) -> list[dict[str, str]]:
-        return rules_not_run(self.options.context, self.options.contracts_version)
+        """The rules that could not run on this report's bodies (`rules_not_run`)."""
+        return rules_not_run(
+            self.options.context, self.options.contracts_version, judged_kinds(self.results)
+        )
 
     def summary(self) -> dict[str, Any]:
         return summary(
@@ -141,9 +164,13 @@ class Tally:
         self.inputs = self.passed = self.failed = self.unusable = 0
         self.violations = self.warnings = 0
         self.rules: Counter[str] = Counter()
+        #: the body kinds judged so far
+        self.kinds: set[str] = set()
 
     def add(self, result: Result) -> None:
         self.inputs += 1
+        if result.kind is not None:
+            self.kinds.add(result.kind)
         if not result.usable:
             self.unusable += 1
         elif result.violations:
@@ -175,7 +202,7 @@ class Tally:
             "violations": self.violations,
             "warnings": self.warnings,
             "rules": dict(sorted(self.rules.items())),
-            "rules_not_run": rules_not_run(context, contracts_version),
+            "rules_not_run": rules_not_run(context, contracts_version, self.kinds or None),
             "context": context_file,
             "now": now,
             "exit_code": self.exit_code,
