@@ -45,7 +45,7 @@ def _latencies(base: str, users: list, bodies: list[bytes], per_user: int) -> li
     """POST -> success frame, one open at a time, each user's subscription open throughout."""
     ws_url = base.replace("http://", "ws://") + "/solver/api/ws/notifications"
     out = []
-    with httpx.Client(base_url=base, timeout=60) as http:
+    with httpx.Client(base_url=base, timeout=60) as http, loadgen.frozen_heap():
         for u, (_, sub) in enumerate(users):
             with SyncNotifications(ws_url) as ws:
                 ws.subscribe(sub)

@@ -108,7 +108,7 @@ def _during_bot_closes(users: int, per_position: int) -> list[dict]:
 
         thread = threading.Thread(target=move)
         latencies: list[float] = []
-        with httpx.Client(base_url=served.base, timeout=300) as http:
+        with httpx.Client(base_url=served.base, timeout=300) as http, loadgen.frozen_heap():
             thread.start()
             while not done.is_set():
                 start = time.perf_counter()

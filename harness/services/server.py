@@ -34,6 +34,7 @@ URL and funded test accounts, and stops it with the server.
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import json
 import logging
@@ -613,6 +614,11 @@ def serve(
         sockname = server.servers[0].sockets[0].getsockname()
         for line in banner(services, Listening(host, sockname[1]), node):
             out(line)
+        # What startup built (the deployment, web3's contract objects, the catalogue) lives as
+        # long as the server: frozen, the collector's full passes walk only what was made since,
+        # instead of stopping every request for ~50 ms over the ~110,000 objects of startup.
+        gc.collect()
+        gc.freeze()
         await task
 
     try:

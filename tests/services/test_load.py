@@ -74,3 +74,12 @@ def test_mixed_load_has_no_5xx_executes_every_valid_open_once_and_stays_bounded(
         assert growth < MAX_RSS_GROWTH, (
             f"the server grew by {growth / 2**20:.0f} MiB in {seconds:.0f} s"
         )
+
+
+def test_a_timed_section_freezes_the_measuring_heap_and_gives_it_back() -> None:
+    import gc
+
+    before = gc.get_freeze_count()
+    with loadgen.frozen_heap():
+        assert gc.get_freeze_count() > before, "the heap built before timing is frozen"
+    assert gc.get_freeze_count() == 0, "and unfrozen after"
