@@ -30,6 +30,8 @@ from harness.anvil import (
 )
 from harness.artifacts import load_artifact
 
+from .orphans import assert_child_dies_with_killed_parent, wait_gone
+
 REPO = Path(__file__).resolve().parents[1]
 
 try:
@@ -42,15 +44,6 @@ except AnvilError as exc:
     SKIP_REASON = str(exc)
 
 needs_anvil = pytest.mark.skipif(ANVIL_BINARY is None, reason=SKIP_REASON)
-
-
-def _wait_gone(pid: int, timeout: float = 15.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if not process_alive(pid):
-            return True
-        time.sleep(0.05)
-    return not process_alive(pid)
 
 
 def _fake_binary(tmp_path: Path, body: str) -> Path:
@@ -135,7 +128,7 @@ def test_anvil_that_never_answers_is_stopped_after_the_start_up_bound(tmp_path: 
     with pytest.raises(AnvilError, match=r"^anvil did not start listening within 0\.5 s$"):
         node.start()
     pid = int(pid_file.read_text())
-    assert _wait_gone(pid), f"the silent child {pid} was left running"
+    assert wait_gone(pid), f"the silent child {pid} was left running"
 
 
 @pytest.mark.subprocess
@@ -272,24 +265,7 @@ def test_killing_the_parent_leaves_no_anvil(parent_signal: signal.Signals) -> No
         time.sleep(120)
         """
     )
-    parent = subprocess.Popen(
-        [sys.executable, "-c", script],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        line = parent.stdout.readline().decode().strip()
-        assert line.isdigit(), f"the parent printed {line!r}; stderr: {parent.stderr.read()!r}"
-        anvil_pid = int(line)
-        assert process_alive(anvil_pid)
-        parent.send_signal(parent_signal)
-        parent.wait(10)
-        assert _wait_gone(anvil_pid), f"anvil {anvil_pid} outlived its killed parent"
-    finally:
-        parent.kill()
-        parent.wait(10)
+    assert_child_dies_with_killed_parent(script, parent_signal, "anvil")
 
 
 @pytest.mark.anvil
@@ -306,7 +282,7 @@ def test_a_normal_exit_without_stop_leaves_no_anvil() -> None:
         check=True,
     )
     anvil_pid = int(done.stdout.decode().strip())
-    assert _wait_gone(anvil_pid), f"anvil {anvil_pid} outlived a normal interpreter exit"
+    assert wait_gone(anvil_pid), f"anvil {anvil_pid} outlived a normal interpreter exit"
 
 
 def test_module_keeps_no_record_of_stopped_nodes(tmp_path: Path) -> None:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ from harness.chain import Chain, ChainError
 from harness.chain.child import ChildChainProcess, start_child_chain
 from harness.revert import Reverted
 
+from ..orphans import assert_child_dies_with_killed_parent
 from .conftest import _deployed_with, _onboarded_from, _opened_from
 from .scenario import Scenario, key_for
 
@@ -131,7 +130,7 @@ def test_a_stopped_child_is_gone_and_a_later_request_says_so() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("parent_signal", [signal.SIGKILL, signal.SIGTERM])
 def test_killing_the_parent_leaves_no_child_chain(parent_signal: signal.Signals) -> None:
-    # SIGKILL: no atexit, no finally; the child sees its pipe close and exits.
+    # the child sees its pipe close and exits (SIGKILL: no atexit, no finally in the parent)
     script = textwrap.dedent(
         """
         import time
@@ -141,25 +140,4 @@ def test_killing_the_parent_leaves_no_child_chain(parent_signal: signal.Signals)
         time.sleep(120)
         """
     )
-    parent = subprocess.Popen(
-        [sys.executable, "-c", script],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    try:
-        assert parent.stdout is not None
-        line = parent.stdout.readline().decode().strip()
-        assert line.isdigit(), f"the parent printed {line!r}"
-        pid = int(line)
-        assert process_alive(pid)
-        parent.send_signal(parent_signal)
-        parent.wait(10)
-        deadline = time.monotonic() + 10
-        while process_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not process_alive(pid), f"the child chain {pid} outlived its killed parent"
-    finally:
-        parent.kill()
-        parent.wait(10)
+    assert_child_dies_with_killed_parent(script, parent_signal, "the embedded chain's process")
