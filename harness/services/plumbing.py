@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 
 from .. import jsonread
 from ..context import Context
+from ..errors import HarnessError
 from ..model import InstantClose
 from ..validator.engine import Options, Validator, resolve_now
 from ..validator.results import Finding, Result
@@ -82,7 +83,10 @@ def guarded_by(
                 return Response(status_code=400)
             except Exception as exc:
                 where = log_safe(f"{request.method} {request.url.path}")  # client text, escaped
-                log.error("%s failed: %s", where, exc.__class__.__name__)
+                # the harness's own errors say what broke in words it wrote (e.g. the embedded
+                # chain's process gone); anyone else's message may carry internals: its class only
+                said = f": {exc}" if isinstance(exc, HarnessError) else ""
+                log.error("%s failed: %s%s", where, exc.__class__.__name__, log_safe(said))
                 return internal()
 
         return wrapper

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness import eip712, wire
+from harness.chain import ChainError
 from harness.keys import LocalKey
 from harness.services import ServiceError, Services, SolverClient
 from harness.services.errors import CODES
@@ -186,6 +187,19 @@ def test_an_internal_error_is_a_500_that_leaks_nothing(
     assert response.json()["code"] == 3099
     assert "secret" not in response.text and "Traceback" not in response.text
     assert "RuntimeError" in caplog.text and "secret" not in caplog.text
+
+
+def test_an_internal_error_of_the_harness_names_itself_in_the_log_only(
+    services: Services, http, user: User, monkeypatch, caplog
+) -> None:
+    def gone(body, quote=None):
+        raise ChainError("the embedded chain's process is gone (exit code -9)")
+
+    monkeypatch.setattr(services.solver, "open", gone)
+    body = wire.instant_open_to_wire(open_plan(services, user).body)
+    response = http.post("/solver/api/instant_trade/instant_open", json=body)
+    assert response.status_code == 500 and "gone" not in response.text
+    assert "ChainError: the embedded chain's process is gone (exit code -9)" in caplog.text
 
 
 def test_websocket_subscribe_errors_name_the_field(http) -> None:
