@@ -100,11 +100,22 @@ class ChildChainProcess:
         theirs.close()
         self._conn = ours
         self._lock = threading.Lock()
-        ours.send(("ping", "", ()))
-        if not ours.poll(start_seconds):
+        try:
+            ours.send(("ping", "", ()))
+            if not ours.poll(start_seconds):
+                raise ChainError(
+                    f"the embedded chain's process did not start in {start_seconds:g} s"
+                )
+            ours.recv()
+        except (EOFError, OSError):
             self.stop()
-            raise ChainError(f"the embedded chain's process did not start in {start_seconds:g} s")
-        ours.recv()
+            raise ChainError(
+                "the embedded chain's process ended while starting "
+                f"(exit code {self._process.exitcode})"
+            ) from None
+        except BaseException:
+            self.stop()
+            raise
 
     @property
     def pid(self) -> int | None:
@@ -139,13 +150,19 @@ class ChildChainProcess:
         return self._ask("tester", name, args)
 
     def stop(self) -> None:
-        """Close the pipe (the child exits on it), wait for it, terminate it if it lingers."""
-        with self._lock:
-            self._conn.close()
-        self._process.join(STOP_SECONDS)
+        """Close the pipe (the child exits on it) and wait for the child; terminate it if it
+        lingers, or if a request still holds the pipe after STOP_SECONDS (that request then
+        fails as "gone"). Safe to call more than once."""
+        if self._lock.acquire(timeout=STOP_SECONDS):
+            try:
+                self._conn.close()
+            finally:
+                self._lock.release()
+            self._process.join(STOP_SECONDS)
         if self._process.is_alive():
             self._process.terminate()
             self._process.join(STOP_SECONDS)
+        self._conn.close()
 
 
 class ChildTester:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 from harness.anvil import process_alive
 from harness.chain import Chain, ChainError
+from harness.chain import child as child_module
 from harness.chain.child import ChildChainProcess, start_child_chain
 from harness.revert import Reverted
 
@@ -125,6 +127,29 @@ def test_a_stopped_child_is_gone_and_a_later_request_says_so() -> None:
     assert not process_alive(pid)
     with pytest.raises(ChainError, match="the embedded chain's process is gone"):
         chain.now()
+
+
+def test_stop_does_not_wait_forever_for_a_request_in_flight(monkeypatch) -> None:
+    monkeypatch.setattr(child_module, "STOP_SECONDS", 0.3)
+    chain, process = start_child_chain()
+    failed: list[BaseException] = []
+
+    def busy() -> None:
+        try:
+            chain.tester.mine_blocks(1_000_000)  # minutes of work for the child
+        except BaseException as exc:
+            failed.append(exc)
+
+    worker = threading.Thread(target=busy)
+    worker.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    process.stop()
+    worker.join(10)
+    assert time.monotonic() - started < 5, "stop waited for the request in flight"
+    assert not process.alive()
+    assert len(failed) == 1 and isinstance(failed[0], ChainError), failed
+    assert "gone" in str(failed[0])
 
 
 @pytest.mark.slow
