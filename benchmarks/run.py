@@ -5,7 +5,8 @@
     python benchmarks/run.py --json     # machine-readable rows
     python benchmarks/run.py --only signing
 
-Each module exposes `run(quick: bool) -> list[dict]`; a row is
+Each module runs in an interpreter of its own (one `--only` run each), so no figure depends on
+the order. Each module exposes `run(quick: bool) -> list[dict]`; a row is
 `{"benchmark", "value", "unit", "note"}` (ratios are rows with unit "x"). Targets are stated in
 the notes and checked by nobody but the reader: timings never gate a test.
 """
@@ -16,6 +17,7 @@ import argparse
 import importlib.util
 import json
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -44,6 +46,20 @@ def load(path: Path):
     return module
 
 
+def run_isolated(path: Path, quick: bool) -> list[dict]:
+    """One benchmark module's rows, measured in an interpreter of its own (`--only NAME
+    --json`): its figures never depend on which benchmarks ran before it (the heap they left,
+    which the collector walks on every full pass, and their warm caches)."""
+    name = path.stem[6:]
+    command = [sys.executable, str(Path(__file__).resolve()), "--only", name, "--json"]
+    done = subprocess.run(
+        [*command, *(["--quick"] if quick else [])], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark {name} failed (exit {done.returncode}):\n{done.stderr}")
+    return json.loads(done.stdout)["rows"]
+
+
 def format_value(value: float, unit: str) -> str:
     if unit == "x":
         return f"{value:.2f}x"
@@ -60,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows: list[dict] = []
     for path in discover(args.only):
-        for row in load(path).run(args.quick):
-            rows.append({"module": path.stem[6:], **row})
+        if args.only:
+            rows += [{"module": path.stem[6:], **row} for row in load(path).run(args.quick)]
+        else:
+            rows += run_isolated(path, args.quick)
     if args.json:
         print(
             json.dumps(
