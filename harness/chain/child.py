@@ -22,7 +22,6 @@ import pickle
 import signal
 import threading
 from collections.abc import Callable
-from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -124,7 +123,9 @@ class ChildChainProcess:
     def alive(self) -> bool:
         return self._process.is_alive()
 
-    def _ask(self, kind: str, name: str, args: Any) -> Any:
+    def ask(self, kind: str, name: str, args: Any) -> Any:
+        """One request to the child ("rpc", or "tester" for an EthereumTester method): its
+        answer, or the exception it raised, raised here."""
         with self._lock:
             try:
                 self._conn.send((kind, name, args))
@@ -136,18 +137,6 @@ class ChildChainProcess:
         if not ok:
             raise value
         return value
-
-    def request(self, method: str, params: Any) -> Any:
-        """One JSON-RPC request, answered by the child's EthereumTesterProvider."""
-        return self._ask("rpc", method, params)
-
-    def tester_method(self, name: str) -> Callable[..., Any]:
-        if name not in CHILD_TESTER_METHODS:
-            raise AttributeError(name)
-        return partial(self._ask_tester, name)
-
-    def _ask_tester(self, name: str, *args: Any) -> Any:
-        return self._ask("tester", name, args)
 
     def stop(self) -> None:
         """Close the pipe (the child exits on it) and wait for the child; terminate it if it
@@ -173,7 +162,9 @@ class ChildTester:
         self._child = child
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
-        return self._child.tester_method(name)
+        if name not in CHILD_TESTER_METHODS:
+            raise AttributeError(name)
+        return lambda *args: self._child.ask("tester", name, args)
 
 
 class ChildProvider(BaseProvider):
@@ -190,7 +181,7 @@ class ChildProvider(BaseProvider):
         self.ethereum_tester = ChildTester(child)
 
     def make_request(self, method: Any, params: Any) -> Any:
-        return self.child.request(method, params)
+        return self.child.ask("rpc", method, params)
 
     def is_connected(self, show_traceback: bool = False) -> bool:
         return self.child.alive()

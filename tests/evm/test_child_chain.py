@@ -41,7 +41,7 @@ def child() -> Iterator[tuple[Chain, ChildChainProcess]]:
 def _what_the_flow_leaves(chain: Chain) -> dict[str, Any]:
     """Deploy, onboard and open on `chain` (deterministic keys), then a refused open: everything
     a frontend could observe of it."""
-    opened = _opened_from(_onboarded_from(_deployed_with(chain), _user(chain)))
+    opened = _opened_from(_onboarded_from(_deployed_with(chain), key_for("user").address))
     refused = opened.open_plan(opened.bot)  # the bot's delegation is close-only
     receipt_gas = [
         chain.w3.eth.get_transaction_receipt(chain.w3.eth.get_block(n)["transactions"][0]).gasUsed
@@ -62,10 +62,6 @@ def _what_the_flow_leaves(chain: Chain) -> dict[str, Any]:
     }
 
 
-def _user(chain: Chain) -> str:
-    return key_for("user").address
-
-
 def test_the_child_chain_leaves_exactly_what_the_in_process_chain_leaves(
     child: tuple[Chain, ChildChainProcess],
 ) -> None:
@@ -78,7 +74,7 @@ def test_the_child_chain_leaves_exactly_what_the_in_process_chain_leaves(
 
 def test_a_mined_revert_crosses_the_pipe_decoded(child: tuple[Chain, ChildChainProcess]) -> None:
     chain = child[0]
-    s: Scenario = _onboarded_from(_deployed_with(chain), _user(chain))
+    s: Scenario = _onboarded_from(_deployed_with(chain), key_for("user").address)
     op = s.sign(s.stranger, s.add_margin_call())
     with pytest.raises(Reverted) as caught:
         s.system.execute_batch([op])
@@ -105,7 +101,7 @@ def test_the_child_runs_only_the_tester_methods_chain_calls(
     with pytest.raises(AttributeError):
         tester.reset_to_genesis  # noqa: B018
     with pytest.raises(ChainError, match="no request tester 'reset_to_genesis'"):
-        child[1]._ask("tester", "reset_to_genesis", ())
+        child[1].ask("tester", "reset_to_genesis", ())
     assert child[0].now() > 0, "a refused request leaves the child answering"
 
 
