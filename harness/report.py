@@ -31,7 +31,7 @@ from .progress import Progress
 from .protocol import BODY_KINDS, BY_VERSION
 from .validator.catalogue import RULES, Rule
 from .validator.engine import BATCH, Options, iter_results, resolve_now, validate_paths
-from .validator.results import Report, Result, Tally, rules_not_run
+from .validator.results import Report, Result, Tally
 
 REPORT_FORMATS = ("text", "json", "junit", "jsonl", "sarif", "ctrf")
 #: Formats written while the results stream by (constant memory, whatever the input's size).
@@ -256,7 +256,7 @@ def validate_command(
     options = Options(kind, context, now, contracts_version)
     if fmt in STREAMED_FORMATS:
         tally = _stream(paths, options, fmt, jobs, context_file, stdin, input_format, out, err)
-        not_run = rules_not_run(context, contracts_version, tally.kinds or None) if strict else []
+        not_run = tally.rules_not_run(context, contracts_version) if strict else []
         return _strict_code(tally.exit_code, not_run, err)
     started = int(time.time() * 1000)
     report = validate_paths(

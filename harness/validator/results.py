@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..context import Context
+from ..protocol import BODY_KINDS
 from .catalogue import BY_ID, RULES
 from .checks import judged_generation, missing_requirements
 
@@ -93,30 +94,23 @@ def rules_not_run(
     that judges none of them, or needs the key for none of them, is not one of them either (a
     run of closes never misses the COH limits). None: every kind (no body read yet)."""
     generation = judged_generation(context, contracts_version)
+    judged = BODY_KINDS if kinds is None else kinds
     out = []
     for rule in RULES:
         if not rule.applies_to(generation):
             continue
-        if kinds is None:
-            missing = missing_requirements(rule, context)
-        else:
-            missing = next(
-                (
-                    found
-                    for kind in kinds
-                    if kind in rule.kinds and (found := missing_requirements(rule, context, kind))
-                ),
-                [],
-            )
+        missing = next(
+            (
+                found
+                for kind in judged
+                if kind in rule.kinds and (found := missing_requirements(rule, context, kind))
+            ),
+            [],
+        )
         if missing:
             need = "a context file" if context is None else f"the context key {missing[0]}"
             out.append({"rule": rule.id, "needs": need})
     return out
-
-
-def judged_kinds(results: Iterable[Result]) -> set[str] | None:
-    """The body kinds among `results` (None when no body was read: then every kind counts)."""
-    return {r.kind for r in results if r.kind is not None} or None
 
 
 @dataclass
@@ -134,8 +128,8 @@ class Report:
 
     def rules_not_run(self) -> list[dict[str, str]]:
         """The rules that could not run on this report's bodies (`rules_not_run`)."""
-        return rules_not_run(
-            self.options.context, self.options.contracts_version, judged_kinds(self.results)
+        return Tally.of(self.results).rules_not_run(
+            self.options.context, self.options.contracts_version
         )
 
     def summary(self) -> dict[str, Any]:
@@ -167,6 +161,13 @@ class Tally:
         #: the body kinds judged so far
         self.kinds: set[str] = set()
 
+    @classmethod
+    def of(cls, results: Iterable[Result]) -> Tally:
+        tally = cls()
+        for result in results:
+            tally.add(result)
+        return tally
+
     def add(self, result: Result) -> None:
         self.inputs += 1
         if result.kind is not None:
@@ -180,6 +181,12 @@ class Tally:
         self.violations += len(result.violations)
         self.warnings += len(result.warnings)
         self.rules.update(f.rule for f in result.findings)
+
+    def rules_not_run(
+        self, context: Context | None, contracts_version: str | None = None
+    ) -> list[dict[str, str]]:
+        """`rules_not_run` for the body kinds tallied (every kind when no body was read)."""
+        return rules_not_run(context, contracts_version, self.kinds or None)
 
     @property
     def exit_code(self) -> int:
@@ -202,7 +209,7 @@ class Tally:
             "violations": self.violations,
             "warnings": self.warnings,
             "rules": dict(sorted(self.rules.items())),
-            "rules_not_run": rules_not_run(context, contracts_version, self.kinds or None),
+            "rules_not_run": self.rules_not_run(context, contracts_version),
             "context": context_file,
             "now": now,
             "exit_code": self.exit_code,
@@ -216,7 +223,4 @@ def summary(
     context_file: str | None,
     contracts_version: str | None = None,
 ) -> dict[str, Any]:
-    tally = Tally()
-    for result in results:
-        tally.add(result)
-    return tally.summary(context, now, context_file, contracts_version)
+    return Tally.of(results).summary(context, now, context_file, contracts_version)
