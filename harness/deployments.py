@@ -135,6 +135,10 @@ def _addresses(source: str, **by_role: str) -> tuple[Address, ...]:
     return tuple(Address(role, value, source) for role, value in by_role.items())
 
 
+#: Arbitrum's production InstantLayer: the profile's, and what each retired or staging layer
+#: was replaced by
+_ARBITRUM_LAYER = "0xCB8F789d6f7e59B3D266490e1Aa8e35cFb755132"
+
 _ARBITRUM_COH = Coh(
     "SymmioConditionalOrder",
     "1",
@@ -156,7 +160,7 @@ ARBITRUM = Profile(
     solver_url="https://solver.enigma.bz/api",
     addresses=_addresses(
         REGISTRY_SOURCE,
-        instant_layer="0xCB8F789d6f7e59B3D266490e1Aa8e35cFb755132",
+        instant_layer=_ARBITRUM_LAYER,
         account_layer="0x573310d1D6ec18cB21E1aB949414470D9bf5c24E",
         symmio_core="0x57331027091994FCb9c5Aec48ea92cEf0a93CF6A",
         affiliate="0x58bB5Bdc279321507DfB7AB54B9e7EF3DdA6E24D",
@@ -169,21 +173,21 @@ ARBITRUM = Profile(
             "0xDBc6DAe3De0b10a10b6c4d1b33D4C79567E07F6d",
             RETIRED_SOURCE,
             Status.RETIRED,
-            eip55("0xCB8F789d6f7e59B3D266490e1Aa8e35cFb755132"),
+            eip55(_ARBITRUM_LAYER),
         ),
         Address(
             "instant_layer",
             "0x2C9e944cB71329fC659Da50A10a79a508Dd49ba5",
             RETIRED_SOURCE,
             Status.RETIRED,
-            eip55("0xCB8F789d6f7e59B3D266490e1Aa8e35cFb755132"),
+            eip55(_ARBITRUM_LAYER),
         ),
         Address(
             "instant_layer",
             "0x473468D6B25D1639Ba96A933556dB937283D803b",
             "real-world.md §1: the staging gasless gateway's instantLayer()",
             Status.STAGING,
-            eip55("0xCB8F789d6f7e59B3D266490e1Aa8e35cFb755132"),
+            eip55(_ARBITRUM_LAYER),
         ),
     ),
     notes=(

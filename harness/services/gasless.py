@@ -68,10 +68,9 @@ from ..model import WrappedOperation
 from ..primitives import to_hex
 from ..protocol import GRANT_OPERATION
 from ..revert import Reverted, default_error_table, format_revert
-from ..validator.engine import Options, Validator
 from .backend import Backend
 from .errors import ServiceRefusal
-from .plumbing import guarded_by, read_json
+from .plumbing import guarded_by, read_json, validator_for
 from .published import harness_headers
 
 log = logging.getLogger("harness.services")
@@ -574,7 +573,7 @@ class GaslessRelay:
         """Each operation judged as a `grant_operation` body (the validator's v0.8.6 rules);
         an operation the mock does not relay is refused first, by what it calls."""
         context = self.backend.context
-        validator = Validator(Options(GRANT_OPERATION, context, self.backend.now()))
+        validator = validator_for(GRANT_OPERATION, context, None).at(self.backend.now())
         ops: list[WrappedOperation] = []
         warnings: list[dict[str, str]] = []
         for i, (op, signature) in enumerate(zip(signed, signatures, strict=True)):
