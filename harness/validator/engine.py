@@ -348,17 +348,11 @@ class Validator:
             return facts, parsed.problems
         if kind == GRANT_OPERATION:
             parsed_grant = wire.parse_grant_operation_parts(body)
-            for parts in parsed_grant.value or ():
-                op = self._op(facts, parts, "grant", queue)
-                if op is not None:
-                    facts.ops.append(op)
+            facts.ops = self._ops(facts, parsed_grant.value, "grant", queue)
             return facts, parsed_grant.problems
         if kind == INSTANT_CLOSE:
             parsed_close = wire.parse_instant_close_parts(body)
-            for parts in parsed_close.value or ():
-                op = self._op(facts, parts, "close", queue)
-                if op is not None:
-                    facts.ops.append(op)
+            facts.ops = self._ops(facts, parsed_close.value, "close", queue)
             if (
                 parsed_close.value
                 and len(facts.ops) == len(parsed_close.value)
@@ -385,6 +379,18 @@ class Validator:
                     parts_t.signature,
                 )
         return facts, parsed_tpsl.problems
+
+    def _ops(
+        self,
+        facts: Body,
+        listed: Sequence[wire.OperationParts] | None,
+        slot: str,
+        queue: list[_Recovery],
+    ) -> list[Op]:
+        """The operations of a list body (a close, a grant), each read by `_op`, in order."""
+        return [
+            op for parts in listed or () if (op := self._op(facts, parts, slot, queue)) is not None
+        ]
 
     def _op(
         self, facts: Body, parts: wire.OperationParts | None, slot: str, queue: list[_Recovery]
