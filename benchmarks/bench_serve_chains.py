@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 
 import httpx
 
 from harness.anvil import Anvil, AnvilError, find_anvil
-from harness.chain.node import NodeProvider
 from harness.keys import LocalKey
-from harness.services import Services, loadgen
+from harness.services import loadgen
 from harness.services.backend import rpc_backend
 from harness.services.launch import ServeProcess
 from harness.services.notify_client import SyncNotifications
-from harness.services.server import in_process_client
 
 CONCURRENCY = 4
 #: the refused-body latency target while opens run (issue 19)
@@ -65,19 +62,11 @@ def _rpc_requests_per_open(opens: int) -> tuple[float, str]:
     per_user = 5
     with Anvil() as node:
         backend = rpc_backend(node.rpc_url, ())
-        provider = backend.chain.w3.provider
-        assert isinstance(provider, NodeProvider)
         keys = [LocalKey.generate() for _ in range(-(-opens // per_user))]
         users = [(k, backend.onboard(k.address).sub_account) for k in keys]
         bodies = loadgen.open_bodies(backend.context, users, per_user)[:opens]
-        with in_process_client(Services(backend), timeout=60) as http:
-            before = Counter(provider.requests)
-            for body in bodies:
-                got = http.post(loadgen.OPEN, content=body, headers=loadgen.JSON)
-                assert got.status_code == 200, got.text
-            sent = Counter(provider.requests)
-            sent.subtract(before)
-    by_method = ", ".join(f"{m} {n / len(bodies):g}" for m, n in sorted(sent.items()) if n)
+        sent = loadgen.rpc_requests_of_opens(backend, bodies)
+    by_method = ", ".join(f"{m} {n / len(bodies):g}" for m, n in sorted(sent.items()))
     return sum(sent.values()) / len(bodies), by_method
 
 

@@ -12,6 +12,7 @@ import gc
 import json
 import random
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,10 +22,13 @@ from typing import Any
 import httpx
 
 from .. import flow, wire
+from ..chain.node import NodeProvider
 from ..context import Context
+from ..errors import HarnessError
 from ..keys import LocalKey
 from ..pricing import LockedParamsPct
-from .backend import DEFAULT_LOCKED_PARAMS
+from .backend import DEFAULT_LOCKED_PARAMS, Backend
+from .server import Services, in_process_client
 
 JSON = {"content-type": "application/json"}
 BAD_PRICES = ("65_000.5", "+65000.5", "0.1e1", "1e999", "65\u0660000.5", "65\uff10000.5", " 1")
@@ -261,6 +265,25 @@ def run(
         start = time.perf_counter()
         outcomes = asyncio.run(_run(base, reqs, concurrency, timeout))
         return outcomes, time.perf_counter() - start
+
+
+def rpc_requests_of_opens(backend: Backend, bodies: list[bytes]) -> Counter[str]:
+    """The JSON-RPC requests, by method, the solver sends its node while it executes `bodies`,
+    posted one at a time through its HTTP route in process (the handler `serve` runs). The
+    backend's chain must be on `node_web3` (anvil), whose provider counts them; an open that is
+    not accepted is an error naming its answer."""
+    provider = backend.chain.w3.provider
+    if not isinstance(provider, NodeProvider):
+        raise HarnessError(f"the backend's provider {provider!r} counts no requests (node_web3)")
+    with in_process_client(Services(backend), timeout=60) as http:
+        before = Counter(provider.requests)
+        for body in bodies:
+            got = http.post(OPEN, content=body, headers=JSON)
+            if got.status_code != 200:
+                raise HarnessError(f"an open was not accepted: {got.status_code} {got.text}")
+        sent = Counter(provider.requests)
+    sent.subtract(before)
+    return +sent
 
 
 def percentile(values: list[float], q: float) -> float:
