@@ -39,11 +39,12 @@ LOCKED = pricing.LockedParamsPct.from_response(
 DEADLINE = 4_102_444_800  # 2100-01-01
 
 
-def example_open(side: str = "long", **overrides) -> flow.OpenPlan:
-    args = dict(
+def example_open_args(**overrides: object) -> dict[str, object]:
+    """The example open's arguments to `flow.build_instant_open` (after the context and key)."""
+    args: dict[str, object] = dict(
         sub_account=SUB,
         symbol=BTC,
-        side=side,
+        side="long",
         quantity=Decimal("0.015"),
         leverage=10,
         mark_price=Decimal("65000.5"),
@@ -54,7 +55,11 @@ def example_open(side: str = "long", **overrides) -> flow.OpenPlan:
         salts=(b"\x01" * 32, b"\x02" * 32),
     )
     args.update(overrides)
-    return flow.build_instant_open(CONTEXT, SESSION, **args)
+    return args
+
+
+def example_open(side: str = "long", **overrides) -> flow.OpenPlan:
+    return flow.build_instant_open(CONTEXT, SESSION, **example_open_args(side=side, **overrides))
 
 
 def example_tpsl(**overrides):

@@ -16,7 +16,7 @@ from harness import fee_limit_salt, flow, protocol
 from harness.context import Symbol, context_from_json
 from harness.errors import ContextError, InputError
 from harness.protocol import V0_8_5, V0_8_6
-from tests.test_flow import CONTEXT, SESSION, SUB, USER, example_open
+from tests.test_flow import CONTEXT, SESSION, SUB, USER, example_open, example_open_args
 
 V086 = replace(CONTEXT, contracts_version="0.8.6")
 CAPPED_BTC = Symbol(1, "BTCUSDT", 1, 3, Decimal("0.0006"), Decimal("0.0004"))
@@ -70,7 +70,7 @@ def test_a_fee_limit_above_uint128_is_refused_by_name() -> None:
 
 
 def test_v086_open_is_the_capped_send_quote_with_the_symbol_minimums() -> None:
-    plan = flow.build_instant_open(V086, SESSION, **_open_args(symbol=CAPPED_BTC))
+    plan = flow.build_instant_open(V086, SESSION, **example_open_args(symbol=CAPPED_BTC))
     call = plan.body.send_quote.signed_operation.call_data
     args = cd.SEND_QUOTE.decode(call)
     assert args["solverFeeCaps"] == (6 * 10**14, 4 * 10**14)
@@ -85,7 +85,9 @@ def test_v086_open_is_the_capped_send_quote_with_the_symbol_minimums() -> None:
 def test_v086_caps_below_the_symbol_minimum_are_refused_naming_both_values() -> None:
     with pytest.raises(InputError) as info:
         flow.build_instant_open(
-            V086, SESSION, **_open_args(symbol=CAPPED_BTC, solver_fee_caps=("0.0006", "0.0001"))
+            V086,
+            SESSION,
+            **example_open_args(symbol=CAPPED_BTC, solver_fee_caps=("0.0006", "0.0001")),
         )
     assert info.value.field == "solver_fee_caps.closeRateCap"
     assert "0.0001" in str(info.value) and "0.0004" in str(info.value)
@@ -137,23 +139,3 @@ def test_context_refuses_an_unknown_contracts_version_by_name() -> None:
     data = {**CONTEXT.to_json(), "contracts_version": "0.9"}
     with pytest.raises(ContextError, match="contracts_version"):
         context_from_json(data)
-
-
-def _open_args(**overrides: object) -> dict[str, object]:
-    from tests.test_flow import BTC, DEADLINE, LOCKED
-
-    args: dict[str, object] = dict(
-        sub_account=SUB,
-        symbol=BTC,
-        side="long",
-        quantity=Decimal("0.015"),
-        leverage=10,
-        mark_price=Decimal("65000.5"),
-        locked_params=LOCKED,
-        trading_fee=Decimal("0.0006"),
-        deadline=DEADLINE,
-        quote_uuid="11111111-2222-3333-4444-555555555555",
-        salts=(b"\x01" * 32, b"\x02" * 32),
-    )
-    args.update(overrides)
-    return args
