@@ -14,9 +14,11 @@ with warnings.catch_warnings():  # Starlette 1.x nudges towards httpx2; httpx 0.
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-from harness import flow
+from harness import deployments, flow
+from harness.deployments import Profile
 from harness.keys import LocalKey
 from harness.pricing import LockedParamsPct
+from harness.protocol import CURRENT, Protocol
 from harness.services import CohClient, Services, SolverClient, embedded_backend
 from harness.services.backend import DEFAULT_LOCKED_PARAMS
 
@@ -29,8 +31,12 @@ class User:
     sub_account: str
 
 
-def make_services() -> Iterator[tuple[Services, TestClient]]:
-    services = Services(embedded_backend())
+def make_services(
+    generation: type[Protocol] = CURRENT, profile: Profile = deployments.LOCAL
+) -> Iterator[tuple[Services, TestClient]]:
+    """Fresh services of `profile` over a fresh embedded chain with the mocks of `generation`,
+    and an in-process client."""
+    services = Services(embedded_backend(generation=generation), profile=profile)
     with TestClient(services.app, base_url=BASE) as http:
         yield services, http
 

@@ -34,7 +34,8 @@ from harness.services import Services, embedded_backend
 from harness.services import gasless as gl
 from harness.services.published import WARNINGS_HEADER
 
-BASE = "http://testserver"
+from .conftest import BASE, make_services
+
 RELAY = f"{gl.PREFIX}{gl.OPERATIONS}{gl.RELAY_INSTANT_PATH}"
 SCHEMAS = gl.schemas()
 
@@ -48,19 +49,8 @@ def conforms(name: str, value: Any) -> None:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[tuple[Services, TestClient]]:
-    services = Services(embedded_backend(generation=V0_8_6))
-    with TestClient(services.app, base_url=BASE) as http:
-        yield services, http
-
-
-@pytest.fixture
-def services(stack: tuple[Services, TestClient]) -> Services:
-    return stack[0]
-
-
-@pytest.fixture
-def http(stack: tuple[Services, TestClient]) -> TestClient:
-    return stack[1]
+    """The conftest's `services` and `http` over v0.8.6 mocks."""
+    yield from make_services(generation=V0_8_6)
 
 
 def sdk_operation(op: WrappedOperation) -> dict[str, Any]:

@@ -38,20 +38,13 @@ from harness.services.rasa import (
 )
 
 from ..anvil_needed import needs_anvil
-
-BASE = "http://testserver"
+from .conftest import BASE, make_services
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[tuple[Services, TestClient]]:
-    services = Services(embedded_backend(), profile=deployments.BASE)
-    with TestClient(services.app, base_url=BASE) as http:
-        yield services, http
-
-
-@pytest.fixture
-def http(stack: tuple[Services, TestClient]) -> TestClient:
-    return stack[1]
+    """The conftest's `services` and `http` as Base's (the Rasa solver, no COH)."""
+    yield from make_services(profile=deployments.BASE)
 
 
 @pytest.fixture
