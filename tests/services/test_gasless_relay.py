@@ -230,21 +230,33 @@ def test_a_replayed_operation_is_refused_naming_max_uses_exceeded(
     assert services.backend.system.chain.w3.eth.block_number == digest_before, "nothing mined"
 
 
+def relay_charging(
+    services: Services, http: TestClient, owner: str, op: WrappedOperation, fee: int
+) -> Any:
+    """The relay's answer to `op` while the mock's GaslessLayer charges `fee` per selector (its
+    admin's fee setter; back to no fee afterwards)."""
+    system = services.backend.system
+    assert services.gasless is not None
+    layer = services.gasless.layer
+
+    def charge(wei: int) -> None:
+        with services.backend.lock:
+            system.chain.send(layer.functions.setDefaultSelectorFee(wei), system.admin)
+
+    charge(fee)
+    try:
+        return http.post(RELAY, json=sdk_body(owner, [op]))
+    finally:
+        charge(0)
+
+
 def test_a_fee_above_the_fee_limit_salt_is_the_sdks_fee_limit_error(
     services: Services, http: TestClient
 ) -> None:
     system = services.backend.system
-    assert services.gasless is not None
-    layer = services.gasless.layer  # the mock's GaslessLayer, with its admin's fee setter
     owner, sub = new_owner(services)
     op, session = grant(services, owner, sub, salt=fee_limit_salt.fee_limit_salt(10**15))
-    with services.backend.lock:
-        system.chain.send(layer.functions.setDefaultSelectorFee(10**16), system.admin)
-    try:
-        got = http.post(RELAY, json=sdk_body(owner.address, [op]))
-    finally:
-        with services.backend.lock:
-            system.chain.send(layer.functions.setDefaultSelectorFee(0), system.admin)
+    got = relay_charging(services, http, owner.address, op, fee=10**16)
     # fee-limit.ts: 400 + SIMULATION_REVERTED + a revert naming FeeLimitExceeded
     assert got.status_code == 400, got.text
     detail = got.json()["detail"]
@@ -260,18 +272,9 @@ def test_a_fee_above_the_fee_limit_salt_is_the_sdks_fee_limit_error(
 def test_a_fee_within_the_fee_limit_salt_is_relayed_and_paid(
     services: Services, http: TestClient
 ) -> None:
-    system = services.backend.system
-    assert services.gasless is not None
-    layer = services.gasless.layer  # the mock's GaslessLayer, with its admin's fee setter
     owner, sub = new_owner(services)
     op, _ = grant(services, owner, sub, salt=fee_limit_salt.fee_limit_salt(10**16))
-    with services.backend.lock:
-        system.chain.send(layer.functions.setDefaultSelectorFee(10**16), system.admin)
-    try:
-        got = http.post(RELAY, json=sdk_body(owner.address, [op]))
-    finally:
-        with services.backend.lock:
-            system.chain.send(layer.functions.setDefaultSelectorFee(0), system.admin)
+    got = relay_charging(services, http, owner.address, op, fee=10**16)
     assert got.status_code == 202, got.text
     assert got.json()["paid_fee"] == str(10**16), got.json()
 
