@@ -215,6 +215,33 @@ def _cli() -> str:
     return str(Path(sys.executable).parent / "symmio-harness")
 
 
+def validate_recorded(record: Path, names: list[str], kind: str = "auto") -> list[dict]:
+    """The `symmio-harness validate --format json` verdicts on the recorded bodies `names`,
+    judged with the record's own context as `kind`; the run must exit 0."""
+    checked = subprocess.run(
+        [_cli(), "validate", "--format", "json", "--kind", kind]
+        + ["--context", str(record / "context.json")]
+        + [str(record / name) for name in names],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, f"validate failed:\n{checked.stdout}{checked.stderr}"
+    results = json.loads(checked.stdout)["results"]
+    assert len(results) == len(names), checked.stdout
+    return results
+
+
+def unclean(results: list[dict]) -> dict[str, object]:
+    """Each verdict that is not a pass without violations and warnings, by file name."""
+    return {
+        Path(r["file"]).name: (r["verdict"], r["violations"], r["warnings"])
+        for r in results
+        if r["verdict"] != "pass" or r["violations"] or r["warnings"]
+    }
+
+
 def _serve_offers_anvil() -> bool:
     done = subprocess.run(
         [_cli(), "serve", "--help"],
@@ -356,22 +383,8 @@ def test_sdk_shaped_client_runs_and_every_body_it_sent_passes_validate(
         "05-tpsl.json",
         "06-instant_close.json",
     ], f"recorded bodies: {bodies}"
-    checked = subprocess.run(
-        [_cli(), "validate", "--format", "json", "--context", str(record / "context.json")]
-        + [str(record / name) for name in bodies],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert checked.returncode == 0, f"validate failed:\n{checked.stdout}{checked.stderr}"
-    results = json.loads(checked.stdout)["results"]
-    assert len(results) == len(bodies), checked.stdout
-    not_clean = {
-        Path(r["file"]).name: (r["verdict"], r["violations"], r["warnings"])
-        for r in results
-        if r["verdict"] != "pass" or r["violations"] or r["warnings"]
-    }
+    results = validate_recorded(record, bodies)
+    not_clean = unclean(results)
     assert not not_clean, f"bodies not passing cleanly: {not_clean}"
     # the SDK's own forms were sent (and named as information), not the guide's
     infos = {Path(r["file"]).name: {f["rule"] for f in r["information"]} for r in results}

@@ -19,7 +19,7 @@ from harness.protocol import V0_8_6
 
 from .anvil_needed import needs_anvil
 from .node_needed import EXAMPLE, NODE, needs_node
-from .test_typescript_example import _cli, _serve_chain_anvil
+from .test_typescript_example import _serve_chain_anvil, unclean, validate_recorded
 
 pytestmark = [
     pytest.mark.subprocess,
@@ -99,21 +99,5 @@ def test_every_body_flow_v086_sent_passes_validate_with_no_warning(
     )
     not_clean: dict[str, object] = {}
     for kind, names in runs:
-        checked = subprocess.run(
-            [_cli(), "validate", "--format", "json", "--kind", kind]
-            + ["--context", str(record / "context.json")]
-            + [str(record / name) for name in names],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert checked.returncode == 0, f"validate failed:\n{checked.stdout}{checked.stderr}"
-        results = json.loads(checked.stdout)["results"]
-        assert len(results) == len(names), checked.stdout
-        not_clean |= {
-            Path(r["file"]).name: (r["verdict"], r["violations"], r["warnings"])
-            for r in results
-            if r["verdict"] != "pass" or r["violations"] or r["warnings"]
-        }
+        not_clean |= unclean(validate_recorded(record, names, kind))
     assert not not_clean, f"bodies not passing cleanly: {not_clean}"
